@@ -1,0 +1,60 @@
+namespace CcatWorkflow.Core.Errors;
+
+/// <summary>
+/// The stable error ids of the module, in one place. The name of each member is the ErrorId a
+/// script sees in <c>$Error[0].FullyQualifiedErrorId</c>; never rename one.
+/// </summary>
+public enum CcatErrorId
+{
+    // ---- bad input: nothing was submitted
+    /// <summary>A resource requirement key is unknown or its value impossible.</summary>
+    InvalidResourceRequirement,
+    /// <summary>An environment variable name is empty or contains '=' or NUL.</summary>
+    InvalidEnvironmentVariable,
+    /// <summary>The submission as a whole is incomplete or contradictory.</summary>
+    InvalidSubmission,
+    /// <summary>A job id does not have the form the backend uses.</summary>
+    InvalidJobId,
+    /// <summary>The settings file or a setting's value is malformed.</summary>
+    InvalidConfiguration,
+
+    // ---- the job is not there
+    /// <summary>The backend does not know the job.</summary>
+    JobNotFound,
+
+    // ---- the backend could not be asked (never a job failure)
+    /// <summary>The scheduler or API could not be reached or did not answer.</summary>
+    SchedulerUnavailable,
+    /// <summary>The job store (file or Redis) could not be read or written.</summary>
+    StoreUnavailable,
+
+    // ---- the backend refused
+    /// <summary>The backend refused the submission (sbatch error, API validation).</summary>
+    SubmissionRejected,
+    /// <summary>The backend refused or failed to cancel the job.</summary>
+    CancelFailed,
+    /// <summary>The job's logs cannot be read.</summary>
+    LogUnavailable,
+
+    // ---- Kubernetes API errors, one id each
+    /// <summary>401 from the Kubernetes API.</summary>
+    KubernetesUnauthorized,
+    /// <summary>403 from the Kubernetes API.</summary>
+    KubernetesForbidden,
+    /// <summary>404 from the Kubernetes API (namespace or resource missing).</summary>
+    KubernetesNotFound,
+    /// <summary>409 from the Kubernetes API (name taken).</summary>
+    KubernetesConflict,
+    /// <summary>422 from the Kubernetes API (invalid spec).</summary>
+    KubernetesInvalid,
+    /// <summary>5xx from the Kubernetes API.</summary>
+    KubernetesServerError,
+    /// <summary>The Kubernetes API server refused the connection.</summary>
+    KubernetesConnectionFailed,
+    /// <summary>TLS with the Kubernetes API server failed.</summary>
+    KubernetesTlsFailed,
+
+    // ---- waiting
+    /// <summary>Wait-CcatJob's timeout passed before the job finished.</summary>
+    WaitTimeout,
+}

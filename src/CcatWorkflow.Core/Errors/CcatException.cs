@@ -1,0 +1,44 @@
+namespace CcatWorkflow.Core.Errors;
+
+/// <summary>
+/// Every error the engine reports on purpose. Carries a stable <see cref="ErrorId"/>, a
+/// <see cref="Kind"/> and, where one is concerned, the job it is about.
+/// </summary>
+public class CcatException : Exception
+{
+    /// <summary>Creates an error.</summary>
+    public CcatException(CcatErrorId errorId, string message, string? jobId = null, Exception? innerException = null)
+        : base(message, innerException)
+    {
+        ErrorId = errorId;
+        JobId = jobId;
+    }
+
+    /// <summary>The stable error id.</summary>
+    public CcatErrorId ErrorId { get; }
+
+    /// <summary>The job the error is about, if any.</summary>
+    public string? JobId { get; }
+
+    /// <summary>The kind of error (PowerShell's category).</summary>
+    public CcatErrorKind Kind => KindOf(ErrorId);
+
+    /// <summary>The kind each id maps to.</summary>
+    public static CcatErrorKind KindOf(CcatErrorId id) => id switch
+    {
+        CcatErrorId.InvalidResourceRequirement or CcatErrorId.InvalidEnvironmentVariable
+            or CcatErrorId.InvalidSubmission or CcatErrorId.InvalidJobId => CcatErrorKind.InvalidArgument,
+        CcatErrorId.InvalidConfiguration => CcatErrorKind.InvalidData,
+        CcatErrorId.JobNotFound or CcatErrorId.KubernetesNotFound => CcatErrorKind.ObjectNotFound,
+        CcatErrorId.SchedulerUnavailable or CcatErrorId.StoreUnavailable
+            or CcatErrorId.KubernetesConnectionFailed or CcatErrorId.KubernetesTlsFailed => CcatErrorKind.ConnectionError,
+        CcatErrorId.KubernetesServerError or CcatErrorId.LogUnavailable => CcatErrorKind.ResourceUnavailable,
+        CcatErrorId.KubernetesUnauthorized => CcatErrorKind.AuthenticationError,
+        CcatErrorId.KubernetesForbidden => CcatErrorKind.PermissionDenied,
+        CcatErrorId.KubernetesConflict => CcatErrorKind.ResourceExists,
+        CcatErrorId.KubernetesInvalid or CcatErrorId.SubmissionRejected => CcatErrorKind.InvalidData,
+        CcatErrorId.CancelFailed => CcatErrorKind.InvalidOperation,
+        CcatErrorId.WaitTimeout => CcatErrorKind.OperationTimeout,
+        _ => CcatErrorKind.NotSpecified,
+    };
+}

@@ -1,0 +1,123 @@
+using System.Collections;
+using System.Globalization;
+using CcatWorkflow.Core.Errors;
+
+namespace CcatWorkflow.Core.Submission;
+
+/// <summary>
+/// Everything the seed's <c>submit</c> takes, validated. The execution command is a shell
+/// command line, run by <c>/bin/sh</c> the same way on every backend.
+/// </summary>
+public sealed record JobSubmission
+{
+    /// <summary>The shell command line the job runs (the seed's execution_command).</summary>
+    public required string ExecutionCommand { get; init; }
+
+    /// <summary>The registry reference of the image (docker://, oras://), if any.</summary>
+    public string? ImageRef { get; init; }
+
+    /// <summary>The local SIF file apptainer runs, if any.</summary>
+    public string? SifPath { get; init; }
+
+    /// <summary>Host directory bound read-only at /workflow/input.</summary>
+    public string? InputDir { get; init; }
+
+    /// <summary>Host directory bound at /workflow/output.</summary>
+    public string? OutputDir { get; init; }
+
+    /// <summary>Host directory bound at /workflow/workspace.</summary>
+    public string? WorkspaceDir { get; init; }
+
+    /// <summary>The manifest file; its directory is bound read-only at /workflow/config.</summary>
+    public string? ManifestPath { get; init; }
+
+    /// <summary>The validated resource request.</summary>
+    public ResourceRequirements Resources { get; init; } = ResourceRequirements.None;
+
+    /// <summary>Environment variables for the job, in a stable order.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Environment { get; init; } = [];
+
+    /// <summary>A name for people; backends sanitise it for their own rules.</summary>
+    public string JobName { get; init; } = "ccat-job";
+
+    /// <summary>
+    /// Validates environment variable names: no empty name, no '=' and no NUL, in names or
+    /// (NUL) values. Values are otherwise passed through exactly. Throws
+    /// <see cref="CcatErrorId.InvalidEnvironmentVariable"/> naming the variable.
+    /// </summary>
+    public static IReadOnlyList<KeyValuePair<string, string>> ValidateEnvironment(IDictionary? values)
+    {
+        if (values is null || values.Count == 0)
+        {
+            return [];
+        }
+
+        var list = new List<KeyValuePair<string, string>>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (DictionaryEntry entry in values)
+        {
+            var name = Convert.ToString(entry.Key, CultureInfo.InvariantCulture) ?? "";
+            if (name.Length == 0 || string.IsNullOrWhiteSpace(name))
+            {
+                throw new CcatException(CcatErrorId.InvalidEnvironmentVariable, "An environment variable has an empty name.");
+            }
+
+            if (name.Contains('='))
+            {
+                throw new CcatException(CcatErrorId.InvalidEnvironmentVariable, $"Environment variable name '{name}' contains '='.");
+            }
+
+            if (name.Contains('\0'))
+            {
+                throw new CcatException(CcatErrorId.InvalidEnvironmentVariable, $"Environment variable name '{name.Replace("\0", "\\0")}' contains a NUL character.");
+            }
+
+            var value = entry.Value is null ? "" : Convert.ToString(entry.Value, CultureInfo.InvariantCulture) ?? "";
+            if (value.Contains('\0'))
+            {
+                throw new CcatException(CcatErrorId.InvalidEnvironmentVariable, $"The value of environment variable '{name}' contains a NUL character.");
+            }
+
+            if (!seen.Add(name))
+            {
+                throw new CcatException(CcatErrorId.InvalidEnvironmentVariable, $"Environment variable '{name}' is given twice.");
+            }
+
+            list.Add(new(name, value));
+        }
+
+        return list;
+    }
+
+    /// <summary>Checks the submission as a whole before any backend sees it.</summary>
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(ExecutionCommand))
+        {
+            throw new CcatException(CcatErrorId.InvalidSubmission, "The execution command is empty.");
+        }
+
+        if (ExecutionCommand.Contains('\0'))
+        {
+            throw new CcatException(CcatErrorId.InvalidSubmission, "The execution command contains a NUL character.");
+        }
+
+        if (string.IsNullOrWhiteSpace(JobName))
+        {
+            throw new CcatException(CcatErrorId.InvalidSubmission, "The job name is empty.");
+        }
+
+        if (JobName.Length > 200 || JobName.Any(char.IsControl))
+        {
+            throw new CcatException(CcatErrorId.InvalidSubmission, "The job name must be at most 200 characters with no control characters.");
+        }
+
+        foreach (var (label, path) in new[] { ("InputDir", InputDir), ("OutputDir", OutputDir), ("WorkspaceDir", WorkspaceDir), ("ManifestPath", ManifestPath), ("SifPath", SifPath) })
+        {
+            if (path is not null && (path.Length == 0 || path.Contains('\0') || path.Contains('\n')))
+            {
+                throw new CcatException(CcatErrorId.InvalidSubmission, $"{label} '{path.Replace("\0", "\\0")}' is not a usable path.");
+            }
+        }
+    }
+}

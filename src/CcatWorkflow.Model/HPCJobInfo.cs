@@ -1,0 +1,120 @@
+namespace CcatWorkflow;
+
+/// <summary>
+/// Status and metrics of one job, as every cmdlet returns it. Immutable. Every metric is
+/// nullable: <c>null</c> means "not measured", never a made-up zero.
+/// </summary>
+/// <remarks>
+/// Runbooks that mock the cmdlets in Pester build one with
+/// <c>[CcatWorkflow.HPCJobInfo]::new('42', 'Slurm', 'Failed')</c>; every argument after the
+/// status is optional and can be given by position.
+/// </remarks>
+public sealed class HPCJobInfo
+{
+    /// <summary>Creates a job record.</summary>
+    /// <param name="jobId">The backend-specific job id (Slurm id, Kubernetes Job name, Local UUID).</param>
+    /// <param name="backend">The backend that owns the job.</param>
+    /// <param name="status">One of pending, running, completed, failed.</param>
+    /// <param name="jobName">The job name given at submission, if known.</param>
+    /// <param name="exitCode">The command's exit code, if it ended and the code is known.</param>
+    /// <param name="wallTimeSeconds">Elapsed run time in seconds.</param>
+    /// <param name="cpuHours">CPU time actually used (user + system) in hours.</param>
+    /// <param name="peakMemoryGb">Peak resident memory in GB (10^9 bytes is not used: 1 GB = 1024^3 bytes).</param>
+    /// <param name="reason">Why the job is in its state.</param>
+    /// <param name="nativeState">The backend's own state word (for example <c>CANCELLED by 0</c>).</param>
+    /// <param name="submittedAt">When the backend accepted the job.</param>
+    /// <param name="startedAt">When the job started running.</param>
+    /// <param name="finishedAt">When the job ended.</param>
+    /// <param name="message">A human-readable detail from the backend, if any.</param>
+    /// <param name="allocatedCpuHours">Core-hours allocated (elapsed × allocated CPUs), where the backend reports it.</param>
+    public HPCJobInfo(
+        string jobId,
+        HPCBackendKind backend,
+        HPCJobStatus status,
+        string? jobName = null,
+        int? exitCode = null,
+        double? wallTimeSeconds = null,
+        double? cpuHours = null,
+        double? peakMemoryGb = null,
+        HPCJobReason reason = HPCJobReason.None,
+        string? nativeState = null,
+        DateTimeOffset? submittedAt = null,
+        DateTimeOffset? startedAt = null,
+        DateTimeOffset? finishedAt = null,
+        string? message = null,
+        double? allocatedCpuHours = null)
+    {
+        if (string.IsNullOrWhiteSpace(jobId))
+        {
+            throw new ArgumentException("A job id is required.", nameof(jobId));
+        }
+
+        JobId = jobId;
+        Backend = backend;
+        Status = status;
+        JobName = jobName;
+        ExitCode = exitCode;
+        WallTimeSeconds = wallTimeSeconds;
+        CpuHours = cpuHours;
+        PeakMemoryGb = peakMemoryGb;
+        Reason = reason;
+        NativeState = nativeState;
+        SubmittedAt = submittedAt;
+        StartedAt = startedAt;
+        FinishedAt = finishedAt;
+        Message = message;
+        AllocatedCpuHours = allocatedCpuHours;
+    }
+
+    /// <summary>The backend-specific job id.</summary>
+    public string JobId { get; }
+
+    /// <summary>The backend that owns the job.</summary>
+    public HPCBackendKind Backend { get; }
+
+    /// <summary>pending, running, completed or failed.</summary>
+    public HPCJobStatus Status { get; }
+
+    /// <summary>The job name given at submission.</summary>
+    public string? JobName { get; }
+
+    /// <summary>The command's exit code; null while it runs or when unknown.</summary>
+    public int? ExitCode { get; }
+
+    /// <summary>Elapsed run time in seconds; null when not measured.</summary>
+    public double? WallTimeSeconds { get; }
+
+    /// <summary>CPU time actually used (user + system of the whole job) in hours; null when not measured.</summary>
+    public double? CpuHours { get; }
+
+    /// <summary>Peak resident memory in GiB; null when not measured.</summary>
+    public double? PeakMemoryGb { get; }
+
+    /// <summary>Why the job is in its state.</summary>
+    public HPCJobReason Reason { get; }
+
+    /// <summary>The backend's own state word, kept as the backend said it.</summary>
+    public string? NativeState { get; }
+
+    /// <summary>When the backend accepted the job.</summary>
+    public DateTimeOffset? SubmittedAt { get; }
+
+    /// <summary>When the job started running.</summary>
+    public DateTimeOffset? StartedAt { get; }
+
+    /// <summary>When the job ended.</summary>
+    public DateTimeOffset? FinishedAt { get; }
+
+    /// <summary>A human-readable detail from the backend.</summary>
+    public string? Message { get; }
+
+    /// <summary>Core-hours allocated (elapsed × allocated CPUs), where the backend reports it.</summary>
+    public double? AllocatedCpuHours { get; }
+
+    /// <summary>True once the job is completed or failed: its record will not change any more.</summary>
+    public bool IsFinished => Status is HPCJobStatus.Completed or HPCJobStatus.Failed;
+
+    /// <inheritdoc />
+    public override string ToString() =>
+        $"{Backend}:{JobId} {Status}{(Reason == HPCJobReason.None ? "" : $" ({Reason})")}";
+}
