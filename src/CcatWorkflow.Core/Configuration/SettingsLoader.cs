@@ -37,6 +37,12 @@ public static class SettingsLoader
     /// <summary>Loads settings from the process environment and the file system.</summary>
     public static CcatSettings Load() => Load(ReadProcessEnvironment(), Directory.GetCurrentDirectory());
 
+    /// <summary>
+    /// Loads settings from the process environment, searching <c>settings.toml</c> relative to
+    /// <paramref name="workingDirectory"/> (PowerShell's location, which is not the process's).
+    /// </summary>
+    public static CcatSettings Load(string workingDirectory) => Load(ReadProcessEnvironment(), workingDirectory);
+
     /// <summary>Loads settings from the given environment variables (tests pass their own).</summary>
     public static CcatSettings Load(IReadOnlyDictionary<string, string> env, string workingDirectory)
     {

@@ -57,4 +57,8 @@ public enum CcatErrorId
     // ---- waiting
     /// <summary>Wait-CcatJob's timeout passed before the job finished.</summary>
     WaitTimeout,
+
+    // ---- anything else
+    /// <summary>An unexpected failure inside the module (a bug): the message and inner exception say what.</summary>
+    InternalError,
 }

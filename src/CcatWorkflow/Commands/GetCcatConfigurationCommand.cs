@@ -1,0 +1,44 @@
+using System.Management.Automation;
+using CcatWorkflow.Core.Configuration;
+
+namespace CcatWorkflow.Commands;
+
+/// <summary>
+/// <para type="synopsis">Shows the effective settings and where each value came from.</para>
+/// <para type="description">Settings follow Dynaconf: CCAT_WORKFLOW_MANAGER_&lt;SETTING&gt; environment variables override the secrets file, which overrides the settings.toml section chosen by ENV_FOR_DYNACONF, which overrides its [default] section and the built-in defaults. Secrets are masked. Keys in the files that the module does not know are reported as warnings.</para>
+/// </summary>
+[Cmdlet(VerbsCommon.Get, "CcatConfiguration")]
+[OutputType(typeof(CcatSetting))]
+public sealed class GetCcatConfigurationCommand : CcatCmdlet
+{
+    /// <summary>Only settings whose name matches (wildcards allowed).</summary>
+    [Parameter(Position = 0)]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    public string[]? Name { get; set; }
+
+    /// <inheritdoc />
+    protected override void EndProcessing()
+    {
+        var settings = Settings;
+        WriteVerbose($"Environment '{settings.Environment}'; settings file: {settings.SettingsFile ?? "none"}; secrets file: {settings.SecretsFile ?? "none"}.");
+        foreach (var unknown in settings.UnknownKeys)
+        {
+            WriteWarning($"Unknown setting ignored: {unknown}");
+        }
+
+        var patterns = Name?.Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToList();
+        foreach (var v in settings.Values)
+        {
+            if (patterns is not null && !patterns.Any(p => p.IsMatch(v.Definition.Name))) continue;
+            WriteObject(new CcatSetting(
+                v.Definition.Name,
+                CcatSettings.Format(v.Value, v.Definition.IsSecret),
+                v.Source.ToString(),
+                v.Origin,
+                v.Definition.Description,
+                v.Definition.IsSecret,
+                settings.Environment));
+        }
+    }
+}

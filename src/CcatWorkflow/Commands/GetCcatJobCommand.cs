@@ -1,0 +1,58 @@
+using System.Management.Automation;
+using CcatWorkflow.Core.Errors;
+
+namespace CcatWorkflow.Commands;
+
+/// <summary>
+/// <para type="synopsis">Lists the jobs this module submitted that a backend still knows.</para>
+/// <para type="description">Lists the jobs of one backend (default: the configured HPC_BACKEND), newest first, with their current status. Filter by -Status and by -Name (wildcards).</para>
+/// </summary>
+[Cmdlet(VerbsCommon.Get, "CcatJob")]
+[OutputType(typeof(HPCJobInfo))]
+public sealed class GetCcatJobCommand : CcatCmdlet
+{
+    /// <summary>The backend to list; default: the configured HPC_BACKEND.</summary>
+    [Parameter(Position = 0)]
+    public HPCBackendKind? Backend { get; set; }
+
+    /// <summary>Only jobs in these states.</summary>
+    [Parameter]
+    public HPCJobStatus[]? Status { get; set; }
+
+    /// <summary>Only jobs whose name matches (wildcards allowed).</summary>
+    [Parameter]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    public string? Name { get; set; }
+
+    /// <summary>At most this many jobs (the newest).</summary>
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int First { get; set; } = int.MaxValue;
+
+    /// <inheritdoc />
+    protected override void EndProcessing()
+    {
+        var backend = GetBackend(Backend);
+        IReadOnlyList<HPCJobInfo> jobs;
+        try
+        {
+            jobs = RunSync(ct => backend.ListJobsAsync(ct));
+        }
+        catch (CcatException ex)
+        {
+            WriteCcatError(ex, backend.Kind.ToString());
+            return;
+        }
+
+        var pattern = Name is null ? null : new WildcardPattern(Name, WildcardOptions.IgnoreCase);
+        var selected = jobs
+            .Where(j => Status is null || Status.Contains(j.Status))
+            .Where(j => pattern is null || pattern.IsMatch(j.JobName ?? ""))
+            .Take(First);
+        foreach (var job in selected)
+        {
+            WriteObject(job);
+        }
+    }
+}

@@ -1,0 +1,30 @@
+using System.Management.Automation;
+
+namespace CcatWorkflow.Commands;
+
+/// <summary>
+/// <para type="synopsis">Gets the status and metrics of jobs.</para>
+/// <para type="description">Takes job ids (with -Backend) or HPCJobInfo objects from the pipeline. All the jobs of one call are asked about in one batch call per backend, so piping hundreds of jobs costs a few scheduler round trips, not one per job. A backend that cannot be asked is reported as SchedulerUnavailable or StoreUnavailable for each job, never as a failed job.</para>
+/// </summary>
+[Cmdlet(VerbsCommon.Get, "CcatJobStatus", DefaultParameterSetName = ByIdSet)]
+[OutputType(typeof(HPCJobInfo))]
+public sealed class GetCcatJobStatusCommand : JobCmdlet
+{
+    /// <inheritdoc />
+    protected override void EndProcessing()
+    {
+        var outcome = QueryStatuses(Targets);
+        foreach (var t in Targets)
+        {
+            var (info, error) = outcome[t];
+            if (info is not null)
+            {
+                WriteObject(info);
+            }
+            else
+            {
+                WriteCcatError(error!, t.Target);
+            }
+        }
+    }
+}

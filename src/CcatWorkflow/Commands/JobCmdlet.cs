@@ -1,0 +1,105 @@
+using System.Management.Automation;
+using CcatWorkflow.Core;
+using CcatWorkflow.Core.Errors;
+
+namespace CcatWorkflow.Commands;
+
+/// <summary>
+/// Base of the cmdlets that address existing jobs: by <c>-JobId</c> (with <c>-Backend</c>), by
+/// property name from any object with JobId/Backend properties, or by the
+/// <see cref="HPCJobInfo"/> objects themselves. Every id of the call is collected, so a
+/// pipeline of hundreds of jobs becomes one batch call per backend in EndProcessing.
+/// </summary>
+public abstract class JobCmdlet : CcatCmdlet
+{
+    private protected const string ByIdSet = "ById";
+    private protected const string ByObjectSet = "ByObject";
+
+    private readonly List<JobTarget> _targets = [];
+    private readonly HashSet<(string, HPCBackendKind)> _seen = [];
+
+    /// <summary>The backend-specific ids of the jobs.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByIdSet, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    [Alias("Id")]
+    public string[] JobId { get; set; } = [];
+
+    /// <summary>The backend that owns the jobs; default: the configured HPC_BACKEND.</summary>
+    [Parameter(ParameterSetName = ByIdSet, ValueFromPipelineByPropertyName = true)]
+    public HPCBackendKind? Backend { get; set; }
+
+    /// <summary>Jobs as returned by Submit-CcatJob, Get-CcatJob or Get-CcatJobStatus.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByObjectSet, ValueFromPipeline = true)]
+    [ValidateNotNull]
+    public HPCJobInfo[] InputObject { get; set; } = [];
+
+    /// <summary>The jobs collected so far, in the order given, without repeats.</summary>
+    private protected IReadOnlyList<JobTarget> Targets => _targets;
+
+    /// <inheritdoc />
+    protected override void ProcessRecord()
+    {
+        if (ParameterSetName == ByObjectSet)
+        {
+            foreach (var job in InputObject)
+            {
+                Add(new JobTarget(job.JobId, job.Backend, job));
+            }
+        }
+        else
+        {
+            var backend = Backend ?? Settings.Backend;
+            foreach (var id in JobId)
+            {
+                Add(new JobTarget(id.Trim(), backend, id));
+            }
+        }
+    }
+
+    private void Add(JobTarget target)
+    {
+        if (_seen.Add((target.JobId, target.Backend)))
+        {
+            _targets.Add(target);
+        }
+    }
+
+    /// <summary>The collected jobs grouped by backend, each group in the order given.</summary>
+    private protected IEnumerable<IGrouping<HPCBackendKind, JobTarget>> TargetsByBackend() =>
+        _targets.GroupBy(t => t.Backend);
+
+    /// <summary>
+    /// Asks each backend once (one batch call per backend) for the status of
+    /// <paramref name="targets"/>. A backend that cannot be asked yields its exception for each
+    /// of its jobs; a job the backend does not know yields its per-job error.
+    /// </summary>
+    private protected Dictionary<JobTarget, (HPCJobInfo? Info, CcatException? Error)> QueryStatuses(IEnumerable<JobTarget> targets)
+    {
+        var outcome = new Dictionary<JobTarget, (HPCJobInfo?, CcatException?)>();
+        foreach (var group in targets.GroupBy(t => t.Backend))
+        {
+            var backend = GetBackend(group.Key);
+            var list = group.ToList();
+            try
+            {
+                var ids = list.Select(t => t.JobId).ToList();
+                var results = RunSync(ct => backend.GetStatusesAsync(ids, ct)).ToDictionary(r => r.JobId, StringComparer.Ordinal);
+                foreach (var t in list)
+                {
+                    outcome[t] = results.TryGetValue(t.JobId, out var r)
+                        ? (r.Info, r.Error)
+                        : (null, new CcatException(CcatErrorId.JobNotFound, $"The {backend.Kind} backend returned nothing for job '{t.JobId}'.", t.JobId));
+                }
+            }
+            catch (CcatException ex)
+            {
+                foreach (var t in list)
+                {
+                    outcome[t] = (null, ex);
+                }
+            }
+        }
+
+        return outcome;
+    }
+}

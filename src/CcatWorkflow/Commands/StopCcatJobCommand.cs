@@ -1,0 +1,62 @@
+using System.Management.Automation;
+using CcatWorkflow.Core.Errors;
+
+namespace CcatWorkflow.Commands;
+
+/// <summary>
+/// <para type="synopsis">Cancels jobs.</para>
+/// <para type="description">Cancels each job on its backend (scancel, a Kubernetes Job delete with background propagation, or TERM then KILL of a Local job's whole process tree). A cancelled job afterwards reads failed with reason Cancelled. Cancelling a job that has already finished is not an error. With -PassThru, writes each job's status after the cancel.</para>
+/// </summary>
+[Cmdlet(VerbsLifecycle.Stop, "CcatJob", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByIdSet)]
+[OutputType(typeof(HPCJobInfo))]
+public sealed class StopCcatJobCommand : JobCmdlet
+{
+    /// <summary>Write each job's status after cancelling it.</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    /// <inheritdoc />
+    protected override void EndProcessing()
+    {
+        // ShouldProcess on the pipeline thread, for each job, before any backend is asked.
+        var confirmed = Targets.Where(t => ShouldProcess($"job '{t.JobId}' on {t.Backend}", "Cancel")).ToList();
+        var cancelled = new List<JobTarget>();
+        foreach (var group in confirmed.GroupBy(t => t.Backend))
+        {
+            var backend = GetBackend(group.Key);
+            var list = group.ToList();
+            try
+            {
+                var ids = list.Select(t => t.JobId).ToList();
+                var results = RunSync(ct => backend.CancelManyAsync(ids, ct)).ToDictionary(r => r.JobId, StringComparer.Ordinal);
+                foreach (var t in list)
+                {
+                    if (results.TryGetValue(t.JobId, out var r) && r.Error is { } error)
+                    {
+                        WriteCcatError(error, t.Target);
+                    }
+                    else
+                    {
+                        cancelled.Add(t);
+                    }
+                }
+            }
+            catch (CcatException ex)
+            {
+                foreach (var t in list)
+                {
+                    WriteCcatError(ex, t.Target);
+                }
+            }
+        }
+
+        if (!PassThru || cancelled.Count == 0) return;
+        var outcome = QueryStatuses(cancelled);
+        foreach (var t in cancelled)
+        {
+            var (info, error) = outcome[t];
+            if (info is not null) WriteObject(info);
+            else WriteCcatError(error!, t.Target);
+        }
+    }
+}

@@ -1,0 +1,167 @@
+using System.Collections;
+using System.Management.Automation;
+using CcatWorkflow.Core.Errors;
+using CcatWorkflow.Core.Submission;
+
+namespace CcatWorkflow.Commands;
+
+/// <summary>
+/// <para type="synopsis">Submits a containerised job to the SLURM, Kubernetes or Local backend.</para>
+/// <para type="description">Submits either a whole shell command line (-ExecutionCommand, run by /bin/sh on every backend) or an in-container command with a SIF image (-ContainerCommand with -SifPath), for which the module builds the apptainer exec line of the container contract. Resources and environment variables are validated before anything is submitted. Returns an HPCJobInfo for each job.</para>
+/// </summary>
+[Cmdlet(VerbsLifecycle.Submit, "CcatJob", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = CommandSet)]
+[OutputType(typeof(HPCJobInfo))]
+public sealed class SubmitCcatJobCommand : CcatCmdlet
+{
+    private const string CommandSet = "ExecutionCommand";
+    private const string ContainerSet = "Container";
+
+    /// <summary>The shell command line the job runs (the seed's execution_command).</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = CommandSet, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string ExecutionCommand { get; set; } = "";
+
+    /// <summary>The command and its arguments to run inside the SIF image (with -SifPath).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ContainerSet, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string[] ContainerCommand { get; set; } = [];
+
+    /// <summary>The local SIF file apptainer runs.</summary>
+    [Parameter(ParameterSetName = CommandSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, ParameterSetName = ContainerSet, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? SifPath { get; set; }
+
+    /// <summary>The registry reference of the image (docker://, oras://).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? ImageRef { get; set; }
+
+    /// <summary>Host directory bound read-only at /workflow/input.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? InputDir { get; set; }
+
+    /// <summary>Host directory bound at /workflow/output.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? OutputDir { get; set; }
+
+    /// <summary>Host directory bound at /workflow/workspace.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? WorkspaceDir { get; set; }
+
+    /// <summary>The manifest file; its directory is bound read-only at /workflow/config.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? ManifestPath { get; set; }
+
+    /// <summary>Resource requirements: cpu, memory_gb, time_hours, gpu. Example: @{ cpu = 4; memory_gb = 16; time_hours = 2 }.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("ResourceRequirements")]
+    public IDictionary? Resources { get; set; }
+
+    /// <summary>Environment variables for the job. Example: @{ CALIBRATION_MODE = 'hot_cold' }.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("EnvironmentVariables")]
+    public IDictionary? Environment { get; set; }
+
+    /// <summary>A name for people; each backend sanitises it for its own rules.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string JobName { get; set; } = "ccat-job";
+
+    /// <summary>The backend for this call; default: the configured HPC_BACKEND.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public HPCBackendKind? Backend { get; set; }
+
+    /// <inheritdoc />
+    protected override void ProcessRecord()
+    {
+        JobSubmission submission;
+        try
+        {
+            submission = BuildSubmission();
+        }
+        catch (CcatException ex)
+        {
+            WriteCcatError(ex, JobName);
+            return;
+        }
+
+        var backend = GetBackend(Backend);
+        string description;
+        try
+        {
+            description = backend.DescribeSubmission(submission);
+        }
+        catch (CcatException ex)
+        {
+            WriteCcatError(ex, JobName);
+            return;
+        }
+
+        var target = $"job '{submission.JobName}' on {backend.Kind}";
+        if (!ShouldProcess(
+                $"Submitting {target}:{System.Environment.NewLine}{description}",
+                $"Submit {target}?",
+                "Submit-CcatJob"))
+        {
+            return;
+        }
+
+        var submittedAt = DateTimeOffset.UtcNow;
+        try
+        {
+            var id = RunSync(ct => backend.SubmitAsync(submission, ct));
+            WriteObject(new HPCJobInfo(id, backend.Kind, HPCJobStatus.Pending, submission.JobName, submittedAt: submittedAt));
+        }
+        catch (CcatException ex)
+        {
+            WriteCcatError(ex, submission.JobName);
+        }
+    }
+
+    private JobSubmission BuildSubmission()
+    {
+        var resources = ResourceRequirements.FromDictionary(Unwrap(Resources));
+        var environment = JobSubmission.ValidateEnvironment(Unwrap(Environment)).ToList();
+        string command;
+        if (ParameterSetName == ContainerSet)
+        {
+            command = ApptainerCommandBuilder.BuildCommandLine(
+                Settings.GetString("APPTAINER_PATH"), FullPath(SifPath)!, ContainerCommand,
+                FullPath(InputDir), FullPath(WorkspaceDir), FullPath(OutputDir), FullPath(ManifestPath));
+            if (!environment.Any(kv => kv.Key == "WORKFLOW_OUTPUT_DIR")
+                && ApptainerCommandBuilder.DefaultOutputDirVariable(OutputDir, WorkspaceDir) is { } outDir)
+            {
+                environment.Add(new("WORKFLOW_OUTPUT_DIR", outDir));
+            }
+        }
+        else
+        {
+            command = ExecutionCommand;
+        }
+
+        var submission = new JobSubmission
+        {
+            ExecutionCommand = command,
+            ImageRef = ImageRef,
+            SifPath = FullPath(SifPath),
+            InputDir = FullPath(InputDir),
+            OutputDir = FullPath(OutputDir),
+            WorkspaceDir = FullPath(WorkspaceDir),
+            ManifestPath = FullPath(ManifestPath),
+            Resources = resources,
+            Environment = environment,
+            JobName = JobName,
+        };
+        submission.Validate();
+        return submission;
+    }
+
+    // Paths are resolved against PowerShell's location, which is not the process's.
+    private string? FullPath(string? path) =>
+        path is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
+}

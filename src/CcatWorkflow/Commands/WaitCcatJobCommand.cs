@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using System.Management.Automation;
+using CcatWorkflow.Core.Errors;
+
+namespace CcatWorkflow.Commands;
+
+/// <summary>
+/// <para type="synopsis">Waits until jobs finish and returns their final status.</para>
+/// <para type="description">Polls the backends with one batch call per backend per round, starting fast and slowing to POLL_INTERVAL_SECONDS, and writes each job to the pipeline as soon as it is completed or failed. Shows a progress bar. With -Timeout, jobs still unfinished when it passes get a WaitTimeout error each. A scheduler that cannot be asked for a while is reported as a warning and asked again; it never makes a job look failed.</para>
+/// </summary>
+[Cmdlet(VerbsLifecycle.Wait, "CcatJob", DefaultParameterSetName = ByIdSet)]
+[OutputType(typeof(HPCJobInfo))]
+public sealed class WaitCcatJobCommand : JobCmdlet
+{
+    private const double FirstPollSeconds = 0.2;
+
+    /// <summary>Seconds to wait at most; -1 (the default) waits for ever.</summary>
+    [Parameter]
+    [ValidateRange(-1, int.MaxValue)]
+    public int Timeout { get; set; } = -1;
+
+    /// <summary>The longest pause between two polls, in seconds; default POLL_INTERVAL_SECONDS.</summary>
+    [Parameter]
+    [ValidateRange(0.05, 3600)]
+    public double PollInterval { get; set; }
+
+    /// <inheritdoc />
+    protected override void EndProcessing()
+    {
+        var total = Targets.Count;
+        if (total == 0) return;
+        var maxPause = PollInterval > 0 ? PollInterval : Settings.GetFloat("POLL_INTERVAL_SECONDS");
+        var pause = Math.Min(FirstPollSeconds, maxPause);
+        var pending = Targets.ToList();
+        var latest = new Dictionary<JobTarget, HPCJobInfo>();
+        var clock = Stopwatch.StartNew();
+        var progress = new ProgressRecord(1, "Waiting for CcatWorkflow jobs", "starting");
+        string? lastOutage = null;
+
+        while (true)
+        {
+            var outcome = QueryStatuses(pending);
+            foreach (var t in pending.ToList())
+            {
+                var (info, error) = outcome[t];
+                if (info is not null)
+                {
+                    latest[t] = info;
+                    if (info.IsFinished)
+                    {
+                        WriteObject(info);
+                        pending.Remove(t);
+                    }
+                }
+                else if (error!.ErrorId is CcatErrorId.SchedulerUnavailable or CcatErrorId.StoreUnavailable
+                         || error.Kind is CcatErrorKind.ConnectionError or CcatErrorKind.ResourceUnavailable)
+                {
+                    if (lastOutage != error.Message)
+                    {
+                        WriteWarning($"{error.Message} Asking again.");
+                        lastOutage = error.Message;
+                    }
+                }
+                else
+                {
+                    WriteCcatError(error, t.Target);
+                    pending.Remove(t);
+                }
+            }
+
+            if (pending.Count == 0) break;
+
+            var running = pending.Count(t => latest.TryGetValue(t, out var i) && i.Status == HPCJobStatus.Running);
+            progress.StatusDescription = $"{total - pending.Count} of {total} finished, {running} running, {pending.Count - running} pending";
+            progress.PercentComplete = (int)(100.0 * (total - pending.Count) / total);
+            WriteProgress(progress);
+
+            if (Timeout >= 0 && clock.Elapsed.TotalSeconds >= Timeout)
+            {
+                foreach (var t in pending)
+                {
+                    var last = latest.GetValueOrDefault(t);
+                    WriteCcatError(
+                        new CcatException(CcatErrorId.WaitTimeout,
+                            $"Job '{t.JobId}' on {t.Backend} did not finish within {Timeout} s (last seen {last?.Status.ToString().ToLowerInvariant() ?? "unknown"}).", t.JobId),
+                        (object?)last ?? t.Target);
+                }
+
+                break;
+            }
+
+            var sleep = pause;
+            if (Timeout >= 0)
+            {
+                sleep = Math.Max(0.01, Math.Min(sleep, Timeout - clock.Elapsed.TotalSeconds));
+            }
+
+            Sleep(TimeSpan.FromSeconds(sleep));
+            pause = Math.Min(maxPause, pause * 1.5);
+        }
+
+        progress.RecordType = ProgressRecordType.Completed;
+        WriteProgress(progress);
+    }
+}
