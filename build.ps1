@@ -1,0 +1,209 @@
+#!/usr/bin/env pwsh
+<#
+.SYNOPSIS
+    Builds, tests, packages and demonstrates the CcatWorkflow module.
+.DESCRIPTION
+    Tasks (comma-separated, run in the order given):
+      Build    compile the solution and assemble the module in out/CcatWorkflow
+      Test     Build, start the test services (tests/infra/*/start.sh), run xunit and Pester;
+               prints one closing line 'N passed, N failed'
+      Unit     Build, then xunit only            Pester   Build, then Pester only
+      Package  zip out/CcatWorkflow into out/CcatWorkflow.<version>.zip
+      Demo     Build, then submit a real job on the Local backend with no settings, wait for
+               it, read its log and show its metrics
+      Clean    remove out/ and every bin/ and obj/
+    From a fresh clone:  dotnet tool restore && dotnet pwsh -NoProfile ./build.ps1 -Task Test
+.EXAMPLE
+    dotnet pwsh ./build.ps1 -Task Test -PesterPath tests/pester/Local.Tests.ps1
+#>
+[CmdletBinding()]
+param(
+    # 'dotnet pwsh ./build.ps1 -Task Build,Test' arrives as one string: it is split below.
+    [string[]] $Task = @('Build'),
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Release',
+    # Run only these Pester files or folders (default: tests/pester).
+    [string[]] $PesterPath,
+    # Passed to 'dotnet test --filter' (default: every xunit test).
+    [string] $XunitFilter
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+$PSNativeCommandUseErrorActionPreference = $true
+if ($env:CI -or $env:NO_COLOR) { $PSStyle.OutputRendering = 'PlainText' }
+$env:DOTNET_NOLOGO = '1'
+$env:DOTNET_CLI_TELEMETRY_OPTOUT = '1'
+$env:POWERSHELL_TELEMETRY_OPTOUT = '1'
+
+$Task = @($Task -split ',' | ForEach-Object Trim | Where-Object { $_ })
+$known = 'Build', 'Test', 'Unit', 'Pester', 'Package', 'Demo', 'Clean'
+foreach ($t in $Task) { if ($t -notin $known) { throw "Unknown task '$t'. Tasks: $($known -join ', ')." } }
+
+$root = $PSScriptRoot
+$out = Join-Path $root 'out'
+$moduleDir = Join-Path $out 'CcatWorkflow'
+$results = Join-Path $out 'TestResults'
+$pesterVersion = '6.2.0'
+$clock = [Diagnostics.Stopwatch]::StartNew()
+$script:built = $false
+$script:counts = [ordered]@{ Passed = 0; Failed = 0; Skipped = 0 }
+$script:ranTests = $false
+
+function Step([string] $message) { Write-Host ('[{0,6:n1}s] {1}' -f $clock.Elapsed.TotalSeconds, $message) }
+
+function Invoke-Clean {
+    Step 'clean'
+    Remove-Item -Recurse -Force $out -ErrorAction Ignore
+    Get-ChildItem $root -Recurse -Directory -Include bin, obj | Remove-Item -Recurse -Force -ErrorAction Ignore
+}
+
+function Invoke-Build {
+    if ($script:built) { return }
+    Step "dotnet build ($Configuration)"
+    dotnet build (Join-Path $root 'CcatWorkflow.slnx') -c $Configuration --nologo -v minimal -clp:NoSummary
+    Step 'assemble out/CcatWorkflow'
+    Remove-Item -Recurse -Force $moduleDir -ErrorAction Ignore
+    $deps = Join-Path $moduleDir 'deps'
+    # The engine and its packages: private load context (deps/).
+    dotnet publish (Join-Path $root 'src/CcatWorkflow.Core') -c $Configuration --no-build -o $deps --nologo -v quiet
+    $runner = Join-Path $root 'src/CcatWorkflow.LocalRunner'
+    if (Test-Path $runner) {
+        dotnet publish $runner -c $Configuration --no-build -o $deps --nologo -v quiet
+    }
+    # The model assembly must exist once, in the default context, so scripts can name its types.
+    Remove-Item (Join-Path $deps 'CcatWorkflow.Model.*')
+    $bin = Join-Path $root "src/CcatWorkflow/bin/$Configuration/net8.0"
+    $files = @(
+        (Join-Path $bin 'CcatWorkflow.dll'), (Join-Path $bin 'CcatWorkflow.xml'),
+        (Join-Path $root "src/CcatWorkflow.Model/bin/$Configuration/net8.0/CcatWorkflow.Model.dll"),
+        (Join-Path $root "src/CcatWorkflow.Model/bin/$Configuration/net8.0/CcatWorkflow.Model.xml"),
+        (Join-Path $root 'CcatWorkflow.psd1'), (Join-Path $root 'CcatWorkflow.psm1'),
+        (Join-Path $root 'CcatWorkflow.format.ps1xml'), (Join-Path $root 'README.md')
+    )
+    foreach ($f in $files) {
+        if (-not (Test-Path $f)) { throw "Build output missing: $f" }
+        Copy-Item $f $moduleDir
+    }
+    Copy-Item (Join-Path $root 'examples/settings.toml') (Join-Path $moduleDir 'settings.example.toml')
+    $manifest = Test-ModuleManifest (Join-Path $moduleDir 'CcatWorkflow.psd1')
+    $propsVersion = ([xml](Get-Content (Join-Path $root 'Directory.Build.props'))).Project.PropertyGroup.ModuleVersion
+    if ("$($manifest.Version)" -ne "$propsVersion") {
+        throw "CcatWorkflow.psd1 says version $($manifest.Version), Directory.Build.props says $propsVersion."
+    }
+    $script:built = $true
+}
+
+function Start-TestService {
+    # One entry point per service; each start.sh installs what it needs and is idempotent.
+    foreach ($script in Get-ChildItem (Join-Path $root 'tests/infra') -Filter start.sh -Recurse | Sort-Object FullName) {
+        Step "start $($script.Directory.Name)"
+        bash $script.FullName
+    }
+}
+
+function Invoke-Unit {
+    Invoke-Build
+    Step 'xunit'
+    $trx = Join-Path $results 'xunit.trx'
+    Remove-Item $trx -ErrorAction Ignore
+    $testArgs = @((Join-Path $root 'tests/CcatWorkflow.Core.Tests'), '-c', $Configuration, '--no-build', '--nologo',
+        '--logger', 'trx;LogFileName=xunit.trx', '--logger', 'console;verbosity=normal', '--results-directory', $results)
+    if ($XunitFilter) { $testArgs += @('--filter', $XunitFilter) }
+    $PSNativeCommandUseErrorActionPreference = $false
+    dotnet test @testArgs
+    $exit = $LASTEXITCODE
+    $PSNativeCommandUseErrorActionPreference = $true
+    if (-not (Test-Path $trx)) { throw "xunit wrote no results (exit code $exit)." }
+    $script:ranTests = $true
+    $summary = ([xml](Get-Content $trx)).TestRun.ResultSummary.Counters
+    $script:counts.Passed += [int]$summary.passed
+    $script:counts.Failed += [int]$summary.failed + [int]$summary.error + [int]$summary.timeout + [int]$summary.aborted
+    $script:counts.Skipped += [int]$summary.notExecuted
+    Step "xunit: $($summary.passed) passed, $($summary.failed) failed"
+    if ($exit -ne 0 -and [int]$summary.failed -eq 0) { $script:counts.Failed += 1; Write-Warning "dotnet test exited $exit with no failed test." }
+}
+
+function Install-Pester {
+    # Pester comes from NuGet (PackageDownload), not from the PowerShell Gallery.
+    $modules = Join-Path $root '.tools/Modules'
+    $dest = Join-Path $modules "Pester/$pesterVersion"
+    if (-not (Test-Path (Join-Path $dest 'Pester.psd1'))) {
+        Step "fetch Pester $pesterVersion through NuGet"
+        dotnet restore (Join-Path $root 'build/tools.proj') --nologo -v quiet
+        $packages = ((dotnet nuget locals global-packages --list) -replace '^global-packages:\s*', '').Trim()
+        New-Item -ItemType Directory -Force $dest | Out-Null
+        Copy-Item -Recurse (Join-Path $packages "pester/$pesterVersion/tools/*") $dest
+    }
+    return $modules
+}
+
+function Invoke-PesterRun {
+    Invoke-Build
+    $modules = Install-Pester
+    $paths = if ($PesterPath) { $PesterPath | ForEach-Object { (Resolve-Path $_).Path } } else { Join-Path $root 'tests/pester' }
+    $xml = Join-Path $results 'pester.junit.xml'
+    New-Item -ItemType Directory -Force $results | Out-Null
+    Step "Pester $pesterVersion (fresh pwsh: a binary module cannot be unloaded)"
+    # A fresh process: the tests import out/CcatWorkflow themselves, with a clean environment.
+    $runner = Join-Path $root 'tests/Invoke-PesterRun.ps1'
+    $PSNativeCommandUseErrorActionPreference = $false
+    dotnet (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -File $runner `
+        -ModulesPath $modules -PesterVersion $pesterVersion -Path ($paths -join ',') -ResultPath $xml
+    $PSNativeCommandUseErrorActionPreference = $true
+    if (-not (Test-Path $xml)) { throw 'Pester wrote no results.' }
+    $script:ranTests = $true
+    $suites = ([xml](Get-Content $xml)).testsuites
+    $failed = [int]$suites.failures + [int]$suites.errors
+    $skipped = [int]$suites.disabled + [int]($suites.skipped ?? 0)
+    $passed = [int]$suites.tests - $failed - $skipped
+    $script:counts.Passed += $passed
+    $script:counts.Failed += $failed
+    $script:counts.Skipped += $skipped
+    Step "Pester: $passed passed, $failed failed"
+}
+
+function Invoke-Test {
+    Invoke-Build
+    New-Item -ItemType Directory -Force $results | Out-Null
+    Start-TestService
+    Invoke-Unit
+    Invoke-PesterRun
+}
+
+function Invoke-Package {
+    Invoke-Build
+    $version = (Import-PowerShellDataFile (Join-Path $moduleDir 'CcatWorkflow.psd1')).ModuleVersion
+    $zip = Join-Path $out "CcatWorkflow.$version.zip"
+    Step "package $zip"
+    Compress-Archive -Path (Join-Path $moduleDir '*') -DestinationPath $zip -Force
+}
+
+function Invoke-Demo {
+    Invoke-Build
+    Step 'demo: a real job on the Local backend, embedded job store, no settings'
+    $demo = Join-Path $root 'tests/Invoke-Demo.ps1'
+    dotnet (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -File $demo -ModulePath (Join-Path $moduleDir 'CcatWorkflow.psd1')
+}
+
+try {
+    foreach ($t in $Task) {
+        switch ($t) {
+            'Clean' { Invoke-Clean }
+            'Build' { Invoke-Build }
+            'Test' { Invoke-Test }
+            'Unit' { Invoke-Unit }
+            'Pester' { Invoke-PesterRun }
+            'Package' { Invoke-Package }
+            'Demo' { Invoke-Demo }
+        }
+    }
+}
+finally {
+    if ($script:ranTests) {
+        # The closing line CI reads: xunit and Pester together.
+        Write-Host ('{0} passed, {1} failed, {2} skipped' -f $script:counts.Passed, $script:counts.Failed, $script:counts.Skipped)
+    }
+}
+Step "done: $($Task -join ',')"
+if ($script:counts.Failed -gt 0) { exit 1 }

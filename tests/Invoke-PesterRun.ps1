@@ -1,0 +1,21 @@
+#!/usr/bin/env pwsh
+# Runs Pester in this (fresh) process and writes JUnit XML; build.ps1 reads the counts from it.
+param(
+    [Parameter(Mandatory)] [string] $ModulesPath,
+    [Parameter(Mandatory)] [string] $PesterVersion,
+    [Parameter(Mandatory)] [string] $Path,
+    [Parameter(Mandatory)] [string] $ResultPath
+)
+$ErrorActionPreference = 'Stop'
+if ($env:CI -or $env:NO_COLOR) { $PSStyle.OutputRendering = 'PlainText' }
+$env:PSModulePath = $ModulesPath + [IO.Path]::PathSeparator + $env:PSModulePath
+Import-Module Pester -RequiredVersion $PesterVersion
+$config = New-PesterConfiguration
+$config.Run.Path = @($Path -split ',')
+$config.Run.PassThru = $true
+$config.Output.Verbosity = 'Detailed'
+$config.TestResult.Enabled = $true
+$config.TestResult.OutputFormat = 'JUnitXml'
+$config.TestResult.OutputPath = $ResultPath
+$result = Invoke-Pester -Configuration $config
+exit $result.FailedCount
