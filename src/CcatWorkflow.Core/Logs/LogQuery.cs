@@ -1,16 +1,5 @@
 namespace CcatWorkflow.Core.Logs;
 
-/// <summary>Which of a job's output streams to read.</summary>
-public enum LogStream
-{
-    /// <summary>Standard output, then standard error.</summary>
-    All,
-    /// <summary>Standard output only.</summary>
-    Output,
-    /// <summary>Standard error only.</summary>
-    Error,
-}
-
 /// <summary>What part of a job's log to read.</summary>
 /// <param name="Stream">Which stream.</param>
 /// <param name="Tail">Only the last N lines of each stream; null for all.</param>

@@ -18,13 +18,30 @@ public sealed class ModuleLoader : IModuleAssemblyInitializer, IModuleAssemblyCl
 
     private static readonly Lazy<CoreLoadContext> Context = new(() => new CoreLoadContext(DepsDirectory));
 
+    private static int _hooked;
+
+    /// <summary>
+    /// Hooks the resolver as soon as this assembly loads — before PowerShell scans it for
+    /// cmdlets, which already needs the engine's types — and only once.
+    /// </summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "CA2255", Justification = "A binary module is loaded by PowerShell, not by our code: this is the only hook that runs before the cmdlet scan.")]
+    [System.Runtime.CompilerServices.ModuleInitializer]
+    internal static void Hook()
+    {
+        if (Interlocked.Exchange(ref _hooked, 1) == 0)
+        {
+            AssemblyLoadContext.Default.Resolving += Resolve;
+        }
+    }
+
     /// <inheritdoc />
-    public void OnImport() => AssemblyLoadContext.Default.Resolving += Resolve;
+    public void OnImport() => Hook();
 
     /// <inheritdoc />
     public void OnRemove(PSModuleInfo psModuleInfo)
     {
         AssemblyLoadContext.Default.Resolving -= Resolve;
+        Interlocked.Exchange(ref _hooked, 0);
         if (Context.IsValueCreated)
         {
             Cleanup.DisposeBackends();
