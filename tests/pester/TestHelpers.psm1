@@ -1,0 +1,32 @@
+# Shared set-up for the Pester suites: the built module, and an isolated settings environment
+# so no test depends on the machine's own settings.toml or CCAT_WORKFLOW_MANAGER_* variables.
+
+$script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
+
+function Get-RepoRoot { $script:RepoRoot }
+
+function Get-ModuleManifestPath { Join-Path $script:RepoRoot 'out/CcatWorkflow/CcatWorkflow.psd1' }
+
+function Reset-CcatEnvironment {
+    <#
+    .SYNOPSIS
+        Removes every CCAT_WORKFLOW_MANAGER_* and Dynaconf variable, points the settings file
+        search at an empty folder, and gives Local jobs a private job directory.
+    #>
+    param([Parameter(Mandatory)] [string] $JobDir)
+    Get-ChildItem env: | Where-Object Name -like 'CCAT_WORKFLOW_MANAGER_*' | ForEach-Object { Remove-Item "env:$($_.Name)" }
+    Remove-Item env:ENV_FOR_DYNACONF, env:SETTINGS_FILE_FOR_DYNACONF, env:SECRETS_FOR_DYNACONF -ErrorAction Ignore
+    $empty = Join-Path ([IO.Path]::GetTempPath()) "ccat-empty-$PID"
+    New-Item -ItemType Directory -Force $empty | Out-Null
+    $env:XDG_CONFIG_HOME = $empty
+    New-Item -ItemType Directory -Force $JobDir | Out-Null
+    $env:CCAT_WORKFLOW_MANAGER_LOCAL_JOB_DIR = $JobDir
+}
+
+function Get-JobDirEntry {
+    <# The job folders (UUID names) in a Local job directory. #>
+    param([Parameter(Mandatory)] [string] $JobDir)
+    @(Get-ChildItem $JobDir -Directory -ErrorAction Ignore | Where-Object Name -match '^[0-9a-f]{8}-')
+}
+
+Export-ModuleMember -Function Get-RepoRoot, Get-ModuleManifestPath, Reset-CcatEnvironment, Get-JobDirEntry
