@@ -154,9 +154,9 @@ function Invoke-PesterRun {
     if (-not (Test-Path $xml)) { throw 'Pester wrote no results.' }
     $script:ranTests = $true
     $suites = ([xml](Get-Content $xml)).testsuites
-    $failed = [int]$suites.failures + [int]$suites.errors
-    $skipped = [int]$suites.disabled + [int]($suites.skipped ?? 0)
-    $passed = [int]$suites.tests - $failed - $skipped
+    $failed = [int]$suites.GetAttribute('failures') + [int]('0' + $suites.GetAttribute('errors'))
+    $skipped = [int]$suites.GetAttribute('disabled') + [int]('0' + $suites.GetAttribute('skipped'))
+    $passed = [int]$suites.GetAttribute('tests') - $failed - $skipped
     $script:counts.Passed += $passed
     $script:counts.Failed += $failed
     $script:counts.Skipped += $skipped

@@ -60,16 +60,16 @@ public sealed class CcatSettings
     public IReadOnlyDictionary<string, string> GetStringMap(string name) => (IReadOnlyDictionary<string, string>)this[name].Value;
 
     /// <summary>HPC_BACKEND as the enum.</summary>
-    public HPCBackendKind Backend => ParseBackend(GetString("HPC_BACKEND"), this["HPC_BACKEND"]);
+    public HPCBackendKind Backend => ParseBackend(GetString("HPC_BACKEND"), this["HPC_BACKEND"], Environment);
 
     /// <summary>Parses a backend name (local, slurm, kubernetes; k8s is accepted too).</summary>
-    internal static HPCBackendKind ParseBackend(string text, SettingValue? origin = null) => text.Trim().ToLowerInvariant() switch
+    internal static HPCBackendKind ParseBackend(string text, SettingValue? origin = null, string? environment = null) => text.Trim().ToLowerInvariant() switch
     {
         "local" => HPCBackendKind.Local,
         "slurm" => HPCBackendKind.Slurm,
         "kubernetes" or "k8s" => HPCBackendKind.Kubernetes,
         _ => throw new CcatException(CcatErrorId.InvalidConfiguration,
-            $"HPC_BACKEND is '{text}'{(origin is null ? "" : $" (from {Describe(origin)})")}; it must be local, slurm or kubernetes."),
+            $"HPC_BACKEND is '{text}'{(origin is null ? "" : $" (from {Describe(origin)}{(environment is null ? "" : $", environment '{environment}'")})")}; it must be local, slurm or kubernetes."),
     };
 
     /// <summary>Where a value came from, in words, for error messages.</summary>
