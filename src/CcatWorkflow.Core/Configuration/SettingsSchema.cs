@@ -57,6 +57,7 @@ public static class SettingsSchema
         new("K8S_PRIVILEGED", SettingType.Boolean, false, "Run the container privileged (some apptainer setups need it)."),
         new("K8S_VOLUME_KIND", SettingType.String, "hostPath", "How pipeline directories reach the pod: hostPath or pvc."),
         new("K8S_PVC_NAME", SettingType.String, "", "PersistentVolumeClaim holding PIPELINE_BASE_DIR and SIF_CACHE_DIR when K8S_VOLUME_KIND=pvc."),
+        new("K8S_GPU_RESOURCE", SettingType.String, "nvidia.com/gpu", "Extended resource name a gpu request becomes in the pod's limits (e.g. amd.com/gpu)."),
     ];
 
     private static readonly Dictionary<string, SettingDefinition> ByName =

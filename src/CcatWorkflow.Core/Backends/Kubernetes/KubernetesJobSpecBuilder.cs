@@ -1,0 +1,253 @@
+using System.Globalization;
+using CcatWorkflow.Core.Errors;
+using CcatWorkflow.Core.Submission;
+using k8s;
+using k8s.Models;
+
+namespace CcatWorkflow.Core.Backends.Kubernetes;
+
+/// <summary>
+/// Turns a <see cref="JobSubmission"/> into the Kubernetes Job the backend creates: one
+/// container running <c>/bin/sh -c &lt;execution command&gt;</c> in the runner image, with
+/// <c>restartPolicy: Never</c>, <c>backoffLimit: 0</c> (retries belong to the caller), the
+/// resources in both requests and limits, and the pipeline directories mounted at the same
+/// paths they have on the host, so the caller's <c>apptainer exec --bind</c> line works unchanged.
+/// </summary>
+public static class KubernetesJobSpecBuilder
+{
+    /// <summary>The variable that tells the container where to write (container contract).</summary>
+    public const string OutputDirVariable = "WORKFLOW_OUTPUT_DIR";
+
+    /// <summary>Builds the Job for <paramref name="submission"/> with the given id.</summary>
+    public static V1Job BuildJob(JobSubmission submission, KubernetesOptions options, string jobId)
+    {
+        ArgumentNullException.ThrowIfNull(submission);
+        ArgumentNullException.ThrowIfNull(options);
+        var labels = Labels(submission, jobId);
+        var annotations = new Dictionary<string, string> { [KubernetesNames.JobNameAnnotation] = submission.JobName };
+        if (submission.ImageRef is { } imageRef) annotations["ccat-workflow/image-ref"] = imageRef;
+        if (submission.SifPath is { } sif) annotations["ccat-workflow/sif-path"] = sif;
+
+        var (volumes, mounts) = BuildVolumes(submission, options);
+        var container = new V1Container
+        {
+            Name = KubernetesNames.ContainerName,
+            Image = options.RunnerImage,
+            Command = ["/bin/sh", "-c", submission.ExecutionCommand],
+            Env = BuildEnvironment(submission),
+            Resources = BuildResources(submission.Resources, options),
+            VolumeMounts = mounts.Count == 0 ? null : mounts,
+            SecurityContext = options.Privileged ? new V1SecurityContext { Privileged = true } : null,
+        };
+
+        var podSpec = new V1PodSpec
+        {
+            RestartPolicy = "Never",
+            Containers = [container],
+            Volumes = volumes.Count == 0 ? null : volumes,
+            ServiceAccountName = options.ServiceAccount.Length == 0 ? null : options.ServiceAccount,
+            NodeSelector = options.NodeSelector.Count == 0 ? null : new Dictionary<string, string>(options.NodeSelector),
+            SecurityContext = options.RunAsUser >= 0 ? new V1PodSecurityContext { RunAsUser = options.RunAsUser } : null,
+        };
+
+        return new V1Job
+        {
+            ApiVersion = "batch/v1",
+            Kind = "Job",
+            Metadata = new V1ObjectMeta
+            {
+                Name = jobId,
+                NamespaceProperty = options.Namespace,
+                Labels = labels,
+                Annotations = annotations,
+            },
+            Spec = new V1JobSpec
+            {
+                // The API default is 6 silent retries; a failed science step must fail once, visibly.
+                BackoffLimit = 0,
+                ActiveDeadlineSeconds = ActiveDeadlineSeconds(submission.Resources),
+                TtlSecondsAfterFinished = options.TtlSecondsAfterFinished >= 0 ? (int)options.TtlSecondsAfterFinished : null,
+                Template = new V1PodTemplateSpec
+                {
+                    Metadata = new V1ObjectMeta
+                    {
+                        Labels = new Dictionary<string, string>(labels),
+                        Annotations = new Dictionary<string, string> { [KubernetesNames.JobNameAnnotation] = submission.JobName },
+                    },
+                    Spec = podSpec,
+                },
+            },
+        };
+    }
+
+    /// <summary>
+    /// The job's record: a ConfigMap named like the Job that outlives it, so a job deleted by
+    /// its TTL, cancelled or deleted behind the module's back still reads correctly.
+    /// </summary>
+    public static V1ConfigMap BuildRecord(JobSubmission submission, KubernetesOptions options, string jobId, DateTimeOffset submittedAt)
+    {
+        var data = new Dictionary<string, string>
+        {
+            [KubernetesJobRecord.JobNameKey] = submission.JobName,
+            [KubernetesJobRecord.SubmittedAtKey] = KubernetesJobRecord.FormatTime(submittedAt),
+        };
+        if (submission.Resources.Cpu is { } cpu) data[KubernetesJobRecord.CpuKey] = cpu.ToString(CultureInfo.InvariantCulture);
+        return new V1ConfigMap
+        {
+            ApiVersion = "v1",
+            Kind = "ConfigMap",
+            Metadata = new V1ObjectMeta
+            {
+                Name = jobId,
+                NamespaceProperty = options.Namespace,
+                Labels = new Dictionary<string, string>
+                {
+                    [KubernetesNames.ManagedByLabel] = KubernetesNames.ManagedByValue,
+                    [KubernetesNames.JobIdLabel] = jobId,
+                    [KubernetesNames.RecordLabel] = "job",
+                },
+            },
+            Data = data,
+        };
+    }
+
+    /// <summary>What -WhatIf shows: the Job manifest and its record, as YAML.</summary>
+    public static string Render(V1Job job, V1ConfigMap record) =>
+        "# The 5-character suffix of the name is drawn anew for each submission.\n"
+        + KubernetesYaml.Serialize(job).TrimEnd() + "\n---\n" + KubernetesYaml.Serialize(record).TrimEnd() + "\n";
+
+    /// <summary>activeDeadlineSeconds for time_hours: whole seconds, rounded up, at least 1.</summary>
+    public static long? ActiveDeadlineSeconds(ResourceRequirements resources) =>
+        resources.TimeHours is { } h ? Math.Max(1, (long)Math.Ceiling(h * 3600 - 1e-9)) : null;
+
+    /// <summary>memory_gb as a Kubernetes quantity: whole GiB as <c>NGi</c>, else MiB rounded up.</summary>
+    public static string MemoryQuantity(double gb)
+    {
+        var mib = (long)Math.Ceiling(gb * 1024 - 1e-9);
+        return mib % 1024 == 0 ? $"{mib / 1024}Gi" : $"{mib}Mi";
+    }
+
+    private static Dictionary<string, string> Labels(JobSubmission submission, string jobId)
+    {
+        var labels = new Dictionary<string, string>
+        {
+            [KubernetesNames.ManagedByLabel] = KubernetesNames.ManagedByValue,
+            [KubernetesNames.JobIdLabel] = jobId,
+        };
+        var nameLabel = KubernetesNames.ToLabelValue(submission.JobName);
+        if (nameLabel.Length > 0) labels[KubernetesNames.JobNameLabel] = nameLabel;
+        return labels;
+    }
+
+    private static List<V1EnvVar>? BuildEnvironment(JobSubmission submission)
+    {
+        var env = submission.Environment.Select(kv => new V1EnvVar { Name = kv.Key, Value = kv.Value }).ToList();
+        if (env.All(e => e.Name != OutputDirVariable)
+            && ApptainerCommandBuilder.DefaultOutputDirVariable(submission.OutputDir, submission.WorkspaceDir) is { } dir)
+        {
+            env.Add(new V1EnvVar { Name = OutputDirVariable, Value = dir });
+        }
+
+        return env.Count == 0 ? null : env;
+    }
+
+    private static V1ResourceRequirements? BuildResources(ResourceRequirements r, KubernetesOptions options)
+    {
+        var q = new Dictionary<string, ResourceQuantity>();
+        if (r.Cpu is { } cpu) q["cpu"] = new ResourceQuantity(cpu.ToString(CultureInfo.InvariantCulture));
+        if (r.MemoryGb is { } mem) q["memory"] = new ResourceQuantity(MemoryQuantity(mem));
+        // Extended resources (GPUs) cannot be overcommitted: requests must equal limits.
+        if (r.Gpu is { } gpu) q[options.GpuResource] = new ResourceQuantity(gpu.ToString(CultureInfo.InvariantCulture));
+        if (q.Count == 0) return null;
+        return new V1ResourceRequirements
+        {
+            Requests = new Dictionary<string, ResourceQuantity>(q),
+            Limits = new Dictionary<string, ResourceQuantity>(q),
+        };
+    }
+
+    private sealed record Mount(string Name, string Path, bool ReadOnly, string HostPathType);
+
+    private static (List<V1Volume> Volumes, List<V1VolumeMount> Mounts) BuildVolumes(JobSubmission s, KubernetesOptions options)
+    {
+        var wanted = new List<Mount>();
+        void Add(string name, string? path, bool readOnly, string type, string what)
+        {
+            if (path is null) return;
+            if (!Path.IsPathRooted(path))
+            {
+                throw new CcatException(CcatErrorId.InvalidSubmission, $"{what} '{path}' must be an absolute path: the pod mounts it at the same path.");
+            }
+
+            var full = KubernetesOptions.Normalize(path);
+            var existing = wanted.FindIndex(m => m.Path == full);
+            if (existing >= 0)
+            {
+                // The same directory twice (output = workspace): one mount, writable if either is.
+                if (!readOnly && wanted[existing].ReadOnly) wanted[existing] = wanted[existing] with { ReadOnly = false, HostPathType = type };
+                return;
+            }
+
+            wanted.Add(new Mount(name, full, readOnly, type));
+        }
+
+        Add("input", s.InputDir, readOnly: true, "Directory", "InputDir");
+        Add("workspace", s.WorkspaceDir, readOnly: false, "DirectoryOrCreate", "WorkspaceDir");
+        Add("output", s.OutputDir, readOnly: false, "DirectoryOrCreate", "OutputDir");
+        if (s.ManifestPath is { } manifest)
+        {
+            if (!Path.IsPathRooted(manifest))
+            {
+                throw new CcatException(CcatErrorId.InvalidSubmission, $"ManifestPath '{manifest}' must be an absolute path: the pod mounts its directory at the same path.");
+            }
+
+            Add("manifest", Path.GetDirectoryName(KubernetesOptions.Normalize(manifest)) ?? "/", readOnly: true, "Directory", "ManifestPath");
+        }
+
+        var sifCache = KubernetesOptions.Normalize(options.SifCacheDir);
+        Add("sif-cache", sifCache, readOnly: true, "Directory", "SIF_CACHE_DIR");
+        if (s.SifPath is { } sif)
+        {
+            if (!Path.IsPathRooted(sif))
+            {
+                throw new CcatException(CcatErrorId.InvalidSubmission, $"SifPath '{sif}' must be an absolute path: the pod mounts its directory at the same path.");
+            }
+
+            var sifDir = Path.GetDirectoryName(KubernetesOptions.Normalize(sif)) ?? "/";
+            if (!IsUnder(sifDir, sifCache)) Add("sif", sifDir, readOnly: true, "Directory", "SifPath");
+        }
+
+        var volumes = new List<V1Volume>();
+        var mounts = new List<V1VolumeMount>();
+        if (options.VolumeKind == KubernetesVolumeKind.HostPath)
+        {
+            foreach (var m in wanted)
+            {
+                volumes.Add(new V1Volume { Name = m.Name, HostPath = new V1HostPathVolumeSource { Path = m.Path, Type = m.HostPathType } });
+                mounts.Add(new V1VolumeMount { Name = m.Name, MountPath = m.Path, ReadOnlyProperty = m.ReadOnly ? true : null });
+            }
+        }
+        else if (wanted.Count > 0)
+        {
+            var root = options.PvcRoot;
+            const string volumeName = "pipeline-data";
+            volumes.Add(new V1Volume { Name = volumeName, PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = options.PvcName } });
+            foreach (var m in wanted)
+            {
+                if (!IsUnder(m.Path, root))
+                {
+                    throw new CcatException(CcatErrorId.InvalidSubmission,
+                        $"'{m.Path}' ({m.Name}) is not under '{root}', the directory the claim {options.PvcName} stands for (the common parent of PIPELINE_BASE_DIR and SIF_CACHE_DIR).");
+                }
+
+                var sub = m.Path.Length == root.Length ? null : m.Path[(root == "/" ? 1 : root.Length + 1)..];
+                mounts.Add(new V1VolumeMount { Name = volumeName, MountPath = m.Path, SubPath = sub, ReadOnlyProperty = m.ReadOnly ? true : null });
+            }
+        }
+
+        return (volumes, mounts);
+    }
+
+    private static bool IsUnder(string path, string dir) =>
+        path == dir || dir == "/" || path.StartsWith(dir + "/", StringComparison.Ordinal);
+}
