@@ -1,0 +1,59 @@
+using System.Collections;
+using CcatWorkflow.Core.Errors;
+using CcatWorkflow.Core.Submission;
+
+namespace CcatWorkflow.Core.Tests.Contract;
+
+public class JobSubmissionTests
+{
+    [Theory]
+    [InlineData("", "empty name")]
+    [InlineData("  ", "empty name")]
+    [InlineData("A=B", "contains '='")]
+    [InlineData("A\0B", "NUL")]
+    public void Bad_environment_variable_names_are_refused(string name, string expected)
+    {
+        var ex = Assert.Throws<CcatException>(() => JobSubmission.ValidateEnvironment(new Hashtable { [name] = "x" }));
+        Assert.Equal(CcatErrorId.InvalidEnvironmentVariable, ex.ErrorId);
+        Assert.Contains(expected, ex.Message);
+    }
+
+    [Fact]
+    public void A_NUL_in_a_value_is_refused_naming_the_variable()
+    {
+        var ex = Assert.Throws<CcatException>(() => JobSubmission.ValidateEnvironment(new Hashtable { ["FOO"] = "a\0b" }));
+        Assert.Contains("'FOO'", ex.Message);
+    }
+
+    [Fact]
+    public void Values_pass_through_exactly_and_names_keep_their_case()
+    {
+        var hostile = "it's $HOME `date` \\n \n ünïcødé \"q\"";
+        var env = JobSubmission.ValidateEnvironment(new Dictionary<string, string> { ["foo"] = hostile, ["FOO"] = "2", ["my-var"] = "" });
+        Assert.Equal(3, env.Count);
+        Assert.Equal(hostile, env.Single(kv => kv.Key == "foo").Value);
+        Assert.Equal("2", env.Single(kv => kv.Key == "FOO").Value);
+        Assert.Equal("", env.Single(kv => kv.Key == "my-var").Value);
+    }
+
+    [Theory]
+    [InlineData("", "ok", "execution command is empty")]
+    [InlineData("   ", "ok", "execution command is empty")]
+    [InlineData("echo\0", "ok", "NUL")]
+    [InlineData("true", " ", "job name is empty")]
+    [InlineData("true", "a\nb", "no control characters")]
+    public void Incomplete_submissions_are_refused(string command, string name, string expected)
+    {
+        var s = new JobSubmission { ExecutionCommand = command, JobName = name };
+        var ex = Assert.Throws<CcatException>(s.Validate);
+        Assert.Equal(CcatErrorId.InvalidSubmission, ex.ErrorId);
+        Assert.Contains(expected, ex.Message);
+    }
+
+    [Fact]
+    public void A_path_with_a_newline_is_refused()
+    {
+        var s = new JobSubmission { ExecutionCommand = "true", OutputDir = "/tmp/a\nb" };
+        Assert.Equal(CcatErrorId.InvalidSubmission, Assert.Throws<CcatException>(s.Validate).ErrorId);
+    }
+}

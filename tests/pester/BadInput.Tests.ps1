@@ -1,0 +1,92 @@
+# A table of bad inputs for each cmdlet: each gives an ErrorRecord with a stable ErrorId, a
+# category and the job as target — and nothing is submitted.
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Get-ModuleManifestPath) -Force
+    $script:jobDir = Join-Path $TestDrive 'jobs'
+    Reset-CcatEnvironment -JobDir $script:jobDir
+
+    function Invoke-Captured([scriptblock] $Action) {
+        $errors = @()
+        $output = @(& $Action -ErrorVariable +errors -ErrorAction SilentlyContinue 2>$null)
+        [pscustomobject]@{ Output = $output; Errors = @($errors) }
+    }
+}
+
+Describe 'Submit-CcatJob refuses bad input before anything is submitted' {
+    It '<Case>' -ForEach @(
+        @{ Case = 'an unknown resource key'; Params = @{ Resources = @{ cores = 4 } }; Id = 'InvalidResourceRequirement'; Message = "*Unknown resource requirement 'cores'*" }
+        @{ Case = 'a non-number'; Params = @{ Resources = @{ cpu = 'four' } }; Id = 'InvalidResourceRequirement'; Message = "*'cpu' must be a number*" }
+        @{ Case = 'NaN memory'; Params = @{ Resources = @{ memory_gb = [double]::NaN } }; Id = 'InvalidResourceRequirement'; Message = "*'memory_gb' must be a finite number*" }
+        @{ Case = 'zero cpus'; Params = @{ Resources = @{ cpu = 0 } }; Id = 'InvalidResourceRequirement'; Message = "*'cpu' must be greater than zero*" }
+        @{ Case = 'negative hours'; Params = @{ Resources = @{ time_hours = -1 } }; Id = 'InvalidResourceRequirement'; Message = "*'time_hours' must be greater than zero*" }
+        @{ Case = 'an absurd memory size'; Params = @{ Resources = @{ memory_gb = 1e7 } }; Id = 'InvalidResourceRequirement'; Message = "*'memory_gb' is 10000000, more than*" }
+        @{ Case = 'a fractional cpu count'; Params = @{ Resources = @{ cpu = 1.5 } }; Id = 'InvalidResourceRequirement'; Message = "*'cpu' must be a whole number*" }
+        @{ Case = 'an environment name with ='; Params = @{ Environment = @{ 'A=B' = '1' } }; Id = 'InvalidEnvironmentVariable'; Message = "*'A=B' contains '='*" }
+        @{ Case = 'an environment name with NUL'; Params = @{ Environment = @{ "A`0B" = '1' } }; Id = 'InvalidEnvironmentVariable'; Message = '*NUL*' }
+        @{ Case = 'an empty environment name'; Params = @{ Environment = @{ '' = '1' } }; Id = 'InvalidEnvironmentVariable'; Message = '*empty name*' }
+        @{ Case = 'a job name with a newline'; Params = @{ JobName = "two`nlines" }; Id = 'InvalidSubmission'; Message = '*control characters*' }
+        @{ Case = 'a command with NUL'; Params = @{ ExecutionCommand = "echo`0" }; Id = 'InvalidSubmission'; Message = '*NUL*' }
+    ) {
+        $p = @{ ExecutionCommand = 'echo never'; JobName = 'bad-input' } + $Params
+        if ($Params.ContainsKey('ExecutionCommand')) { $p.ExecutionCommand = $Params.ExecutionCommand }
+        $r = Invoke-Captured { Submit-CcatJob @p }
+        $r.Output.Count | Should -Be 0
+        $r.Errors.Count | Should -Be 1
+        $r.Errors[0].FullyQualifiedErrorId | Should -Be "$Id,CcatWorkflow.Commands.SubmitCcatJobCommand"
+        $r.Errors[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $r.Errors[0].TargetObject | Should -Be $p.JobName
+        $r.Errors[0].Exception.Message | Should -BeLike $Message
+        Get-JobDirEntry $script:jobDir | Should -BeNullOrEmpty
+    }
+
+    It 'refuses <Case> at binding, before the command runs' -ForEach @(
+        @{ Case = 'an empty command'; Params = @{ ExecutionCommand = '' } }
+        @{ Case = 'an unknown backend'; Params = @{ ExecutionCommand = 'true'; Backend = 'Pbs' } }
+        @{ Case = 'a container command without a SIF'; Params = @{ ContainerCommand = 'python' } }
+        @{ Case = 'both forms at once'; Params = @{ ExecutionCommand = 'true'; ContainerCommand = 'python'; SifPath = '/x.sif' } }
+    ) {
+        { Submit-CcatJob @Params -ErrorAction Stop } | Should -Throw -ErrorId '*ParameterBinding*'
+        Get-JobDirEntry $script:jobDir | Should -BeNullOrEmpty
+    }
+
+    It 'refuses a container path apptainer --bind cannot carry' {
+        $r = Invoke-Captured { Submit-CcatJob -SifPath /tmp/x.sif -ContainerCommand python -InputDir '/data/a:b' -JobName colon }
+        $r.Errors[0].FullyQualifiedErrorId | Should -BeLike 'InvalidSubmission,*'
+        $r.Errors[0].Exception.Message | Should -BeLike "*':' or ','*"
+        Get-JobDirEntry $script:jobDir | Should -BeNullOrEmpty
+    }
+
+    It 'keeps going after a bad row of pipeline input and submits nothing for that row' {
+        $rows = @(
+            [pscustomobject]@{ ExecutionCommand = 'true'; JobName = 'row1'; Resources = @{ cpu = -1 } }
+            [pscustomobject]@{ ExecutionCommand = 'true'; JobName = 'row2'; Resources = @{ gpus = 1 } }
+        )
+        $r = Invoke-Captured { $rows | Submit-CcatJob }
+        $r.Errors.Count | Should -Be 2
+        $r.Errors.TargetObject | Should -Be @('row1', 'row2')
+        Get-JobDirEntry $script:jobDir | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'Job cmdlets refuse bad ids' {
+    It '<Command> with an empty id is refused at binding' -ForEach @(
+        @{ Command = 'Get-CcatJobStatus' }, @{ Command = 'Stop-CcatJob' }, @{ Command = 'Get-CcatJobLog' }, @{ Command = 'Wait-CcatJob' }
+    ) {
+        { & $Command -JobId '' -ErrorAction Stop } | Should -Throw -ErrorId '*ParameterArgumentValidationError*'
+    }
+
+    It '<Command> with an unknown backend name is refused at binding' -ForEach @(
+        @{ Command = 'Get-CcatJobStatus' }, @{ Command = 'Stop-CcatJob' }, @{ Command = 'Get-CcatJobLog' }, @{ Command = 'Wait-CcatJob' }
+    ) {
+        { & $Command -JobId 'x' -Backend 'Pbs' -ErrorAction Stop } | Should -Throw -ErrorId '*ParameterBinding*'
+    }
+
+    It 'Get-CcatJobLog refuses a negative -Tail' {
+        { Get-CcatJobLog -JobId x -Tail -1 -ErrorAction Stop } | Should -Throw -ErrorId '*ParameterArgumentValidationError*'
+    }
+
+    It 'Wait-CcatJob refuses a timeout below -1' {
+        { Wait-CcatJob -JobId x -Timeout -5 -ErrorAction Stop } | Should -Throw -ErrorId '*ParameterArgumentValidationError*'
+    }
+}

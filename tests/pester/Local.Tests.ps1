@@ -1,0 +1,232 @@
+# The Local backend end to end, through the cmdlets, with both job stores.
+BeforeDiscovery {
+    $script:stores = @(
+        @{ Store = 'file' }
+        @{ Store = 'redis' }
+    )
+}
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Get-ModuleManifestPath) -Force
+    $script:infra = if ($env:CCAT_INFRA_DIR) { $env:CCAT_INFRA_DIR } else { '/tmp/ccat-infra' }
+    & bash (Join-Path (Get-RepoRoot) 'tests/infra/redis/start.sh') | Out-Null
+    & bash (Join-Path (Get-RepoRoot) 'tests/infra/apptainer/start.sh') | Out-Null
+    $script:pwshDll = Join-Path $PSHOME 'pwsh.dll'
+    $script:manifest = Get-ModuleManifestPath
+
+    function Use-Store([string] $Store, [string] $Name) {
+        $dir = Join-Path $TestDrive "$Name-$Store"
+        Reset-CcatEnvironment -JobDir $dir
+        $env:CCAT_WORKFLOW_MANAGER_LOCAL_JOB_STORE = $Store
+        $env:CCAT_WORKFLOW_MANAGER_LOCAL_CANCEL_GRACE_SECONDS = '2'
+        if ($Store -eq 'redis') {
+            $env:CCAT_WORKFLOW_MANAGER_REDIS_HOST = '127.0.0.1'
+            $env:CCAT_WORKFLOW_MANAGER_REDIS_PORT = '16379'
+            # a private key prefix per test, so suites never see each other's jobs
+            $env:CCAT_WORKFLOW_MANAGER_REDIS_KEY_PREFIX = "ccat-test:$([guid]::NewGuid().ToString('N'))"
+        }
+        $dir
+    }
+
+    # Runs a script block in a separate pwsh process with the module and this process's
+    # CCAT_* environment; returns its output objects (through CLIXML).
+    function Invoke-InOtherProcess([string] $Script) {
+        $file = Join-Path $TestDrive "$([guid]::NewGuid()).ps1"
+        Set-Content $file "Import-Module '$script:manifest'; `$ErrorActionPreference = 'Stop'; $Script"
+        $out = & dotnet $script:pwshDll -NoProfile -NonInteractive -OutputFormat xml -File $file
+        $LASTEXITCODE | Should -Be 0
+        $out
+    }
+
+    function Start-OtherProcess([string] $Script, [string] $OutFile) {
+        $file = Join-Path $TestDrive "$([guid]::NewGuid()).ps1"
+        Set-Content $file "Import-Module '$script:manifest'; `$ErrorActionPreference = 'Stop'; $Script | Export-Clixml '$OutFile'"
+        Start-Process dotnet -ArgumentList @($script:pwshDll, '-NoProfile', '-NonInteractive', '-File', $file) -PassThru
+    }
+
+    # What-if text goes to the host, not to a stream: read it from another process's output.
+    function Get-WhatIfText([string] $Script) {
+        $file = Join-Path $TestDrive "$([guid]::NewGuid()).ps1"
+        Set-Content $file "Import-Module '$script:manifest'; $Script"
+        (& dotnet $script:pwshDll -NoProfile -NonInteractive -File $file) -join "`n"
+    }
+
+    function Get-ProcessCount([string] $Pattern) { @(pgrep -f -- $Pattern).Count }
+}
+
+Describe 'Local backend with the <Store> store' -ForEach $stores {
+    BeforeAll { $script:dir = Use-Store $Store 'local' }
+
+    It 'runs a job that fails: exit code, wall time, reason and log' {
+        $job = Submit-CcatJob -ExecutionCommand 'echo hello; exit 3' -JobName t1 | Wait-CcatJob -Timeout 60
+        $job.Status | Should -Be 'Failed'
+        $job.ExitCode | Should -Be 3
+        $job.Reason | Should -Be 'NonZeroExit'
+        $job.WallTimeSeconds | Should -BeGreaterThan 0
+        $job.JobName | Should -Be 't1'
+        $job.Backend | Should -Be 'Local'
+        $job.FinishedAt | Should -BeGreaterOrEqual $job.StartedAt
+        $job | Get-CcatJobLog | Should -Be 'hello'
+    }
+
+    It 'reports completed only for exit code 0, with measured metrics' {
+        $job = Submit-CcatJob -ExecutionCommand 'echo out; echo err >&2' -JobName ok | Wait-CcatJob -Timeout 60
+        $job.Status | Should -Be 'Completed'
+        $job.ExitCode | Should -Be 0
+        $job.Reason | Should -Be 'None'
+        $job.CpuHours | Should -Not -BeNullOrEmpty
+        $job.PeakMemoryGb | Should -BeGreaterThan 0
+        $job | Get-CcatJobLog -Stream Output | Should -Be 'out'
+        $job | Get-CcatJobLog -Stream Error | Should -Be 'err'
+        @($job | Get-CcatJobLog) | Should -Be @('out', 'err')
+    }
+
+    It 'passes environment variables exactly' {
+        $hostile = "it's `$HOME ``date`` \n `"q`" ünïcødé"
+        $job = Submit-CcatJob -ExecutionCommand 'printf "%s" "$HOSTILE"' -Environment @{ HOSTILE = $hostile } | Wait-CcatJob -Timeout 60
+        $job | Get-CcatJobLog -Raw | Should -BeExactly $hostile
+    }
+
+    It 'measures peak memory of a job that touches 400 MiB within 10%' {
+        $cmd = 'python3 -c "b = bytearray(400 * 1024 * 1024); b[::4096] = b\"x\" * len(b[::4096]); import time; time.sleep(1)"'
+        $job = Submit-CcatJob -ExecutionCommand $cmd -JobName mem | Wait-CcatJob -Timeout 120
+        $job.Status | Should -Be 'Completed'
+        $job.PeakMemoryGb | Should -BeGreaterThan (0.9 * 400 / 1024)
+        $job.PeakMemoryGb | Should -BeLessThan (1.1 * 400 / 1024)
+    }
+
+    It 'measures 3 s of CPU within 10%, across the whole process tree' {
+        # two children burn 1.5 s each, so a tree that counted only the shell would read ~0
+        $burn = 'python3 -c "import time, os; t = time.process_time()
+while time.process_time() - t < 1.5: pass"'
+        $job = Submit-CcatJob -ExecutionCommand "$burn & $burn & wait" -JobName cpu | Wait-CcatJob -Timeout 120
+        $job.Status | Should -Be 'Completed'
+        ($job.CpuHours * 3600) | Should -BeGreaterThan 2.7
+        ($job.CpuHours * 3600) | Should -BeLessThan 3.3
+    }
+
+    It 'is waited for from a second process and cancelled from a third; its children are gone' {
+        $marker = Get-Random -Minimum 200000 -Maximum 900000
+        $submitted = Invoke-InOtherProcess "Submit-CcatJob -ExecutionCommand 'sleep $marker & sleep $marker & wait' -JobName cross"
+        $submitted.Status | Should -Be 'Pending'
+        $id = $submitted.JobId
+        # the submitting process has exited; the job keeps running
+        $deadline = [DateTime]::UtcNow.AddSeconds(30)
+        while ((Get-ProcessCount "sleep $marker") -lt 2 -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 200 }
+        Get-ProcessCount "sleep $marker" | Should -Be 2
+        (Get-CcatJobStatus -JobId $id -Backend Local).Status | Should -Be 'Running'
+
+        $waitOut = Join-Path $TestDrive "wait-$Store.xml"
+        $waiter = Start-OtherProcess "Wait-CcatJob -JobId $id -Backend Local -Timeout 120" $waitOut
+        Start-Sleep -Seconds 1
+        $waiter.HasExited | Should -BeFalse
+
+        $stopped = Invoke-InOtherProcess "Stop-CcatJob -JobId $id -Backend Local -Confirm:`$false -PassThru"
+        $stopped.JobId | Should -Be $id
+
+        $waiter.WaitForExit(60000) | Should -BeTrue
+        $final = Import-Clixml $waitOut
+        $final.Status | Should -Be 'Failed'
+        $final.Reason | Should -Be 'Cancelled'
+        Get-ProcessCount "sleep $marker" | Should -Be 0
+    }
+
+    It 'treats cancelling a finished job as nothing to do' {
+        $job = Submit-CcatJob -ExecutionCommand 'true' | Wait-CcatJob -Timeout 60
+        $errors = @()
+        $job | Stop-CcatJob -Confirm:$false -ErrorVariable errors -ErrorAction SilentlyContinue
+        $errors.Count | Should -Be 0
+        ($job | Get-CcatJobStatus).Status | Should -Be 'Completed'
+    }
+
+    It 'reports an unknown job as JobNotFound with the id as target' {
+        $id = [guid]::NewGuid().ToString()
+        $errors = @()
+        $out = Get-CcatJobStatus -JobId $id -Backend Local -ErrorVariable errors -ErrorAction SilentlyContinue
+        $out | Should -BeNullOrEmpty
+        $errors[0].FullyQualifiedErrorId | Should -Be 'JobNotFound,CcatWorkflow.Commands.GetCcatJobStatusCommand'
+        $errors[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $errors[0].TargetObject | Should -Be $id
+    }
+
+    It 'reads only the end of a large log with -Tail' {
+        $job = Submit-CcatJob -ExecutionCommand 'seq 1 200000' -JobName big | Wait-CcatJob -Timeout 60
+        $job | Get-CcatJobLog -Tail 3 | Should -Be @('199998', '199999', '200000')
+    }
+
+    It 'answers many piped jobs in input order' {
+        $jobs = 1..12 | ForEach-Object { Submit-CcatJob -ExecutionCommand "exit $($_ % 2)" -JobName "batch-$_" }
+        $done = $jobs | Wait-CcatJob -Timeout 120
+        $done.Count | Should -Be 12
+        $status = $jobs | Get-CcatJobStatus
+        $status.JobId | Should -Be $jobs.JobId
+        ($status | Where-Object Status -eq 'Failed').Count | Should -Be 6
+    }
+
+    It 'lists the jobs it submitted, newest first, with filters' {
+        $a = Submit-CcatJob -ExecutionCommand 'true' -JobName 'list-alpha' | Wait-CcatJob -Timeout 60
+        $listed = Get-CcatJob -Backend Local -Name 'list-*'
+        $listed.JobId | Should -Contain $a.JobId
+        (Get-CcatJob -Backend Local -Status Completed).JobId | Should -Contain $a.JobId
+        (Get-CcatJob -Backend Local -Status Running).JobId | Should -Not -Contain $a.JobId
+    }
+
+    It 'submits nothing with -WhatIf and shows the command' {
+        $before = @(Get-JobDirEntry $script:dir).Count
+        $out = Get-WhatIfText "Submit-CcatJob -ExecutionCommand 'echo whatif' -JobName wi -WhatIf"
+        $out | Should -Match 'What if: Submitting job .wi. on Local'
+        $out | Should -Match 'echo whatif'
+        @(Get-JobDirEntry $script:dir).Count | Should -Be $before
+        (Get-CcatJob -Backend Local -Name wi) | Should -BeNullOrEmpty
+    }
+
+    It 'cancels nothing with -WhatIf' {
+        $job = Submit-CcatJob -ExecutionCommand 'sleep 30' -JobName wi-stop
+        $job | Stop-CcatJob -WhatIf
+        ($job | Get-CcatJobStatus).Status | Should -BeIn 'Pending', 'Running'
+        $job | Stop-CcatJob -Confirm:$false
+        ($job | Wait-CcatJob -Timeout 60).Reason | Should -Be 'Cancelled'
+    }
+
+    It 'follows a log until the job ends' {
+        $job = Submit-CcatJob -ExecutionCommand 'for i in 1 2 3; do echo line$i; sleep 0.3; done'
+        @($job | Get-CcatJobLog -Follow) | Should -Be @('line1', 'line2', 'line3')
+    }
+}
+
+Describe 'The container form on the Local backend' {
+    BeforeAll {
+        $script:dir = Use-Store 'file' 'container'
+        $env:CCAT_WORKFLOW_MANAGER_APPTAINER_PATH = Join-Path $script:infra 'apptainer/bin/apptainer'
+        $script:in = New-Item -ItemType Directory (Join-Path $TestDrive 'in')
+        $script:outDir = New-Item -ItemType Directory (Join-Path $TestDrive 'out')
+        $script:work = New-Item -ItemType Directory (Join-Path $TestDrive 'work')
+        Set-Content (Join-Path $script:in 'scan.dat') 'raw'
+        $script:manifestFile = Join-Path $TestDrive 'cfg/manifest.json'
+        New-Item -ItemType Directory (Split-Path $script:manifestFile) | Out-Null
+        Set-Content $script:manifestFile '{"step": "calibrate"}'
+        $script:sif = Join-Path $TestDrive 'reduce.sif'
+        Set-Content $script:sif 'not a real image: the stand-in runs the host userland'
+    }
+
+    It 'binds input read-only, output writable, the manifest under /workflow/config, and sets WORKFLOW_OUTPUT_DIR' {
+        $inner = 'cat /workflow/input/scan.dat; cat /workflow/config/manifest.json; ' +
+            'if touch /workflow/input/x 2>/dev/null; then echo input-writable; else echo input-readonly; fi; ' +
+            'echo product > "$WORKFLOW_OUTPUT_DIR/result.txt"; echo "$WORKFLOW_OUTPUT_DIR"'
+        $job = Submit-CcatJob -SifPath $script:sif -ContainerCommand 'sh', '-c', $inner -InputDir $script:in `
+            -OutputDir $script:outDir -WorkspaceDir $script:work -ManifestPath $script:manifestFile -JobName container |
+            Wait-CcatJob -Timeout 60
+        $job.Status | Should -Be 'Completed'
+        $log = @($job | Get-CcatJobLog -Stream Output)
+        $log | Should -Be @('raw', '{"step": "calibrate"}', 'input-readonly', '/workflow/output')
+        Get-Content (Join-Path $script:outDir 'result.txt') | Should -Be 'product'
+        Test-Path (Join-Path $script:in 'x') | Should -BeFalse
+    }
+
+    It 'shows the apptainer line it would run with -WhatIf' {
+        $text = Get-WhatIfText "Submit-CcatJob -SifPath '$($script:sif)' -ContainerCommand 'python3', 'it''s.py' -InputDir '$($script:in)' -WhatIf"
+        $text | Should -Match ([regex]::Escape("--bind $($script:in):/workflow/input:ro"))
+        $text | Should -Match ([regex]::Escape("'it'\''s.py'"))
+    }
+}
