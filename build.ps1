@@ -68,7 +68,7 @@ function Invoke-Build {
     # The engine and its packages: private load context (deps/).
     dotnet publish (Join-Path $root 'src/CcatWorkflow.Core') -c $Configuration --no-build -o $deps --nologo -v quiet
     $runner = Join-Path $root 'src/CcatWorkflow.LocalRunner'
-    if (Test-Path $runner) {
+    if (Test-Path (Join-Path $runner 'CcatWorkflow.LocalRunner.csproj')) {
         dotnet publish $runner -c $Configuration --no-build -o $deps --nologo -v quiet
     }
     # The model assembly must exist once, in the default context, so scripts can name its types.

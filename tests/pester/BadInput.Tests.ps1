@@ -6,10 +6,14 @@ BeforeAll {
     $script:jobDir = Join-Path $TestDrive 'jobs'
     Reset-CcatEnvironment -JobDir $script:jobDir
 
+    # Runs the action with non-terminating errors left non-terminating; splits output and errors.
     function Invoke-Captured([scriptblock] $Action) {
-        $errors = @()
-        $output = @(& $Action -ErrorVariable +errors -ErrorAction SilentlyContinue 2>$null)
-        [pscustomobject]@{ Output = $output; Errors = @($errors) }
+        $ErrorActionPreference = 'Continue'
+        $all = @(& $Action 2>&1)
+        [pscustomobject]@{
+            Output = @($all | Where-Object { $_ -isnot [System.Management.Automation.ErrorRecord] })
+            Errors = @($all | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
+        }
     }
 }
 
@@ -28,8 +32,8 @@ Describe 'Submit-CcatJob refuses bad input before anything is submitted' {
         @{ Case = 'a job name with a newline'; Params = @{ JobName = "two`nlines" }; Id = 'InvalidSubmission'; Message = '*control characters*' }
         @{ Case = 'a command with NUL'; Params = @{ ExecutionCommand = "echo`0" }; Id = 'InvalidSubmission'; Message = '*NUL*' }
     ) {
-        $p = @{ ExecutionCommand = 'echo never'; JobName = 'bad-input' } + $Params
-        if ($Params.ContainsKey('ExecutionCommand')) { $p.ExecutionCommand = $Params.ExecutionCommand }
+        $p = @{ ExecutionCommand = 'echo never'; JobName = 'bad-input' }
+        foreach ($k in $Params.Keys) { $p[$k] = $Params[$k] }
         $r = Invoke-Captured { Submit-CcatJob @p }
         $r.Output.Count | Should -Be 0
         $r.Errors.Count | Should -Be 1
@@ -41,12 +45,12 @@ Describe 'Submit-CcatJob refuses bad input before anything is submitted' {
     }
 
     It 'refuses <Case> at binding, before the command runs' -ForEach @(
-        @{ Case = 'an empty command'; Params = @{ ExecutionCommand = '' } }
-        @{ Case = 'an unknown backend'; Params = @{ ExecutionCommand = 'true'; Backend = 'Pbs' } }
-        @{ Case = 'a container command without a SIF'; Params = @{ ContainerCommand = 'python' } }
-        @{ Case = 'both forms at once'; Params = @{ ExecutionCommand = 'true'; ContainerCommand = 'python'; SifPath = '/x.sif' } }
+        @{ Case = 'an empty command'; Params = @{ ExecutionCommand = '' }; Id = 'ParameterArgumentValidationError' }
+        @{ Case = 'an unknown backend'; Params = @{ ExecutionCommand = 'true'; Backend = 'Pbs' }; Id = 'CannotConvertArgumentNoMessage' }
+        @{ Case = 'a container command without a SIF'; Params = @{ ContainerCommand = 'python' }; Id = 'MissingMandatoryParameter' }
+        @{ Case = 'both forms at once'; Params = @{ ExecutionCommand = 'true'; ContainerCommand = 'python'; SifPath = '/x.sif' }; Id = 'AmbiguousParameterSet' }
     ) {
-        { Submit-CcatJob @Params -ErrorAction Stop } | Should -Throw -ErrorId '*ParameterBinding*'
+        { Submit-CcatJob @Params -ErrorAction Stop } | Should -Throw -ErrorId "$Id,CcatWorkflow.Commands.SubmitCcatJobCommand"
         Get-JobDirEntry $script:jobDir | Should -BeNullOrEmpty
     }
 
@@ -79,7 +83,7 @@ Describe 'Job cmdlets refuse bad ids' {
     It '<Command> with an unknown backend name is refused at binding' -ForEach @(
         @{ Command = 'Get-CcatJobStatus' }, @{ Command = 'Stop-CcatJob' }, @{ Command = 'Get-CcatJobLog' }, @{ Command = 'Wait-CcatJob' }
     ) {
-        { & $Command -JobId 'x' -Backend 'Pbs' -ErrorAction Stop } | Should -Throw -ErrorId '*ParameterBinding*'
+        { & $Command -JobId 'x' -Backend 'Pbs' -ErrorAction Stop } | Should -Throw -ErrorId 'CannotConvertArgumentNoMessage,*'
     }
 
     It 'Get-CcatJobLog refuses a negative -Tail' {
