@@ -1,0 +1,135 @@
+using System.Collections;
+using CcatWorkflow.Core.Errors;
+using CcatWorkflow.Core.Execution;
+
+namespace CcatWorkflow.Core.Backends.Slurm;
+
+/// <summary>
+/// Runs Slurm's client commands through <see cref="ICommandRunner"/> (argument lists, never a
+/// command line), with the user's output-changing variables neutralised, and turns "could not
+/// run it / could not reach the controller or the database" into
+/// <see cref="CcatErrorId.SchedulerUnavailable"/> — never a job failure.
+/// </summary>
+public sealed class SlurmCommands(ICommandRunner runner)
+{
+    /// <summary>How long sbatch may take (it retries by itself while the controller is busy).</summary>
+    public static TimeSpan SubmitTimeout { get; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long squeue, sacct, scancel and scontrol may take.</summary>
+    public static TimeSpan QueryTimeout { get; } = TimeSpan.FromMinutes(2);
+
+    // Text of Slurm's client errors that mean "the daemons could not be asked", as opposed to
+    // "the daemons said no".
+    private static readonly string[] UnreachableMarkers =
+    [
+        "Unable to contact slurm controller", "Socket timed out", "Connection refused", "connect failure",
+        "Communication connection failure", "Zero Bytes were transmitted", "Could not establish a configuration source",
+        "Problem talking to the database", "accounting storage is disabled", "Unable to establish a connection",
+        "Connection timed out", "slurmdbd", "Persist", "Transport endpoint", "Munge", "munge", "authentication",
+        "Slurm backup controller in standby mode", "No route to host", "Network is unreachable",
+    ];
+
+    /// <summary>Number of commands run through this instance (the benchmark and tests read it).</summary>
+    public int CommandsRun => _commandsRun;
+
+    private int _commandsRun;
+
+    /// <summary>
+    /// The environment changes for squeue, sacct, scancel and scontrol: every SQUEUE_* and SACCT_*
+    /// variable removed (they change columns, filters and sorting), and SLURM_TIME_FORMAT=%s so
+    /// timestamps are epoch seconds whatever the user set.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string?> QueryEnvironment()
+    {
+        var env = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (DictionaryEntry e in Environment.GetEnvironmentVariables())
+        {
+            if (e.Key is string k && (k.StartsWith("SQUEUE_", StringComparison.Ordinal) || k.StartsWith("SACCT_", StringComparison.Ordinal)))
+            {
+                env[k] = null;
+            }
+        }
+
+        env["SLURM_TIME_FORMAT"] = "%s";
+        return env;
+    }
+
+    /// <summary>
+    /// The environment changes for sbatch: the SBATCH_* input variables that would override an
+    /// option the script sets (sbatch ranks them above #SBATCH lines) are removed, so the job
+    /// gets what the script says. The others are left alone: sites use them on purpose.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string?> SubmitEnvironment(IEnumerable<string> scriptOptions)
+    {
+        var env = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (var option in scriptOptions)
+        {
+            var name = option.Split('=', 2)[0];
+            foreach (var variable in name switch
+                     {
+                         "--job-name" => ["SBATCH_JOB_NAME"],
+                         "--output" => ["SBATCH_OUTPUT"],
+                         "--error" => ["SBATCH_ERROR"],
+                         "--chdir" => ["SBATCH_CHDIR"],
+                         "--time" => ["SBATCH_TIMELIMIT"],
+                         "--mem" => ["SBATCH_MEM_PER_NODE", "SBATCH_MEM_PER_CPU", "SBATCH_MEM_PER_GPU"],
+                         "--cpus-per-task" => ["SBATCH_CPUS_PER_TASK"],
+                         "--gpus" => ["SBATCH_GPUS"],
+                         "--gres" => ["SBATCH_GRES"],
+                         "--partition" => ["SBATCH_PARTITION"],
+                         "--account" => ["SBATCH_ACCOUNT"],
+                         "--qos" => ["SBATCH_QOS"],
+                         _ => Array.Empty<string>(),
+                     })
+            {
+                env[variable] = null;
+            }
+        }
+
+        return env;
+    }
+
+    /// <summary>True when a command's error text says the Slurm daemons could not be reached.</summary>
+    public static bool LooksUnreachable(string stderr) =>
+        UnreachableMarkers.Any(m => stderr.Contains(m, StringComparison.Ordinal));
+
+    /// <summary>
+    /// Runs <paramref name="program"/>. A program that cannot be started, or that runs past its
+    /// timeout, is <see cref="CcatErrorId.SchedulerUnavailable"/>; any exit code is returned.
+    /// </summary>
+    public async Task<CommandResult> RunAsync(string program, IReadOnlyList<string> arguments,
+        IReadOnlyDictionary<string, string?> environment, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _commandsRun);
+        try
+        {
+            return await runner.RunAsync(program, arguments, new CommandOptions(environment, Timeout: timeout), cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch (CommandLaunchException ex)
+        {
+            throw new CcatException(CcatErrorId.SchedulerUnavailable,
+                $"Cannot run '{program}': {ex.InnerException?.Message ?? ex.Message}. The Slurm client commands must be installed and on PATH.",
+                null, ex);
+        }
+        catch (TimeoutException ex)
+        {
+            throw new CcatException(CcatErrorId.SchedulerUnavailable,
+                $"Slurm did not answer: '{program}' ran longer than {timeout.TotalSeconds:0} s.", null, ex);
+        }
+    }
+
+    /// <summary>The error for a query command that failed: the scheduler could not be asked.</summary>
+    public static CcatException Unavailable(string program, CommandResult result) =>
+        new(CcatErrorId.SchedulerUnavailable,
+            $"Slurm could not be asked: '{program}' exited with code {result.ExitCode}: {FirstLines(result.StandardError, result.StandardOutput)}");
+
+    /// <summary>The first lines of a command's message, for error texts.</summary>
+    public static string FirstLines(string stderr, string stdout = "")
+    {
+        var text = string.IsNullOrWhiteSpace(stderr) ? stdout : stderr;
+        var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Take(4);
+        var joined = string.Join(" ", lines);
+        return joined.Length == 0 ? "(no message)" : joined;
+    }
+}

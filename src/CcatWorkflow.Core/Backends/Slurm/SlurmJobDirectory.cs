@@ -1,0 +1,182 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using CcatWorkflow.Core.Errors;
+
+namespace CcatWorkflow.Core.Backends.Slurm;
+
+/// <summary>One job's folder as found from its Slurm id.</summary>
+/// <param name="JobId">The Slurm job id.</param>
+/// <param name="Path">The folder (absolute).</param>
+/// <param name="SubmittedAt">When the module submitted it (from the folder's name, to the second).</param>
+public sealed record SlurmJobFolder(string JobId, string Path, DateTimeOffset SubmittedAt)
+{
+    /// <summary>The batch script as submitted.</summary>
+    public string ScriptPath => System.IO.Path.Combine(Path, SlurmJobDirectory.ScriptFile);
+
+    /// <summary>The job's standard output.</summary>
+    public string StdoutPath => System.IO.Path.Combine(Path, SlurmJobDirectory.StdoutFile);
+
+    /// <summary>The job's standard error.</summary>
+    public string StderrPath => System.IO.Path.Combine(Path, SlurmJobDirectory.StderrFile);
+}
+
+/// <summary>What the module records about a job next to its script and logs.</summary>
+public sealed record SlurmJobMetadata
+{
+    /// <summary>The module's tag (<see cref="SlurmOptions.Tag"/>).</summary>
+    public string Tag { get; init; } = SlurmOptions.Tag;
+
+    /// <summary>The job name as the caller gave it.</summary>
+    public string? JobName { get; init; }
+
+    /// <summary>The name Slurm got (sanitised).</summary>
+    public string? SlurmJobName { get; init; }
+
+    /// <summary>When the module submitted it (UTC).</summary>
+    public DateTimeOffset SubmittedAt { get; init; }
+
+    /// <summary>The image reference, if the caller gave one.</summary>
+    public string? ImageRef { get; init; }
+
+    /// <summary>The SIF path, if the caller gave one.</summary>
+    public string? SifPath { get; init; }
+
+    /// <summary>The environment variable names given (values are not written: they may be secrets).</summary>
+    public IReadOnlyList<string> EnvironmentNames { get; init; } = [];
+}
+
+/// <summary>
+/// The job folders under SLURM_JOB_DIR. A folder is created before submission under a name
+/// fixed in advance, <c>&lt;UTC time&gt;-&lt;random&gt;</c>, because Slurm opens <c>--output</c> and
+/// <c>--error</c> on the node as the job starts — possibly before sbatch has even returned the
+/// id — and never creates directories. After sbatch returns, a symbolic link
+/// <c>&lt;SLURM_JOB_DIR&gt;/&lt;job id&gt;</c> → folder makes the job findable by id, so
+/// <c>&lt;SLURM_JOB_DIR&gt;/&lt;id&gt;/stdout.log</c> is the log of job id. If sbatch refuses the job,
+/// the folder is deleted: nothing looks submitted.
+/// </summary>
+public sealed class SlurmJobDirectory(string root)
+{
+    /// <summary>The batch script's file name.</summary>
+    public const string ScriptFile = "job.sbatch";
+
+    /// <summary>The standard output file's name.</summary>
+    public const string StdoutFile = "stdout.log";
+
+    /// <summary>The standard error file's name.</summary>
+    public const string StderrFile = "stderr.log";
+
+    /// <summary>The metadata file's name.</summary>
+    public const string MetadataFile = "job.json";
+
+    private const string TimeFormat = "yyyyMMdd'T'HHmmss'Z'";
+
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+
+    /// <summary>SLURM_JOB_DIR, absolute.</summary>
+    public string Root { get; } = root;
+
+    /// <summary>A new folder name for a job submitted at <paramref name="now"/>.</summary>
+    public static string NewFolderName(DateTimeOffset now)
+    {
+        Span<byte> random = stackalloc byte[5];
+        RandomNumberGenerator.Fill(random);
+        return now.UtcDateTime.ToString(TimeFormat, CultureInfo.InvariantCulture) + "-" + Convert.ToHexString(random).ToLowerInvariant();
+    }
+
+    /// <summary>The submit time encoded in a folder name; null when the name is not one of ours.</summary>
+    public static DateTimeOffset? SubmittedAtOf(string folderName)
+    {
+        var dash = folderName.IndexOf('-');
+        if (dash != 16) return null; // "yyyyMMddTHHmmssZ" is 16 characters
+        return DateTime.TryParseExact(folderName[..dash], TimeFormat, CultureInfo.InvariantCulture,
+            DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var t)
+            ? new DateTimeOffset(t, TimeSpan.Zero)
+            : null;
+    }
+
+    /// <summary>The absolute path a folder of this name has.</summary>
+    public string PathOf(string folderName) => Path.Combine(Root, folderName);
+
+    /// <summary>
+    /// Creates the folder and writes the script and the metadata into it (before submission).
+    /// A folder that cannot be made is a configuration problem: SLURM_JOB_DIR is named.
+    /// </summary>
+    public string Prepare(string folderName, string script, SlurmJobMetadata metadata)
+    {
+        var path = PathOf(folderName);
+        try
+        {
+            Directory.CreateDirectory(path);
+            File.WriteAllText(Path.Combine(path, ScriptFile), script, new UTF8Encoding(false));
+            File.WriteAllText(Path.Combine(path, MetadataFile), JsonSerializer.Serialize(metadata, Json), new UTF8Encoding(false));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            TryDelete(path);
+            throw new CcatException(CcatErrorId.InvalidConfiguration,
+                $"Cannot write the job folder '{path}' (SLURM_JOB_DIR, default <PIPELINE_BASE_DIR>/.ccat-slurm): {ex.Message}", null, ex);
+        }
+
+        return path;
+    }
+
+    /// <summary>
+    /// Points <c>&lt;root&gt;/&lt;jobId&gt;</c> at the folder. An old link of the same id (a reused id
+    /// after a cluster reinstall) is replaced atomically.
+    /// </summary>
+    public void Link(string jobId, string folderName)
+    {
+        var link = Path.Combine(Root, jobId);
+        var temp = Path.Combine(Root, $".{jobId}.{Environment.ProcessId}.link");
+        File.Delete(temp);
+        File.CreateSymbolicLink(temp, folderName);
+        File.Move(temp, link, overwrite: true); // rename(2): atomic replacement
+    }
+
+    /// <summary>The folder of job <paramref name="jobId"/>, or null when the module did not submit it (here).</summary>
+    public SlurmJobFolder? Find(string jobId)
+    {
+        string? target;
+        try
+        {
+            target = new FileInfo(Path.Combine(Root, jobId)).LinkTarget;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        if (target is null) return null;
+        var name = Path.GetFileName(target.TrimEnd('/'));
+        if (SubmittedAtOf(name) is not { } submitted) return null;
+        return new SlurmJobFolder(jobId, Path.IsPathRooted(target) ? target : PathOf(target), submitted);
+    }
+
+    /// <summary>Reads a job's metadata; null when it is missing or unreadable.</summary>
+    public static SlurmJobMetadata? ReadMetadata(SlurmJobFolder folder)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<SlurmJobMetadata>(File.ReadAllText(Path.Combine(folder.Path, MetadataFile)), Json);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Deletes a folder that was prepared for a submission that did not happen.</summary>
+    public static void TryDelete(string path)
+    {
+        try
+        {
+            if (Directory.Exists(path)) Directory.Delete(path, recursive: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Best effort: without the id link nothing refers to the folder.
+        }
+    }
+}
