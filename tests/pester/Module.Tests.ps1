@@ -69,11 +69,22 @@ Describe 'Output types scripts can name' {
     }
 }
 
-Describe '<_> parameters' -ForEach $cmdlets {
+Describe '<_>' -ForEach $cmdlets {
     It 'is a compiled cmdlet from CcatWorkflow.dll' {
         $c = Get-Command $_
         $c.CommandType | Should -Be 'Cmdlet'
         $c.ImplementingType.Assembly.GetName().Name | Should -Be 'CcatWorkflow'
+    }
+
+    It 'has help: synopsis, description, examples and every parameter described' {
+        $help = Get-Help $_ -Full
+        $help.Synopsis | Should -Not -BeLike "*$_*[[]*"   # not the auto-generated syntax line
+        $help.Synopsis.Length | Should -BeGreaterThan 20
+        ($help.description.Text -join ' ').Length | Should -BeGreaterThan 40
+        @($help.examples.example).Count | Should -BeGreaterOrEqual 1
+        foreach ($p in $help.parameters.parameter) {
+            ($p.description.Text -join ' ') | Should -Not -BeNullOrEmpty -Because "-$($p.name) needs a description"
+        }
     }
 }
 

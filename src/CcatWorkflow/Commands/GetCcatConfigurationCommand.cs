@@ -7,6 +7,14 @@ namespace CcatWorkflow.Commands;
 /// <para type="synopsis">Shows the effective settings and where each value came from.</para>
 /// <para type="description">Settings follow Dynaconf: CCAT_WORKFLOW_MANAGER_&lt;SETTING&gt; environment variables override the secrets file, which overrides the settings.toml section chosen by ENV_FOR_DYNACONF, which overrides its [default] section and the built-in defaults. Secrets are masked. Keys in the files that the module does not know are reported as warnings.</para>
 /// </summary>
+/// <example>
+/// <code>Get-CcatConfiguration</code>
+/// <para>Every setting, its effective value and where it came from.</para>
+/// </example>
+/// <example>
+/// <code>$env:ENV_FOR_DYNACONF = 'production'; Get-CcatConfiguration HPC_BACKEND, SLURM_*</code>
+/// <para>What the production section of settings.toml selects.</para>
+/// </example>
 [Cmdlet(VerbsCommon.Get, "CcatConfiguration")]
 [OutputType(typeof(CcatSetting))]
 public sealed class GetCcatConfigurationCommand : CcatCmdlet

@@ -7,6 +7,14 @@ namespace CcatWorkflow.Commands;
 /// <para type="synopsis">Lists the jobs this module submitted that a backend still knows.</para>
 /// <para type="description">Lists the jobs of one backend (default: the configured HPC_BACKEND), newest first, with their current status. Filter by -Status and by -Name (wildcards).</para>
 /// </summary>
+/// <example>
+/// <code>Get-CcatJob</code>
+/// <para>Lists the jobs of the configured backend, newest first.</para>
+/// </example>
+/// <example>
+/// <code>Get-CcatJob -Backend Slurm -Status Failed -First 10</code>
+/// <para>The ten newest failed Slurm jobs this module submitted.</para>
+/// </example>
 [Cmdlet(VerbsCommon.Get, "CcatJob")]
 [OutputType(typeof(HPCJobInfo))]
 public sealed class GetCcatJobCommand : CcatCmdlet

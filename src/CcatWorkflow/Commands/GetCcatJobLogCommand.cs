@@ -8,6 +8,14 @@ namespace CcatWorkflow.Commands;
 /// <para type="synopsis">Gets the output of jobs.</para>
 /// <para type="description">Writes each job's standard output then standard error, line by line (or as one string with -Raw). -Tail N reads only the last N lines of each stream, without reading a large log whole. -Follow writes new output as the job produces it, until the job ends or Ctrl+C.</para>
 /// </summary>
+/// <example>
+/// <code>$job | Get-CcatJobLog -Tail 20</code>
+/// <para>The last 20 lines of the job's standard output and standard error.</para>
+/// </example>
+/// <example>
+/// <code>Get-CcatJobLog -JobId 123456 -Backend Slurm -Stream Error -Follow</code>
+/// <para>Writes the job's standard error as it grows, until the job ends.</para>
+/// </example>
 [Cmdlet(VerbsCommon.Get, "CcatJobLog", DefaultParameterSetName = ByIdSet)]
 [OutputType(typeof(string))]
 public sealed class GetCcatJobLogCommand : JobCmdlet

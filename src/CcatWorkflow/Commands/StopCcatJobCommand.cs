@@ -7,6 +7,14 @@ namespace CcatWorkflow.Commands;
 /// <para type="synopsis">Cancels jobs.</para>
 /// <para type="description">Cancels each job on its backend (scancel, a Kubernetes Job delete with background propagation, or TERM then KILL of a Local job's whole process tree). A cancelled job afterwards reads failed with reason Cancelled. Cancelling a job that has already finished is not an error. With -PassThru, writes each job's status after the cancel.</para>
 /// </summary>
+/// <example>
+/// <code>Get-CcatJob -Name 'calib-*' -Status Running | Stop-CcatJob -PassThru</code>
+/// <para>Cancels every running job whose name starts with calib- and shows their state afterwards (failed, reason Cancelled).</para>
+/// </example>
+/// <example>
+/// <code>Stop-CcatJob -JobId 123456 -Backend Slurm -WhatIf</code>
+/// <para>Shows what would be cancelled, without cancelling.</para>
+/// </example>
 [Cmdlet(VerbsLifecycle.Stop, "CcatJob", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByIdSet)]
 [OutputType(typeof(HPCJobInfo))]
 public sealed class StopCcatJobCommand : JobCmdlet

@@ -9,6 +9,18 @@ namespace CcatWorkflow.Commands;
 /// <para type="synopsis">Submits a containerised job to the SLURM, Kubernetes or Local backend.</para>
 /// <para type="description">Submits either a whole shell command line (-ExecutionCommand, run by /bin/sh on every backend) or an in-container command with a SIF image (-ContainerCommand with -SifPath), for which the module builds the apptainer exec line of the container contract. Resources and environment variables are validated before anything is submitted. Returns an HPCJobInfo for each job.</para>
 /// </summary>
+/// <example>
+/// <code>Submit-CcatJob -ExecutionCommand 'echo hello; exit 3' -JobName t1 | Wait-CcatJob</code>
+/// <para>Runs a shell command line on the configured backend (Local by default) and waits for it; the result is failed with exit code 3.</para>
+/// </example>
+/// <example>
+/// <code>Submit-CcatJob -SifPath /data/sif-cache/calib.sif -ContainerCommand python, /opt/calibrate.py -InputDir /data/staged/scan42 -OutputDir /data/pipelines/p1/g1/output -ManifestPath /data/pipelines/p1/g1/config/manifest.json -Resources @{ cpu = 4; memory_gb = 16; time_hours = 2 } -Backend Slurm</code>
+/// <para>Builds the apptainer exec line of the container contract (input read-only at /workflow/input, output at /workflow/output, the manifest under /workflow/config) and submits it to SLURM with --cpus-per-task=4 --mem=16G --time=02:00:00.</para>
+/// </example>
+/// <example>
+/// <code>Import-Csv steps.csv | Submit-CcatJob -Backend Slurm -WhatIf</code>
+/// <para>Shows, for each row (columns ExecutionCommand, JobName, ...), exactly what would be submitted (the sbatch script), without submitting anything.</para>
+/// </example>
 [Cmdlet(VerbsLifecycle.Submit, "CcatJob", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = CommandSet)]
 [OutputType(typeof(HPCJobInfo))]
 public sealed class SubmitCcatJobCommand : CcatCmdlet

@@ -8,6 +8,15 @@ namespace CcatWorkflow.Commands;
 /// <para type="synopsis">Waits until jobs finish and returns their final status.</para>
 /// <para type="description">Polls the backends with one batch call per backend per round, starting fast and slowing to POLL_INTERVAL_SECONDS, and writes each job to the pipeline as soon as it is completed or failed. Shows a progress bar. With -Timeout, jobs still unfinished when it passes get a WaitTimeout error each. A scheduler that cannot be asked for a while is reported as a warning and asked again; it never makes a job look failed.</para>
 /// </summary>
+/// <example>
+/// <code>$jobs = 1..100 | ForEach-Object { Submit-CcatJob -ExecutionCommand "reduce --scan $_" -JobName "scan-$_" }
+/// $done = $jobs | Wait-CcatJob -Timeout 3600</code>
+/// <para>Waits for a hundred jobs with one batch status call per poll; each is written out as it finishes.</para>
+/// </example>
+/// <example>
+/// <code>Wait-CcatJob -JobId 123456 -Backend Slurm -Timeout 60 -ErrorAction Stop</code>
+/// <para>Waits at most a minute; a WaitTimeout error stops the script if the job is still running.</para>
+/// </example>
 [Cmdlet(VerbsLifecycle.Wait, "CcatJob", DefaultParameterSetName = ByIdSet)]
 [OutputType(typeof(HPCJobInfo))]
 public sealed class WaitCcatJobCommand : JobCmdlet
