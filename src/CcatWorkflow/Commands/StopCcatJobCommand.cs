@@ -4,7 +4,7 @@ using CcatWorkflow.Core.Errors;
 namespace CcatWorkflow.Commands;
 
 /// <summary>
-/// <para type="synopsis">Cancels jobs.</para>
+/// <para type="synopsis">Cancels jobs on their backend; they then read failed, reason Cancelled.</para>
 /// <para type="description">Cancels each job on its backend (scancel, a Kubernetes Job delete with background propagation, or TERM then KILL of a Local job's whole process tree). A cancelled job afterwards reads failed with reason Cancelled. Cancelling a job that has already finished is not an error. With -PassThru, writes each job's status after the cancel.</para>
 /// </summary>
 /// <example>
