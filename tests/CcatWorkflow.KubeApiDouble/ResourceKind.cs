@@ -1,0 +1,76 @@
+using k8s;
+using k8s.Models;
+
+namespace CcatWorkflow.KubeApiDouble;
+
+/// <summary>A resource type the double serves.</summary>
+public sealed class ResourceKind
+{
+    private ResourceKind(string group, string version, string plural, string kind, Type type)
+    {
+        Group = group;
+        Version = version;
+        Plural = plural;
+        Kind = kind;
+        Type = type;
+    }
+
+    /// <summary>batch/v1 Jobs.</summary>
+    public static ResourceKind Jobs { get; } = new("batch", "v1", "jobs", "Job", typeof(V1Job));
+
+    /// <summary>v1 Pods.</summary>
+    public static ResourceKind Pods { get; } = new("", "v1", "pods", "Pod", typeof(V1Pod));
+
+    /// <summary>v1 ConfigMaps.</summary>
+    public static ResourceKind ConfigMaps { get; } = new("", "v1", "configmaps", "ConfigMap", typeof(V1ConfigMap));
+
+    /// <summary>All kinds.</summary>
+    public static IReadOnlyList<ResourceKind> All { get; } = [Jobs, Pods, ConfigMaps];
+
+    /// <summary>API group ("" for core).</summary>
+    public string Group { get; }
+
+    /// <summary>Version.</summary>
+    public string Version { get; }
+
+    /// <summary>Plural resource name.</summary>
+    public string Plural { get; }
+
+    /// <summary>Kind.</summary>
+    public string Kind { get; }
+
+    /// <summary>The model type.</summary>
+    public Type Type { get; }
+
+    /// <summary>apiVersion of the objects.</summary>
+    public string ApiVersion => Group.Length == 0 ? Version : $"{Group}/{Version}";
+
+    /// <summary>"jobs.batch" or "pods", as error messages spell it.</summary>
+    public string QualifiedPlural => Group.Length == 0 ? Plural : $"{Plural}.{Group}";
+
+    /// <summary>The URL prefix of the namespaced collection, with {ns} to fill in.</summary>
+    public string PathPrefix => Group.Length == 0 ? "/api/v1/namespaces/{ns}/" + Plural : $"/apis/{Group}/{Version}/namespaces/{{ns}}/{Plural}";
+
+    /// <summary>Parses a body into the model type.</summary>
+    public IKubernetesObject<V1ObjectMeta> Deserialize(string json) => Type switch
+    {
+        var t when t == typeof(V1Job) => KubernetesJson.Deserialize<V1Job>(json),
+        var t when t == typeof(V1Pod) => KubernetesJson.Deserialize<V1Pod>(json),
+        _ => KubernetesJson.Deserialize<V1ConfigMap>(json),
+    };
+
+    /// <summary>A list object of this kind.</summary>
+    public object MakeList(IEnumerable<IKubernetesObject<V1ObjectMeta>> items, string resourceVersion)
+    {
+        var meta = new V1ListMeta { ResourceVersion = resourceVersion };
+        return Type switch
+        {
+            var t when t == typeof(V1Job) => new V1JobList { ApiVersion = ApiVersion, Kind = "JobList", Metadata = meta, Items = items.Cast<V1Job>().ToList() },
+            var t when t == typeof(V1Pod) => new V1PodList { ApiVersion = ApiVersion, Kind = "PodList", Metadata = meta, Items = items.Cast<V1Pod>().ToList() },
+            _ => new V1ConfigMapList { ApiVersion = ApiVersion, Kind = "ConfigMapList", Metadata = meta, Items = items.Cast<V1ConfigMap>().ToList() },
+        };
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => QualifiedPlural;
+}
