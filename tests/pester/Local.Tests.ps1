@@ -230,3 +230,24 @@ Describe 'The container form on the Local backend' {
         $text | Should -Match ([regex]::Escape("'it'\''s.py'"))
     }
 }
+
+Describe 'Ctrl+C' {
+    BeforeAll { $script:dir = Use-Store 'file' 'ctrlc' }
+
+    It 'stops Wait-CcatJob promptly and leaves the job running' {
+        $job = Submit-CcatJob -ExecutionCommand 'sleep 60' -JobName ctrlc
+        $ps = [powershell]::Create()
+        $null = $ps.AddCommand('Import-Module').AddArgument($script:manifest).AddStatement().
+            AddCommand('Wait-CcatJob').AddParameter('InputObject', $job)
+        $handle = $ps.BeginInvoke()
+        Start-Sleep -Seconds 1
+        $handle.IsCompleted | Should -BeFalse
+        $ps.Stop()   # what Ctrl+C does to the pipeline
+        $handle.IsCompleted | Should -BeTrue
+        $ps.InvocationStateInfo.State | Should -Be 'Stopped'
+        ($job | Get-CcatJobStatus).Status | Should -Be 'Running'
+        $job | Stop-CcatJob -Confirm:$false
+        ($job | Wait-CcatJob -Timeout 60).Reason | Should -Be 'Cancelled'
+        $ps.Dispose()
+    }
+}
