@@ -204,9 +204,11 @@ public sealed partial class SlurmBackend : HPCBackend
         {
             var folder = folders[id];
             var sq = squeueById.GetValueOrDefault(id);
-            var sa = sacctById.GetValueOrDefault(id) ?? sacctByRaw.GetValueOrDefault(id);
+            var sa = sacctById.GetValueOrDefault(id);
+            var tasks = sq is null && sa is null && !id.Contains('_') ? ArrayTasks(id, live, accounted) : [];
+            sa ??= tasks.Count == 0 ? sacctByRaw.GetValueOrDefault(id) : null; // 312 is task 306_1, but 306 is the whole array
             JobQueryResult result;
-            if (sq is null && sa is null && !id.Contains('_') && ArrayTasks(id, live, accounted) is { Count: > 0 } tasks)
+            if (tasks.Count > 0)
             {
                 var infos = tasks.Select(t => SlurmStatusResolver.Resolve(new SlurmJobEvidence
                 {

@@ -123,16 +123,22 @@ public sealed class SlurmJobDirectory(string root)
     }
 
     /// <summary>
-    /// Points <c>&lt;root&gt;/&lt;jobId&gt;</c> at the folder. An old link of the same id (a reused id
-    /// after a cluster reinstall) is replaced atomically.
+    /// Points <c>&lt;root&gt;/&lt;jobId&gt;</c> at the folder (a relative link, so the tree can be
+    /// mounted elsewhere). An old link of the same id — ids restart after a cluster
+    /// reinstall — is replaced.
     /// </summary>
     public void Link(string jobId, string folderName)
     {
         var link = Path.Combine(Root, jobId);
-        var temp = Path.Combine(Root, $".{jobId}.{Environment.ProcessId}.link");
-        File.Delete(temp);
-        File.CreateSymbolicLink(temp, folderName);
-        File.Move(temp, link, overwrite: true); // rename(2): atomic replacement
+        try
+        {
+            File.CreateSymbolicLink(link, folderName);
+        }
+        catch (IOException) when (new FileInfo(link).LinkTarget is not null)
+        {
+            File.Delete(link);
+            File.CreateSymbolicLink(link, folderName);
+        }
     }
 
     /// <summary>The folder of job <paramref name="jobId"/>, or null when the module did not submit it (here).</summary>

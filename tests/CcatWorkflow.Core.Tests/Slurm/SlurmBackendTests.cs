@@ -1,0 +1,303 @@
+using System.Collections;
+using System.Globalization;
+using System.Text;
+using CcatWorkflow.Core.Backends.Slurm;
+using CcatWorkflow.Core.Errors;
+using CcatWorkflow.Core.Execution;
+using CcatWorkflow.Core.Logs;
+using CcatWorkflow.Core.Submission;
+
+namespace CcatWorkflow.Core.Tests.Slurm;
+
+public sealed class SlurmBackendTests : IDisposable
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), $"ccat-slurm-unit-{Guid.NewGuid():N}");
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_root)) Directory.Delete(_root, recursive: true);
+    }
+
+    private SlurmBackend Backend(FakeSlurmRunner runner) => new(new SlurmOptions { JobDirectory = _root }, runner);
+
+    private static JobSubmission Submission(string command = "exit 3") => new()
+    {
+        ExecutionCommand = command,
+        Resources = ResourceRequirements.FromDictionary(new Hashtable { ["cpu"] = 1 }),
+        Environment = JobSubmission.ValidateEnvironment(new Hashtable { ["A"] = "x'y" }),
+        JobName = "unit test",
+    };
+
+    [Fact]
+    public async Task Submit_writes_the_folder_runs_sbatch_parsable_and_links_the_id()
+    {
+        var runner = new FakeSlurmRunner((p, a) => FakeSlurmRunner.Ok("4711;ccat\n"));
+        var backend = Backend(runner);
+        var id = await backend.SubmitAsync(Submission(), CancellationToken.None);
+        Assert.Equal("4711", id);
+        var call = Assert.Single(runner.Calls);
+        Assert.Equal("sbatch", call.Program);
+        Assert.Equal("--parsable", call.Arguments[0]);
+        var script = call.Arguments[1];
+        Assert.EndsWith("/job.sbatch", script, StringComparison.Ordinal);
+        // SBATCH_* variables that would override the script's own options are removed
+        Assert.True(call.Options!.Environment!.ContainsKey("SBATCH_JOB_NAME"));
+        Assert.Null(call.Options.Environment["SBATCH_JOB_NAME"]);
+        Assert.True(call.Options.Environment.ContainsKey("SBATCH_CPUS_PER_TASK"));
+
+        var folder = new SlurmJobDirectory(_root).Find("4711");
+        Assert.NotNull(folder);
+        Assert.Equal(Path.GetDirectoryName(script), folder!.Path);
+        Assert.True(File.Exists(folder.ScriptPath));
+        Assert.Contains("--job-name=unit_test", await File.ReadAllTextAsync(folder.ScriptPath), StringComparison.Ordinal);
+        var meta = SlurmJobDirectory.ReadMetadata(folder)!;
+        Assert.Equal("unit test", meta.JobName);
+        Assert.Equal("ccat-workflow", meta.Tag);
+        Assert.Equal(["A"], meta.EnvironmentNames);
+        Assert.InRange(folder.SubmittedAt, DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow.AddSeconds(1));
+    }
+
+    [Fact]
+    public async Task Refusal_is_submission_rejected_with_sbatchs_message_and_leaves_nothing()
+    {
+        var runner = new FakeSlurmRunner((p, a) => FakeSlurmRunner.Fail(1, "sbatch: error: Batch job submission failed: Invalid partition name specified\n"));
+        var backend = Backend(runner);
+        var ex = await Assert.ThrowsAsync<CcatException>(() => backend.SubmitAsync(Submission(), CancellationToken.None));
+        Assert.Equal(CcatErrorId.SubmissionRejected, ex.ErrorId);
+        Assert.Contains("Invalid partition name specified", ex.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_root));
+    }
+
+    [Fact]
+    public async Task Unreachable_controller_is_scheduler_unavailable()
+    {
+        var runner = new FakeSlurmRunner((p, a) => FakeSlurmRunner.Fail(1,
+            "sbatch: error: Batch job submission failed: Unable to contact slurm controller (connect failure)\n"));
+        var ex = await Assert.ThrowsAsync<CcatException>(() => Backend(runner).SubmitAsync(Submission(), CancellationToken.None));
+        Assert.Equal(CcatErrorId.SchedulerUnavailable, ex.ErrorId);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_root));
+    }
+
+    [Fact]
+    public async Task Missing_commands_are_scheduler_unavailable()
+    {
+        var backend = new SlurmBackend(new SlurmOptions { JobDirectory = _root }, new MissingProgramRunner());
+        var ex = await Assert.ThrowsAsync<CcatException>(() => backend.GetStatusesAsync(["1"], CancellationToken.None));
+        Assert.Equal(CcatErrorId.SchedulerUnavailable, ex.ErrorId);
+        var submit = await Assert.ThrowsAsync<CcatException>(() => backend.SubmitAsync(Submission(), CancellationToken.None));
+        Assert.Equal(CcatErrorId.SchedulerUnavailable, submit.ErrorId);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_root));
+    }
+
+    [Fact]
+    public async Task Two_hundred_ids_cost_one_squeue_and_one_sacct_with_neutral_environment()
+    {
+        var ids = Enumerable.Range(1000, 200).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToList();
+        var sacct = new StringBuilder();
+        foreach (var id in ids)
+        {
+            sacct.Append(CultureInfo.InvariantCulture, $"{id}|{id}|COMPLETED|0:0|1795655922|1795655923|1795655925|2|00:00.010|2||1|None|/w|job|\n");
+            sacct.Append(CultureInfo.InvariantCulture, $"{id}.batch|{id}.batch|COMPLETED|0:0|1795655923|1795655923|1795655925|2|00:00.010|2|2048K|1|||batch|\n");
+        }
+
+        var runner = new FakeSlurmRunner((p, a) => p == "sacct" ? FakeSlurmRunner.Ok(sacct.ToString()) : FakeSlurmRunner.Ok(""));
+        var backend = Backend(runner);
+        Environment.SetEnvironmentVariable("SQUEUE_FORMAT", "%.5i");
+        Environment.SetEnvironmentVariable("SACCT_FORMAT", "jobid");
+        try
+        {
+            var results = await backend.GetStatusesAsync([.. ids, .. ids.Take(5)], CancellationToken.None);
+            Assert.Equal(200, results.Count);
+            Assert.All(results, r => Assert.Equal(HPCJobStatus.Completed, r.Info!.Status));
+            Assert.Equal(ids, results.Select(r => r.JobId));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("SQUEUE_FORMAT", null);
+            Environment.SetEnvironmentVariable("SACCT_FORMAT", null);
+        }
+
+        Assert.Equal(1, runner.CountOf("squeue"));
+        Assert.Equal(1, runner.CountOf("sacct"));
+        Assert.Equal(2, backend.SchedulerCalls);
+        foreach (var (program, args, options) in runner.Calls)
+        {
+            var env = options!.Environment!;
+            Assert.Equal("%s", env["SLURM_TIME_FORMAT"]);
+            Assert.True(env.ContainsKey("SQUEUE_FORMAT") && env["SQUEUE_FORMAT"] is null);
+            Assert.True(env.ContainsKey("SACCT_FORMAT") && env["SACCT_FORMAT"] is null);
+            Assert.Contains(args, a => a.StartsWith("--format=", StringComparison.Ordinal));
+            Assert.Contains(args, a => a == "--jobs=" + string.Join(',', ids));
+            if (program == "sacct")
+            {
+                Assert.Contains("--parsable2", args);
+                Assert.Contains(args, a => a.StartsWith("--starttime=", StringComparison.Ordinal));
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Ids_are_chunked()
+    {
+        var ids = Enumerable.Range(1, 1200).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToList();
+        var runner = new FakeSlurmRunner((p, a) => FakeSlurmRunner.Ok(""));
+        var results = await Backend(runner).GetStatusesAsync(ids, CancellationToken.None);
+        Assert.All(results, r => Assert.Equal(CcatErrorId.JobNotFound, r.Error!.ErrorId));
+        Assert.Equal(3, runner.CountOf("squeue"));
+        Assert.Equal(3, runner.CountOf("sacct"));
+    }
+
+    [Fact]
+    public async Task Purged_single_id_is_not_an_outage_but_an_unreachable_controller_is()
+    {
+        var runner = new FakeSlurmRunner((p, a) => p == "squeue"
+            ? FakeSlurmRunner.Fail(1, "slurm_load_jobs error: Invalid job id specified\n")
+            : FakeSlurmRunner.Ok(RecordedOutput.Read("sacct-finished.txt")));
+        var info = await Backend(runner).GetStatusAsync("1", CancellationToken.None);
+        Assert.Equal(3, info.ExitCode);
+
+        var down = new FakeSlurmRunner((p, a) => p == "squeue"
+            ? FakeSlurmRunner.Fail(1, "slurm_load_jobs error: Unable to contact slurm controller (connect failure)\n")
+            : FakeSlurmRunner.Ok(""));
+        var ex = await Assert.ThrowsAsync<CcatException>(() => Backend(down).GetStatusesAsync(["1"], CancellationToken.None));
+        Assert.Equal(CcatErrorId.SchedulerUnavailable, ex.ErrorId);
+    }
+
+    [Fact]
+    public async Task Accounting_down_gives_per_job_scheduler_unavailable_while_live_jobs_answer()
+    {
+        var runner = new FakeSlurmRunner((p, a) => p == "squeue"
+            ? FakeSlurmRunner.Ok(RecordedOutput.Read("squeue-mixed.txt"))
+            : FakeSlurmRunner.Fail(1, "sacct: error: Problem talking to the database: Connection refused\n"));
+        var results = await Backend(runner).GetStatusesAsync(["316", "1"], CancellationToken.None);
+        Assert.Equal(HPCJobStatus.Running, results[0].Info!.Status);
+        Assert.Equal(CcatErrorId.SchedulerUnavailable, results[1].Error!.ErrorId);
+    }
+
+    [Fact]
+    public async Task Invalid_ids_are_per_job_errors_and_not_sent_to_slurm()
+    {
+        var runner = new FakeSlurmRunner((p, a) => FakeSlurmRunner.Ok(""));
+        var results = await Backend(runner).GetStatusesAsync(["abc", "1;rm -rf /", "12.batch"], CancellationToken.None);
+        Assert.All(results, r => Assert.Equal(CcatErrorId.InvalidJobId, r.Error!.ErrorId));
+        Assert.Empty(runner.Calls);
+    }
+
+    [Fact]
+    public async Task Submitted_job_that_nobody_lists_yet_is_pending_and_an_old_reused_id_record_is_ignored()
+    {
+        var runner = new FakeSlurmRunner((p, a) => p switch
+        {
+            "sbatch" => FakeSlurmRunner.Ok("1\n"),
+            "sacct" => FakeSlurmRunner.Ok(RecordedOutput.Read("sacct-reused-id.txt")),
+            _ => FakeSlurmRunner.Ok(""),
+        });
+        var backend = Backend(runner);
+        var id = await backend.SubmitAsync(Submission(), CancellationToken.None);
+        var info = await backend.GetStatusAsync(id, CancellationToken.None);
+        Assert.Equal(HPCJobStatus.Pending, info.Status); // not the old COMPLETED job 1
+        Assert.Equal("unit test", info.JobName);
+        var sacctCall = runner.Calls.Single(c => c.Program == "sacct");
+        var since = SlurmTime.ParseTimestamp(sacctCall.Arguments.Single(a => a.StartsWith("--starttime=", StringComparison.Ordinal))["--starttime=".Length..]);
+        Assert.InRange(since!.Value, DateTimeOffset.UtcNow.AddMinutes(-11), DateTimeOffset.UtcNow.AddMinutes(-9));
+    }
+
+    [Fact]
+    public async Task Array_parent_id_is_answered_from_its_tasks()
+    {
+        var runner = new FakeSlurmRunner((p, a) => p == "sacct" ? FakeSlurmRunner.Ok(RecordedOutput.Read("sacct-finished.txt")) : FakeSlurmRunner.Ok(""));
+        var results = await Backend(runner).GetStatusesAsync(["306", "306_2", "312"], CancellationToken.None);
+        Assert.Equal(HPCJobStatus.Failed, results[0].Info!.Status);
+        Assert.Contains("Array of 3 tasks", results[0].Info!.Message, StringComparison.Ordinal);
+        Assert.Equal(2, results[1].Info!.ExitCode);
+        Assert.Equal(1, results[2].Info!.ExitCode); // the raw id of task 306_1
+    }
+
+    [Fact]
+    public async Task Cancel_many_is_one_scancel_and_reads_cancelled_afterwards()
+    {
+        var runner = new FakeSlurmRunner((p, a) => p switch
+        {
+            "scancel" => FakeSlurmRunner.Fail(0,
+                "scancel: Terminating job 316\nscancel: Terminating job 318\nscancel: error: Kill job error on job id 318: Job/step already completing or completed\n"
+                + "scancel: Terminating job 77\nscancel: error: Kill job error on job id 77: Invalid job id specified\n"
+                + "scancel: Terminating job 78\nscancel: error: Kill job error on job id 78: Access/permission denied\n"),
+            "squeue" => FakeSlurmRunner.Ok(RecordedOutput.Read("squeue-mixed.txt")),
+            _ => FakeSlurmRunner.Ok(""),
+        });
+        var backend = Backend(runner);
+        var results = await backend.CancelManyAsync(["316", "318", "77", "78", "x"], CancellationToken.None);
+        Assert.Equal(1, runner.CountOf("scancel"));
+        Assert.Null(results[0].Error);
+        Assert.Null(results[1].Error); // finished: not an error
+        Assert.Equal(CcatErrorId.JobNotFound, results[2].Error!.ErrorId);
+        Assert.Equal(CcatErrorId.CancelFailed, results[3].Error!.ErrorId);
+        Assert.Equal(CcatErrorId.InvalidJobId, results[4].Error!.ErrorId);
+        var scancel = runner.Calls.First(c => c.Program == "scancel").Arguments;
+        Assert.Equal(["--verbose", "316", "318", "77", "78"], scancel);
+
+        var after = await backend.GetStatusAsync("316", CancellationToken.None);
+        Assert.Equal((HPCJobStatus.Failed, HPCJobReason.Cancelled), (after.Status, after.Reason));
+    }
+
+    [Fact]
+    public async Task Logs_come_from_the_job_folder_with_tail()
+    {
+        var runner = new FakeSlurmRunner((p, a) => FakeSlurmRunner.Ok("55\n"));
+        var backend = Backend(runner);
+        var id = await backend.SubmitAsync(Submission(), CancellationToken.None);
+        var folder = new SlurmJobDirectory(_root).Find(id)!;
+        await File.WriteAllTextAsync(folder.StdoutPath, "one\ntwo\nthree\n");
+        await File.WriteAllTextAsync(folder.StderrPath, "err1\nerr2\n");
+        Assert.Equal("one\ntwo\nthree\nerr1\nerr2\n", await backend.GetLogsAsync(id, LogQuery.All, CancellationToken.None));
+        Assert.Equal("three\nerr2\n", await backend.GetLogsAsync(id, new LogQuery(LogStream.All, 1), CancellationToken.None));
+        Assert.Equal("two\nthree\n", await backend.GetLogsAsync(id, new LogQuery(LogStream.Output, 2), CancellationToken.None));
+        Assert.Equal("err1\nerr2\n", await backend.GetLogsAsync(id, new LogQuery(LogStream.Error), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Describe_shows_the_script_without_submitting()
+    {
+        var runner = new FakeSlurmRunner((p, a) => throw new InvalidOperationException("nothing may run"));
+        var text = Backend(runner).DescribeSubmission(Submission());
+        Assert.StartsWith("#!/bin/sh\n", text, StringComparison.Ordinal);
+        Assert.Contains("exec /bin/sh -c 'exit 3'", text, StringComparison.Ordinal);
+        Assert.Contains("export A='x'\\''y'", text, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(_root) && Directory.EnumerateFileSystemEntries(_root).Any());
+    }
+
+    [Fact]
+    public async Task List_finds_tagged_jobs_and_jobs_in_the_job_directory_newest_first()
+    {
+        var mine = $"{_root}/20261126T010000Z-0123456789";
+        var output = RecordedOutput.Read("sacct-finished.txt").Replace("|/tmp/sl|wrap|\n", $"|{mine}|wrap|\n", StringComparison.Ordinal);
+        output = output.Replace("311|311|COMPLETED|0:0|1795655998", "311|311|COMPLETED|0:0|1795656999", StringComparison.Ordinal);
+        var runner = new FakeSlurmRunner((p, a) => FakeSlurmRunner.Ok(output + "9|9|COMPLETED|0:0|1795655998|1|2|1|00:00:00|1||1|None|/elsewhere|other|\n"));
+        var jobs = await Backend(runner).ListJobsAsync(CancellationToken.None);
+        Assert.DoesNotContain(jobs, j => j.JobId == "9");
+        Assert.Contains(jobs, j => j.JobId == "2");
+        Assert.Equal("311", jobs[0].JobId);
+        var call = Assert.Single(runner.Calls);
+        Assert.DoesNotContain("--allusers", call.Arguments);
+    }
+
+    [Fact]
+    public void Settings_are_validated()
+    {
+        Assert.Throws<CcatException>(() => SlurmOptions.Validated(new SlurmOptions { JobDirectory = "relative/dir" }));
+        Assert.Throws<CcatException>(() => SlurmOptions.Validated(new SlurmOptions { JobDirectory = "/with space" }));
+        Assert.Throws<CcatException>(() => SlurmOptions.Validated(new SlurmOptions { JobDirectory = "/per%cent" }));
+        Assert.Throws<CcatException>(() => SlurmOptions.Validated(new SlurmOptions { JobDirectory = "/ok", Partition = "a b" }));
+        Assert.Throws<CcatException>(() => SlurmOptions.Validated(new SlurmOptions { JobDirectory = "/ok", ExtraDirectives = ["--x\n#SBATCH --y"] }));
+        Assert.Throws<CcatException>(() => SlurmOptions.Validated(new SlurmOptions { JobDirectory = "/ok", ExtraDirectives = ["constraint=avx"] }));
+        var ok = SlurmOptions.Validated(new SlurmOptions { JobDirectory = "/ok/", Partition = "science", ExtraDirectives = ["", "#SBATCH --constraint=avx2"] });
+        Assert.Equal("/ok", ok.JobDirectory);
+        Assert.Equal(["--constraint=avx2"], ok.ExtraDirectives);
+    }
+
+    private sealed class MissingProgramRunner : ICommandRunner
+    {
+        public Task<CommandResult> RunAsync(string program, IReadOnlyList<string> arguments, CommandOptions? options, CancellationToken cancellationToken) =>
+            throw new CommandLaunchException(program, new System.ComponentModel.Win32Exception(2, "No such file or directory"));
+    }
+}
