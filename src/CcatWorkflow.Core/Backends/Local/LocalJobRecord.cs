@@ -1,0 +1,132 @@
+using System.Globalization;
+
+namespace CcatWorkflow.Core.Backends.Local;
+
+/// <summary>
+/// A job's record in the store: a flat map of string fields (a Redis hash; a JSON object in
+/// the file store), so another program — the Python service, <c>redis-cli</c> — can read it.
+/// Field names and values are documented in docs/local-backend.md.
+/// </summary>
+internal sealed class LocalJobRecord
+{
+    /// <summary>Field names.</summary>
+    public const string Id = "id", Name = "name", Status = "status", Reason = "reason", ExitCode = "exit_code",
+        Signal = "signal", WallSeconds = "wall_seconds", CpuSeconds = "cpu_seconds", PeakRssBytes = "peak_rss_bytes",
+        SubmittedAt = "submitted_at", StartedAt = "started_at", FinishedAt = "finished_at", Host = "host",
+        RunnerPid = "runner_pid", JobPid = "job_pid", JobDir = "job_dir", Command = "command", Message = "message",
+        UpdatedAt = "updated_at";
+
+    public LocalJobRecord(IReadOnlyDictionary<string, string> fields) => Fields = fields;
+
+    /// <summary>The raw fields.</summary>
+    public IReadOnlyDictionary<string, string> Fields { get; }
+
+    public string? Get(string name) => Fields.TryGetValue(name, out var v) && v.Length > 0 ? v : null;
+
+    public HPCJobStatus? StatusValue => Get(Status) switch
+    {
+        "pending" => HPCJobStatus.Pending,
+        "running" => HPCJobStatus.Running,
+        "completed" => HPCJobStatus.Completed,
+        "failed" => HPCJobStatus.Failed,
+        _ => null,
+    };
+
+    public DateTimeOffset? Time(string name) =>
+        Get(name) is { } s && DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var t) ? t : null;
+
+    // ---- building field sets
+
+    /// <summary>The fields of a new record (status pending).</summary>
+    public static Dictionary<string, string> ForSubmission(LocalJobSpec spec, string jobDir) => new()
+    {
+        [Id] = spec.Id,
+        [Name] = spec.Name,
+        [Status] = "pending",
+        [SubmittedAt] = FormatTime(spec.SubmittedAt),
+        [Host] = spec.SubmitHost,
+        [JobDir] = jobDir,
+        [Command] = spec.Command,
+        [UpdatedAt] = FormatTime(DateTimeOffset.UtcNow),
+    };
+
+    /// <summary>The fields the runner sets once the command runs.</summary>
+    public static Dictionary<string, string> ForRunning(LocalRunnerState state) => new()
+    {
+        [Status] = "running",
+        [StartedAt] = FormatTime(state.StartedAt),
+        [Host] = state.Host,
+        [RunnerPid] = state.RunnerPid.ToString(CultureInfo.InvariantCulture),
+        [JobPid] = state.JobPid.ToString(CultureInfo.InvariantCulture),
+        [UpdatedAt] = FormatTime(DateTimeOffset.UtcNow),
+    };
+
+    /// <summary>The fields of a final result. Unmeasured values are written as empty strings.</summary>
+    public static Dictionary<string, string> ForResult(LocalJobResult r) => new()
+    {
+        [Status] = StatusText(r.Status),
+        [Reason] = r.Reason,
+        [ExitCode] = Format(r.ExitCode),
+        [Signal] = Format(r.Signal),
+        [WallSeconds] = Format(r.WallSeconds),
+        [CpuSeconds] = Format(r.CpuSeconds),
+        [PeakRssBytes] = Format(r.PeakRssBytes),
+        [StartedAt] = r.StartedAt is { } s ? FormatTime(s) : "",
+        [FinishedAt] = FormatTime(r.FinishedAt),
+        [Message] = r.Message ?? "",
+        [UpdatedAt] = FormatTime(DateTimeOffset.UtcNow),
+    };
+
+    /// <summary>True when the record already says what the result says (no heal needed).</summary>
+    public bool Matches(LocalJobResult r)
+    {
+        var want = ForResult(r);
+        foreach (var (k, v) in want)
+        {
+            if (k == UpdatedAt) continue;
+            if ((Fields.TryGetValue(k, out var have) ? have : "") != v) return false;
+        }
+
+        return true;
+    }
+
+    public static string StatusText(HPCJobStatus s) => s switch
+    {
+        HPCJobStatus.Pending => "pending",
+        HPCJobStatus.Running => "running",
+        HPCJobStatus.Completed => "completed",
+        _ => "failed",
+    };
+
+    /// <summary>The reason as stored: snake_case of the enum name, empty for None.</summary>
+    public static string ReasonText(HPCJobReason reason) => reason switch
+    {
+        HPCJobReason.None => "",
+        HPCJobReason.NonZeroExit => "non_zero_exit",
+        HPCJobReason.OutOfMemory => "out_of_memory",
+        HPCJobReason.NodeFailure => "node_failure",
+        HPCJobReason.ImagePullFailure => "image_pull_failure",
+        HPCJobReason.BootFailure => "boot_failure",
+        HPCJobReason.LaunchFailure => "launch_failure",
+        _ => reason.ToString().ToLowerInvariant(),
+    };
+
+    public static HPCJobReason ParseReason(string? text)
+    {
+        if (string.IsNullOrEmpty(text)) return HPCJobReason.None;
+        foreach (var r in Enum.GetValues<HPCJobReason>())
+        {
+            if (ReasonText(r) == text) return r;
+        }
+
+        return HPCJobReason.Unknown;
+    }
+
+    public static string FormatTime(DateTimeOffset t) => t.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);
+
+    private static string Format(int? v) => v?.ToString(CultureInfo.InvariantCulture) ?? "";
+
+    private static string Format(long? v) => v?.ToString(CultureInfo.InvariantCulture) ?? "";
+
+    private static string Format(double? v) => v?.ToString("R", CultureInfo.InvariantCulture) ?? "";
+}

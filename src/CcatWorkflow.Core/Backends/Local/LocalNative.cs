@@ -1,0 +1,94 @@
+using System.Runtime.InteropServices;
+
+namespace CcatWorkflow.Core.Backends.Local;
+
+/// <summary>
+/// The few libc calls the Local backend and its runner need that .NET does not expose:
+/// signalling a process group, advisory file locks that do not depend on .NET's own FileShare
+/// emulation (which an environment variable can switch off), and raw reads of /proc files.
+/// </summary>
+internal static partial class LocalNative
+{
+    public const int SIGHUP = 1, SIGINT = 2, SIGKILL = 9, SIGTERM = 15, SIGCONT = 18;
+
+    public const int LOCK_EX = 2, LOCK_NB = 4;
+
+    public const int EPERM = 1, ESRCH = 3, EINTR = 4, ECHILD = 10, EWOULDBLOCK = 11, EEXIST = 17;
+
+    private const int O_RDONLY = 0, O_CLOEXEC = 0x80000;
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int KillNative(int pid, int sig);
+
+    [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
+    private static partial int FlockNative(nint fd, int operation);
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int OpenNative(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
+    private static unsafe partial nint ReadNative(int fd, byte* buffer, nint count);
+
+    [LibraryImport("libc", EntryPoint = "link", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int LinkNative(string oldPath, string newPath);
+
+    [LibraryImport("libc", EntryPoint = "close")]
+    private static partial int CloseNative(int fd);
+
+    /// <summary>kill(2); returns 0 or the errno.</summary>
+    public static int Kill(int pid, int signal) => KillNative(pid, signal) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    /// <summary>link(2); returns 0 or the errno (EEXIST when the new name exists).</summary>
+    public static int Link(string oldPath, string newPath) => LinkNative(oldPath, newPath) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    /// <summary>flock(2) on an open file; returns 0 or the errno.</summary>
+    public static int Flock(Microsoft.Win32.SafeHandles.SafeFileHandle handle, int operation)
+    {
+        var added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            return FlockNative(handle.DangerousGetHandle(), operation) == 0 ? 0 : Marshal.GetLastPInvokeError();
+        }
+        finally
+        {
+            if (added) handle.DangerousRelease();
+        }
+    }
+
+    /// <summary>
+    /// Reads a small file (a /proc entry) into <paramref name="buffer"/> without .NET's
+    /// FileStream machinery: the sampler reads hundreds of these a second. Returns the byte
+    /// count, or -1 when the file cannot be opened (the process is gone).
+    /// </summary>
+    public static unsafe int ReadSmallFile(string path, Span<byte> buffer)
+    {
+        var fd = OpenNative(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return -1;
+        try
+        {
+            var total = 0;
+            fixed (byte* p = buffer)
+            {
+                while (total < buffer.Length)
+                {
+                    var n = ReadNative(fd, p + total, buffer.Length - total);
+                    if (n < 0)
+                    {
+                        if (Marshal.GetLastPInvokeError() == EINTR) continue;
+                        return -1;
+                    }
+
+                    if (n == 0) break;
+                    total += (int)n;
+                }
+            }
+
+            return total;
+        }
+        finally
+        {
+            _ = CloseNative(fd);
+        }
+    }
+}

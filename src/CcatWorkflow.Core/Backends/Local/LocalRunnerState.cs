@@ -1,0 +1,40 @@
+namespace CcatWorkflow.Core.Backends.Local;
+
+/// <summary>
+/// <c>runner.json</c>: who watches the job, written by the runner once the job's process
+/// exists. Every pid comes with its start time and the boot id and pid namespace it belongs to,
+/// so a later process that reuses a pid can neither look like the job nor be signalled for it.
+/// </summary>
+internal sealed record LocalRunnerState
+{
+    /// <summary>Format version of the file.</summary>
+    public int Version { get; init; } = 1;
+
+    /// <summary>Host name of the runner.</summary>
+    public required string Host { get; init; }
+
+    /// <summary>Boot id of the runner's machine.</summary>
+    public string? BootId { get; init; }
+
+    /// <summary>Pid namespace of the runner.</summary>
+    public string? PidNamespace { get; init; }
+
+    /// <summary>The runner's pid.</summary>
+    public required int RunnerPid { get; init; }
+
+    /// <summary>The runner's start time in clock ticks since boot.</summary>
+    public required ulong RunnerStartTicks { get; init; }
+
+    /// <summary>The pid of the job's <c>/bin/sh</c>; also its session and process group id.</summary>
+    public required int JobPid { get; init; }
+
+    /// <summary>The job process's start time in clock ticks since boot.</summary>
+    public required ulong JobStartTicks { get; init; }
+
+    /// <summary>When the job's process was started.</summary>
+    public required DateTimeOffset StartedAt { get; init; }
+
+    /// <summary>True when this state was recorded on this machine, in this pid namespace, this boot.</summary>
+    public bool IsOnThisMachine() =>
+        BootId is not null && PidNamespace is not null && BootId == ProcFs.BootId && PidNamespace == ProcFs.PidNamespace;
+}

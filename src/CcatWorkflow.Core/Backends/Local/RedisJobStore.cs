@@ -1,0 +1,164 @@
+using System.Net;
+using System.Net.Sockets;
+using CcatWorkflow.Core.Errors;
+using StackExchange.Redis;
+
+namespace CcatWorkflow.Core.Backends.Local;
+
+/// <summary>
+/// The Redis job store. Key layout (see docs/local-backend.md):
+/// <list type="bullet">
+/// <item><c>&lt;prefix&gt;:local:job:&lt;id&gt;</c> — a hash with the job's fields (<see cref="LocalJobRecord"/>);</item>
+/// <item><c>&lt;prefix&gt;:local:jobs</c> — a sorted set of job ids scored by submission time (Unix ms), for listing.</item>
+/// </list>
+/// One <see cref="ConnectionMultiplexer"/> per store, made on first use and kept (the backend
+/// lives as long as the module). Reading many jobs is one pipelined batch: one round trip.
+/// </summary>
+internal sealed class RedisJobStore : ILocalJobStore
+{
+    private readonly LocalStoreOptions _options;
+    private readonly SemaphoreSlim _connectGate = new(1, 1);
+    private ConnectionMultiplexer? _connection;
+
+    public RedisJobStore(LocalStoreOptions options) => _options = options;
+
+    public string Description => $"redis store {_options.DescribeRedisEndpoint()} db {_options.RedisDb}";
+
+    /// <summary>The key of a job's hash.</summary>
+    public string JobKey(string id) => $"{_options.RedisKeyPrefix}:local:job:{id}";
+
+    /// <summary>The key of the listing index.</summary>
+    public string IndexKey => $"{_options.RedisKeyPrefix}:local:jobs";
+
+    public Task CreateAsync(string id, IReadOnlyDictionary<string, string> fields, DateTimeOffset submittedAt, CancellationToken cancellationToken) =>
+        Guard<bool>(id, async db =>
+        {
+            var tx = db.CreateTransaction();
+            tx.AddCondition(Condition.KeyNotExists(JobKey(id)));
+            _ = tx.HashSetAsync(JobKey(id), ToEntries(fields));
+            _ = tx.SortedSetAddAsync(IndexKey, id, submittedAt.ToUnixTimeMilliseconds());
+            if (!await tx.ExecuteAsync().ConfigureAwait(false))
+            {
+                throw new CcatException(CcatErrorId.StoreUnavailable, $"A record for job {id} exists already in the {Description}.", id);
+            }
+
+            return true;
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<IReadOnlyDictionary<string, string>?>> GetManyAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken) =>
+        Guard<IReadOnlyList<IReadOnlyDictionary<string, string>?>>(null, async db =>
+        {
+            if (ids.Count == 0) return [];
+            var batch = db.CreateBatch();
+            var tasks = ids.Select(id => batch.HashGetAllAsync(JobKey(id))).ToArray();
+            batch.Execute();
+            await Task.WhenAll(tasks).ConfigureAwait(false);
+            return tasks.Select(t => t.Result.Length == 0
+                ? null
+                : (IReadOnlyDictionary<string, string>)t.Result.ToDictionary(e => e.Name.ToString(), e => e.Value.ToString())).ToList();
+        }, cancellationToken);
+
+    public Task<bool> UpdateAsync(string id, IReadOnlyDictionary<string, string> fields, CancellationToken cancellationToken) =>
+        Guard<bool>(id, async db =>
+        {
+            // Conditional, so a late writer (a runner finishing after the record was deleted)
+            // cannot resurrect a half record.
+            var tx = db.CreateTransaction();
+            tx.AddCondition(Condition.KeyExists(JobKey(id)));
+            _ = tx.HashSetAsync(JobKey(id), ToEntries(fields));
+            return await tx.ExecuteAsync().ConfigureAwait(false);
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<string>> ListAsync(CancellationToken cancellationToken) =>
+        Guard<IReadOnlyList<string>>(null, async db =>
+        {
+            var ids = await db.SortedSetRangeByRankAsync(IndexKey, 0, -1, Order.Descending).ConfigureAwait(false);
+            return ids.Select(v => v.ToString()).ToList();
+        }, cancellationToken);
+
+    public Task DeleteAsync(string id, CancellationToken cancellationToken) =>
+        Guard<bool>(id, async db =>
+        {
+            var tx = db.CreateTransaction();
+            _ = tx.KeyDeleteAsync(JobKey(id));
+            _ = tx.SortedSetRemoveAsync(IndexKey, id);
+            return await tx.ExecuteAsync().ConfigureAwait(false);
+        }, cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_connection is { } c)
+        {
+            _connection = null;
+            try
+            {
+                await c.CloseAsync(allowCommandsToComplete: true).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException or ObjectDisposedException)
+            {
+                // closing a broken connection: nothing left to save
+            }
+
+            await c.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _connectGate.Dispose();
+    }
+
+    /// <summary>The connection options: never abort on a failed first connect, fail fast while disconnected.</summary>
+    internal ConfigurationOptions BuildConfiguration()
+    {
+        var o = new ConfigurationOptions
+        {
+            AbortOnConnectFail = false,
+            ConnectTimeout = _options.RedisConnectTimeoutMs,
+            SyncTimeout = _options.RedisCommandTimeoutMs,
+            AsyncTimeout = _options.RedisCommandTimeoutMs,
+            ConnectRetry = 1,
+            DefaultDatabase = _options.RedisDb,
+            ClientName = "ccat-workflow",
+            BacklogPolicy = BacklogPolicy.FailFast,
+        };
+        if (_options.RedisPassword is { Length: > 0 } pw)
+        {
+            o.Password = pw;
+        }
+
+        EndPoint ep = _options.RedisHost.StartsWith('/')
+            ? new UnixDomainSocketEndPoint(_options.RedisHost)
+            : new DnsEndPoint(_options.RedisHost, _options.RedisPort);
+        o.EndPoints.Add(ep);
+        return o;
+    }
+
+    private async Task<IDatabase> DatabaseAsync(CancellationToken cancellationToken)
+    {
+        if (_connection is { } existing) return existing.GetDatabase(_options.RedisDb);
+        await _connectGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            _connection ??= await ConnectionMultiplexer.ConnectAsync(BuildConfiguration()).ConfigureAwait(false);
+            return _connection.GetDatabase(_options.RedisDb);
+        }
+        finally
+        {
+            _connectGate.Release();
+        }
+    }
+
+    private async Task<T> Guard<T>(string? id, Func<IDatabase, Task<T>> action, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var db = await DatabaseAsync(cancellationToken).ConfigureAwait(false);
+            return await action(db).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException or SocketException or RedisCommandException)
+        {
+            throw new CcatException(CcatErrorId.StoreUnavailable, $"The {Description} cannot be used: {e.Message}", id, e);
+        }
+    }
+
+    private static HashEntry[] ToEntries(IReadOnlyDictionary<string, string> fields) =>
+        fields.Select(kv => new HashEntry(kv.Key, kv.Value)).ToArray();
+}
