@@ -53,4 +53,31 @@ public class KubernetesBatchStatusTests(KubeDoubleFixture fx) : IClassFixture<Ku
         Assert.Equal(3, fx.Server.Stats.Total);
         Assert.Single(one);
     }
+
+    [Fact]
+    public async Task Cancelling_many_jobs_reads_them_once_then_deletes_each_with_background_propagation()
+    {
+        await using var b = fx.Backend(Manual);
+        var ids = new List<string>();
+        for (var i = 0; i < 20; i++)
+        {
+            ids.Add(await b.SubmitAsync(new JobSubmission { ExecutionCommand = "sleep 100", JobName = $"cancel many {i}" }, None));
+        }
+
+        foreach (var id in ids) await fx.Server.WaitForJobPodAsync(Manual, id);
+        fx.Server.Stats.Reset();
+        var results = await b.CancelManyAsync([.. ids, "never-was-bcdfg"], None);
+        Assert.Equal(21, results.Count);
+        Assert.All(results.Take(20), r => Assert.Null(r.Error));
+        Assert.Equal(Core.Errors.CcatErrorId.JobNotFound, results[20].Error!.ErrorId);
+        Assert.Equal(1, fx.Server.Stats.Count("list jobs"));
+        Assert.Equal(20, fx.Server.Stats.Count("patch configmaps"));
+        Assert.Equal(20, fx.Server.Stats.Count("delete jobs"));
+        Assert.Equal(43, fx.Server.Stats.Total);
+
+        var after = await b.GetStatusesAsync(ids, None);
+        Assert.All(after, r => Assert.Equal(HPCJobReason.Cancelled, r.Info!.Reason));
+        await Eventually.Until(() => Task.FromResult(fx.Server.Cluster.All<k8s.Models.V1Pod>(ResourceKind.Pods, Manual)
+            .Count(p => ids.Contains(p.Metadata.Labels?["ccat-workflow/job-id"] ?? ""))), n => n == 0);
+    }
 }

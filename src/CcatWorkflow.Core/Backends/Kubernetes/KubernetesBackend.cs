@@ -262,7 +262,41 @@ public sealed class KubernetesBackend : HPCBackend
         RequireValid(jobId);
         var result = (await GetStatusesAsync([jobId], cancellationToken).ConfigureAwait(false)).Single();
         if (result.Error is not null) throw result.Error;
-        var info = result.Info!;
+        await CancelKnownAsync(result.Info!, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Cancels many jobs with one status read for all of them (three list calls), then a record
+    /// patch and a Job delete for each job that is still pending or running.
+    /// </summary>
+    public override async Task<IReadOnlyList<JobQueryResult>> CancelManyAsync(IReadOnlyList<string> jobIds, CancellationToken cancellationToken)
+    {
+        var statuses = await GetStatusesAsync(jobIds, cancellationToken).ConfigureAwait(false);
+        using var gate = new SemaphoreSlim(4);
+        var results = await Task.WhenAll(statuses.Select(async s =>
+        {
+            if (s.Error is not null) return new JobQueryResult(s.JobId, null, s.Error);
+            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await CancelKnownAsync(s.Info!, cancellationToken).ConfigureAwait(false);
+                return new JobQueryResult(s.JobId, null, null);
+            }
+            catch (CcatException e) when (e.ErrorId is not (CcatErrorId.KubernetesConnectionFailed or CcatErrorId.KubernetesTlsFailed))
+            {
+                return new JobQueryResult(s.JobId, null, e);
+            }
+            finally
+            {
+                gate.Release();
+            }
+        })).ConfigureAwait(false);
+        return results;
+    }
+
+    private async Task CancelKnownAsync(HPCJobInfo info, CancellationToken cancellationToken)
+    {
+        var jobId = info.JobId;
         if (info.IsFinished)
         {
             return; // nothing to cancel; the Job is left for its TTL so its result stays readable
