@@ -123,10 +123,35 @@ public sealed class KubernetesBackend : HPCBackend
                     : new JobQueryResult(id, null, NotFound(id))).ToList();
     }
 
+    /// <summary>
+    /// How long the record of a job whose Job is gone is kept (from its end, cancel or
+    /// submission): Get-CcatJob removes older ones, as sacct forgets purged jobs.
+    /// </summary>
+    public static TimeSpan RecordRetention { get; } = TimeSpan.FromDays(30);
+
+    // Records removed per listing at most, so one Get-CcatJob never turns into a deletion storm.
+    private const int MaxPrunePerListing = 50;
+
     /// <inheritdoc />
     public override async Task<IReadOnlyList<HPCJobInfo>> ListJobsAsync(CancellationToken cancellationToken)
     {
         var mapped = await ReadAsync(null, cancellationToken).ConfigureAwait(false);
+        var cutoff = _time.GetUtcNow() - RecordRetention;
+        var expired = mapped.Values
+            .Where(s => !s.JobExists && s.Info.IsFinished)
+            .Where(s => (s.Info.FinishedAt ?? s.Info.SubmittedAt ?? DateTimeOffset.MaxValue) < cutoff)
+            .Take(MaxPrunePerListing)
+            .ToList();
+        foreach (var s in expired)
+        {
+            var id = s.Info.JobId;
+            await BestEffortAsync((c, ct) => c.CoreV1.DeleteNamespacedConfigMapAsync(KubernetesNames.LogConfigMapName(id), _options.Namespace, cancellationToken: ct), cancellationToken).ConfigureAwait(false);
+            if (await BestEffortAsync((c, ct) => c.CoreV1.DeleteNamespacedConfigMapAsync(id, _options.Namespace, cancellationToken: ct), cancellationToken).ConfigureAwait(false))
+            {
+                mapped.Remove(id);
+            }
+        }
+
         return mapped.Values.Select(s => s.Info)
             .OrderByDescending(i => i.SubmittedAt ?? DateTimeOffset.MinValue)
             .ThenByDescending(i => i.JobId, StringComparer.Ordinal)
@@ -533,12 +558,12 @@ public sealed class KubernetesBackend : HPCBackend
     /// The module's client, made on first use and kept; re-made only when the kubeconfig the
     /// settings and KUBECONFIG point at changes (old clients are disposed with the backend).
     /// </summary>
-    private (IKubernetes Client, string Server) GetClient()
+    private (IKubernetes Client, string Server) GetClient(IKubernetes? stale = null)
     {
         var source = KubernetesClientFactory.DescribeSource(_options, _getEnvironment);
         lock (_clientGate)
         {
-            if (_client is { } current && current.Source == source)
+            if (_client is { } current && current.Source == source && !ReferenceEquals(current.Client, stale))
             {
                 return (current.Client, current.Server);
             }
@@ -548,7 +573,7 @@ public sealed class KubernetesBackend : HPCBackend
         var client = KubernetesClientFactory.CreateClient(resolved.Configuration);
         lock (_clientGate)
         {
-            if (_client is { } raced && raced.Source == source)
+            if (_client is { } raced && raced.Source == source && !ReferenceEquals(raced.Client, stale))
             {
                 client.Dispose();
                 return (raced.Client, raced.Server);
@@ -556,16 +581,30 @@ public sealed class KubernetesBackend : HPCBackend
 
             if (_client is { } old) _retiredClients.Add(old.Client);
             _client = (source, client, resolved.Configuration.Host);
+            ClientsCreated++;
             return (client, resolved.Configuration.Host);
         }
     }
+
+    /// <summary>How many API clients this backend has made (tests: one for the module's lifetime).</summary>
+    internal int ClientsCreated { get; private set; }
 
     private async Task<T> CallAsync<T>(string operation, Func<IKubernetes, CancellationToken, Task<T>> call, CancellationToken cancellationToken, string? jobId = null)
     {
         var (client, server) = GetClient();
         try
         {
-            return await call(client, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                return await call(client, cancellationToken).ConfigureAwait(false);
+            }
+            catch (k8s.Autorest.HttpOperationException e) when (e.Response?.StatusCode == System.Net.HttpStatusCode.Unauthorized)
+            {
+                // Tokens expire and get rotated in the kubeconfig: read it again and try once more.
+                // A 401 means the server did nothing, so repeating even a create is safe.
+                (client, server) = GetClient(stale: client);
+                return await call(client, cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested && KubernetesErrorMapper.TryMap(e, operation, server, jobId) is { } mapped && !ReferenceEquals(mapped, e))
         {

@@ -7,7 +7,8 @@ namespace CcatWorkflow.Core.Backends.Kubernetes;
 /// <param name="Info">The job's status and metrics.</param>
 /// <param name="NeedsCapture">The job is seen finished for the first time: record its result now, before a TTL removes the pod.</param>
 /// <param name="DeleteJob">The job failed in a way Kubernetes keeps retrying forever (image pull): delete the Job after the capture.</param>
-public sealed record KubernetesStatus(HPCJobInfo Info, bool NeedsCapture, bool DeleteJob);
+/// <param name="JobExists">The Job object still exists (false: only its record is left).</param>
+public sealed record KubernetesStatus(HPCJobInfo Info, bool NeedsCapture, bool DeleteJob, bool JobExists = true);
 
 /// <summary>
 /// Maps a Job, its pods and its record to <see cref="HPCJobInfo"/>. Pure: no API calls, so
@@ -37,13 +38,13 @@ public static class KubernetesStatusMapper
     {
         if (record is { IsCaptured: true })
         {
-            return new KubernetesStatus(FromRecord(jobId, record, job), false, false);
+            return new KubernetesStatus(FromRecord(jobId, record, job), false, false, job is not null);
         }
 
         if (job is null)
         {
             if (record is null) return null;
-            return new KubernetesStatus(Vanished(jobId, record), false, false);
+            return new KubernetesStatus(Vanished(jobId, record), false, false, JobExists: false);
         }
 
         if (job.Metadata.DeletionTimestamp is not null && record?.CancelRequestedAt is not null)
