@@ -71,8 +71,9 @@ function Invoke-Build {
     if (Test-Path (Join-Path $runner 'CcatWorkflow.LocalRunner.csproj')) {
         dotnet publish $runner -c $Configuration --no-build -o $deps --nologo -v quiet
     }
-    # The model assembly must exist once, in the default context, so scripts can name its types.
-    Remove-Item (Join-Path $deps 'CcatWorkflow.Model.*')
+    # deps/ keeps a copy of the model assembly for the Local runner (its own process). Inside
+    # PowerShell the private context never loads it: it defers to the default context's copy,
+    # the one scripts name (src/CcatWorkflow/Loading/CoreLoadContext.cs).
     $bin = Join-Path $root "src/CcatWorkflow/bin/$Configuration/net8.0"
     $files = @(
         (Join-Path $bin 'CcatWorkflow.dll'), (Join-Path $bin 'CcatWorkflow.xml'),

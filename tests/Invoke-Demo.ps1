@@ -12,7 +12,7 @@ $command = 'echo "reducing scan $SCAN_ID on $(hostname)"; python3 -c "b = bytear
 while time.time() - t < 1.5: pass"; echo done; exit 3'
 Write-Host "> Submit-CcatJob -ExecutionCommand '...' -JobName demo-reduction -Environment @{ SCAN_ID = '42' } | Wait-CcatJob"
 $job = Submit-CcatJob -ExecutionCommand $command -JobName demo-reduction -Environment @{ SCAN_ID = '42' } | Wait-CcatJob
-$job | Format-Table | Out-Host
+$job | Format-Table | Out-String -Width 160 | Out-Host
 
 Write-Host '> $job | Get-CcatJobLog'
 $job | Get-CcatJobLog | Out-Host
