@@ -47,9 +47,10 @@ fail() { printf '[slurm-infra] ERROR: %s\n' "$*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || fail "run as root (the daemons run as root/munge/mysql)"
 mkdir -p "$ROOT"
 
-# One start at a time: the xunit fixture and the Pester file may both call this.
+# One start at a time (build.ps1 and the Pester file may both call this). Every daemon below is
+# started with fd 9 closed, or it would hold the lock for as long as it runs.
 exec 9> "$ROOT/.start.lock"
-flock -w 300 9 || fail "another start.sh holds $ROOT/.start.lock"
+flock -w 120 9 || fail "another start.sh has held $ROOT/.start.lock for 2 minutes"
 
 # running PIDFILE NAME: the pid in PIDFILE is alive and is NAME (a stale file with a reused pid is not)
 running() {
@@ -105,7 +106,7 @@ if ! running /run/munge/munged.pid munged; then
   say "starting munged"
   rm -f /run/munge/munge.socket.2 /run/munge/munge.socket.2.lock
   runuser -u munge -- /usr/sbin/munged --pid-file=/run/munge/munged.pid \
-    --log-file="$ROOT/munge/munged.log" --seed-file="$ROOT/munge/munged.seed"
+    --log-file="$ROOT/munge/munged.log" --seed-file="$ROOT/munge/munged.seed" 9>&-
   await 20 munged sh -c 'munge -n | unmunge'
 fi
 
@@ -131,7 +132,7 @@ if [ ! -d "$VAR/db/mysql" ]; then
 fi
 if ! running "$RUNDIR/mariadb.pid" mariadbd; then
   say "starting mariadbd"
-  nohup /usr/sbin/mariadbd --defaults-file="$ETC/my.cnf" >> "$LOGDIR/mariadb.out" 2>&1 &
+  nohup /usr/sbin/mariadbd --defaults-file="$ETC/my.cnf" >> "$LOGDIR/mariadb.out" 2>&1 9>&- &
   await 60 mariadbd mariadb -S "$SOCK" -uroot -e 'SELECT 1'
 fi
 mariadb -S "$SOCK" -uroot << 'EOF'
@@ -232,7 +233,7 @@ fi
 # ---------------------------------------------------------------- slurmdbd, slurmctld, slurmd
 if ! running "$RUNDIR/slurmdbd.pid" slurmdbd; then
   say "starting slurmdbd"
-  nohup /usr/sbin/slurmdbd -D >> "$LOGDIR/slurmdbd.out" 2>&1 & # reads slurmdbd.conf next to $SLURM_CONF
+  nohup /usr/sbin/slurmdbd -D >> "$LOGDIR/slurmdbd.out" 2>&1 9>&- & # reads slurmdbd.conf next to $SLURM_CONF
   echo $! > "$RUNDIR/slurmdbd.pid"
   await 60 slurmdbd sacctmgr -n list cluster
 fi
@@ -240,13 +241,13 @@ sacctmgr -n -P list cluster format=cluster 2> /dev/null | grep -qx "$CLUSTER" ||
 
 if ! running "$RUNDIR/slurmctld.pid" slurmctld; then
   say "starting slurmctld"
-  nohup /usr/sbin/slurmctld -D -f "$SLURM_CONF" >> "$LOGDIR/slurmctld.out" 2>&1 &
+  nohup /usr/sbin/slurmctld -D -f "$SLURM_CONF" >> "$LOGDIR/slurmctld.out" 2>&1 9>&- &
   echo $! > "$RUNDIR/slurmctld.pid"
   await 60 slurmctld scontrol ping
 fi
 if ! running "$RUNDIR/slurmd.pid" slurmd; then
   say "starting slurmd"
-  nohup /usr/sbin/slurmd -D -N "$HOST" -f "$SLURM_CONF" >> "$LOGDIR/slurmd.out" 2>&1 &
+  nohup /usr/sbin/slurmd -D -N "$HOST" -f "$SLURM_CONF" >> "$LOGDIR/slurmd.out" 2>&1 9>&- &
   echo $! > "$RUNDIR/slurmd.pid"
 fi
 

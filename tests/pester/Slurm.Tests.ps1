@@ -1,0 +1,262 @@
+# The Slurm backend through the cmdlets, against the real single-node cluster of
+# tests/infra/slurm (slurmctld, slurmd, slurmdbd, munge, MariaDB; started here if it is not up).
+# The slow jobs (time limit, memory, CPU, cancel) are submitted first and checked later, so the
+# whole file takes about as long as the one-minute time-limit job.
+
+BeforeAll {
+    & bash (Join-Path $PSScriptRoot '../infra/slurm/start.sh')
+    if ($LASTEXITCODE -ne 0) { throw "tests/infra/slurm/start.sh failed with exit code $LASTEXITCODE" }
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Join-Path $PSScriptRoot '../../out/CcatWorkflow/CcatWorkflow.psd1') -Force
+
+    $script:savedPath = $env:PATH
+    $script:work = Join-Path ([IO.Path]::GetTempPath()) "ccat-pester-slurm-$PID"
+    Remove-Item -Recurse -Force $script:work -ErrorAction Ignore
+    Reset-CcatEnvironment -JobDir (Join-Path $script:work 'local-jobs')
+    $script:jobDir = Join-Path $script:work 'slurm-jobs'
+    $env:CCAT_WORKFLOW_MANAGER_HPC_BACKEND = 'slurm'
+    $env:CCAT_WORKFLOW_MANAGER_SLURM_JOB_DIR = $script:jobDir
+    $env:CCAT_WORKFLOW_MANAGER_POLL_INTERVAL_SECONDS = '1'
+
+    # What the jobs do. The memory job holds 300 MiB in dd's buffer while sleep keeps the pipe
+    # full; the CPU job spins the shell and prints its own CPU time (times: user and system of
+    # the shell, then of its children).
+    $script:touchedGb = 300 / 1024
+    $cpuCommand = 'i=0; while [ $i -lt 2500000 ]; do i=$((i+1)); done; times'
+
+    # Submitted first: they take long, and are checked at the end.
+    $script:timeoutJob = Submit-CcatJob -ExecutionCommand 'sleep 300' -JobName 'pester timeout' -Resources @{ time_hours = 1 / 60 }
+    $script:memoryJob = Submit-CcatJob -ExecutionCommand 'dd if=/dev/zero bs=300M count=1 2>/dev/null | sleep 6' -JobName 'pester memory' -Resources @{ memory_gb = 1 }
+    $script:cpuJob = Submit-CcatJob -ExecutionCommand $cpuCommand -JobName 'pester cpu'
+    $script:cancelJob = Submit-CcatJob -ExecutionCommand 'echo started; sleep 300' -JobName 'pester cancel'
+    $script:exitJob = Submit-CcatJob -ExecutionCommand 'echo out1; echo out2; echo err1 >&2; exit 3' -JobName 'pester exit 3'
+
+    # The hostile values of the quoting round trip.
+    $script:hostile = [ordered]@{
+        Q_QUOTES    = "it's `"double`" and 'single'"
+        Q_DOLLAR    = '$HOME ${PATH:-x} $(id -u) $((1+2))'
+        Q_BACKTICK  = 'before `uname` after'
+        Q_BACKSLASH = 'a\b \n \\ \'''
+        Q_NEWLINES  = "line1`nline2`n`n"
+        Q_UNICODE   = 'Grüße, 日本語, ελληνικά, emoji 🚀'
+        Q_CRLF      = "dos`r`nline`r"
+        Q_EMPTY     = ''
+        Q_SHELL     = 'a;b|c&d>e<f; exit 99 # not a comment'
+    }
+    $names = ($script:hostile.Keys | ForEach-Object { $_ }) -join ' '
+    $script:quoteJob = Submit-CcatJob -JobName 'pester quoting' -Environment $script:hostile `
+        -ExecutionCommand "for n in $names; do printenv `"`$n`"; printf '%s\n' '--8<--'; done"
+
+    function Wait-Slurm([Parameter(ValueFromPipeline)] $Job, [int] $Timeout = 150) {
+        process { $Job | Wait-CcatJob -Timeout $Timeout }
+    }
+}
+
+AfterAll {
+    $env:PATH = $script:savedPath
+    Remove-Item env:CCAT_WORKFLOW_MANAGER_HPC_BACKEND, env:CCAT_WORKFLOW_MANAGER_SLURM_JOB_DIR, env:CCAT_WORKFLOW_MANAGER_POLL_INTERVAL_SECONDS -ErrorAction Ignore
+    # Nothing of ours may keep running on the shared test cluster.
+    $live = @(Get-CcatJob -Backend Slurm -Status Pending, Running -ErrorAction Ignore)
+    if ($live.Count -gt 0) { $live | Stop-CcatJob -Confirm:$false -ErrorAction Ignore }
+    Remove-Item -Recurse -Force $script:work -ErrorAction Ignore
+}
+
+Describe 'Slurm backend: submit and read back' {
+    It 'a job that exits 3 reads failed, exit code 3, reason non-zero exit, wall time and CPU hours from sacct' {
+        $r = $script:exitJob | Wait-Slurm
+        $r.Status | Should -Be ([CcatWorkflow.HPCJobStatus]::Failed)
+        $r.ExitCode | Should -Be 3
+        $r.Reason | Should -Be ([CcatWorkflow.HPCJobReason]::NonZeroExit)
+        $r.NativeState | Should -Be 'FAILED'
+        $r.WallTimeSeconds | Should -Not -BeNullOrEmpty -Because 'ElapsedRaw comes from sacct'
+        $r.WallTimeSeconds | Should -BeGreaterOrEqual 0
+        $r.CpuHours | Should -Not -BeNullOrEmpty -Because 'TotalCPU comes from sacct'
+        $r.AllocatedCpuHours | Should -Not -BeNullOrEmpty
+        $r.JobName | Should -Be 'pester exit 3'
+        $r.FinishedAt | Should -Not -BeNullOrEmpty
+    }
+
+    It 'with HPC_BACKEND=slurm, Submit-CcatJob | Wait-CcatJob needs no -Backend' {
+        $r = Submit-CcatJob -ExecutionCommand 'exit 3' | Wait-CcatJob -Timeout 60
+        $r.Backend | Should -Be ([CcatWorkflow.HPCBackendKind]::Slurm)
+        $r.Status | Should -Be ([CcatWorkflow.HPCJobStatus]::Failed)
+        $r.ExitCode | Should -Be 3
+        $r.Reason | Should -Be ([CcatWorkflow.HPCJobReason]::NonZeroExit)
+        $r.WallTimeSeconds | Should -Not -BeNullOrEmpty
+        $r.CpuHours | Should -Not -BeNullOrEmpty
+    }
+
+    It 'keeps the script next to the logs in the job folder, reachable by job id' {
+        $folder = Join-Path $script:jobDir $script:exitJob.JobId
+        Test-Path (Join-Path $folder 'job.sbatch') | Should -BeTrue
+        Test-Path (Join-Path $folder 'stdout.log') | Should -BeTrue
+        Test-Path (Join-Path $folder 'stderr.log') | Should -BeTrue
+        $meta = Get-Content (Join-Path $folder 'job.json') -Raw | ConvertFrom-Json
+        $meta.jobName | Should -Be 'pester exit 3'
+        $meta.tag | Should -Be 'ccat-workflow'
+        Get-Content (Join-Path $folder 'job.sbatch') | Should -Contain '#SBATCH --comment=ccat-workflow'
+    }
+
+    It 'reads stdout and stderr, and -Tail' {
+        $lines = @($script:exitJob | Get-CcatJobLog)
+        $lines | Should -Be @('out1', 'out2', 'err1')
+        @($script:exitJob | Get-CcatJobLog -Tail 1 -Stream Output) | Should -Be @('out2')
+        @($script:exitJob | Get-CcatJobLog -Stream Error) | Should -Be @('err1')
+    }
+
+    It 'passes hostile environment values into the job exactly as given' {
+        $null = $script:quoteJob | Wait-Slurm
+        $expected = ($script:hostile.Values | ForEach-Object { $_ + "`n--8<--`n" }) -join ''
+        $text = $script:quoteJob | Get-CcatJobLog -Stream Output -Raw
+        $text | Should -BeExactly $expected
+    }
+
+    It '-WhatIf shows the exact script and submits nothing' {
+        $before = @(Get-ChildItem $script:jobDir).Count
+        $pwsh = Join-Path $PSHOME 'pwsh.dll'
+        $manifest = Join-Path $PSScriptRoot '../../out/CcatWorkflow/CcatWorkflow.psd1'
+        $text = & dotnet $pwsh -NoProfile -NonInteractive -Command "Import-Module '$manifest'; Submit-CcatJob -ExecutionCommand 'echo `$HOME' -Resources @{ cpu = 2; memory_gb = 1.5; time_hours = 25 } -WhatIf" 2>&1 | Out-String
+        $text | Should -Match '#!/bin/sh'
+        $text | Should -Match '#SBATCH --cpus-per-task=2'
+        $text | Should -Match '#SBATCH --mem=1536M'
+        $text | Should -Match '#SBATCH --time=1-01:00:00'
+        $text | Should -Match ([regex]::Escape("exec /bin/sh -c 'echo `$HOME'"))
+        @(Get-ChildItem $script:jobDir).Count | Should -Be $before
+    }
+}
+
+Describe 'Slurm backend: refusals' {
+    It 'sbatch refusing too much memory is SubmissionRejected with sbatch''s message, and nothing is recorded' {
+        $before = @(Get-ChildItem $script:jobDir).Count
+        $r = Submit-CcatJob -ExecutionCommand 'true' -Resources @{ memory_gb = 60000 } -ErrorVariable err -ErrorAction SilentlyContinue
+        $r | Should -BeNullOrEmpty
+        $err.Count | Should -Be 1
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'SubmissionRejected,*'
+        $err[0].Exception.Message | Should -Match 'sbatch'
+        $err[0].Exception.Message | Should -Match 'node configuration is not available|Memory specification'
+        @(Get-ChildItem $script:jobDir).Count | Should -Be $before
+    }
+
+    It 'sbatch refusing an unknown partition is SubmissionRejected with sbatch''s message' {
+        $env:CCAT_WORKFLOW_MANAGER_SLURM_PARTITION = 'no_such_partition'
+        try {
+            $r = Submit-CcatJob -ExecutionCommand 'true' -ErrorVariable err -ErrorAction SilentlyContinue
+        }
+        finally {
+            Remove-Item env:CCAT_WORKFLOW_MANAGER_SLURM_PARTITION
+        }
+
+        $r | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'SubmissionRejected,*'
+        $err[0].Exception.Message | Should -Match 'Invalid partition name specified'
+    }
+
+    It 'an id Slurm does not know is JobNotFound, and a malformed id InvalidJobId' {
+        Get-CcatJobStatus -JobId 987654 -Backend Slurm -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'JobNotFound,*'
+        Get-CcatJobStatus -JobId '1;true' -Backend Slurm -ErrorVariable err2 -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err2[0].FullyQualifiedErrorId | Should -BeLike 'InvalidJobId,*'
+    }
+}
+
+Describe 'Slurm backend: many jobs' {
+    It 'reads the status of 100 jobs in one call: one squeue and one sacct' {
+        $jobs = @(1..100 | ForEach-Object { Submit-CcatJob -ExecutionCommand 'exit 0' -JobName "pester many $_" })
+        $jobs.Count | Should -Be 100
+
+        # Count the scheduler calls with logging wrappers in front of the real commands.
+        $shim = Join-Path $script:work 'shim'
+        New-Item -ItemType Directory -Force $shim | Out-Null
+        $log = Join-Path $script:work 'calls.log'
+        foreach ($tool in 'squeue', 'sacct', 'scancel', 'sbatch') {
+            $real = (Get-Command $tool -CommandType Application | Select-Object -First 1).Source
+            Set-Content -Path (Join-Path $shim $tool) -Value "#!/bin/sh`necho $tool >> '$log'`nexec '$real' `"`$@`"`n"
+            & chmod +x (Join-Path $shim $tool)
+        }
+
+        $env:PATH = "$shim$([IO.Path]::PathSeparator)$script:savedPath"
+        try {
+            $statuses = @(Get-CcatJobStatus -JobId $jobs.JobId -Backend Slurm)
+        }
+        finally {
+            $env:PATH = $script:savedPath
+        }
+
+        $statuses.Count | Should -Be 100
+        ($statuses.JobId | Sort-Object) | Should -Be ($jobs.JobId | Sort-Object)
+        $statuses | ForEach-Object { $_.Status | Should -BeIn @('Pending', 'Running', 'Completed') }
+        $calls = @(Get-Content $log)
+        @($calls | Where-Object { $_ -eq 'squeue' }).Count | Should -Be 1
+        @($calls | Where-Object { $_ -eq 'sacct' }).Count | Should -Be 1
+        $calls.Count | Should -Be 2
+
+        $final = @($jobs | Wait-CcatJob -Timeout 180)
+        $final.Count | Should -Be 100
+        $final | ForEach-Object { $_.Status | Should -Be ([CcatWorkflow.HPCJobStatus]::Completed) }
+    }
+
+    It 'Get-CcatJob -Backend Slurm lists the jobs the module submitted and not others' {
+        $foreign = (& sbatch --parsable --wrap=true --output=/dev/null).Trim()
+        $listed = @(Get-CcatJob -Backend Slurm)
+        $listed.JobId | Should -Contain $script:exitJob.JobId
+        $listed.JobId | Should -Contain $script:memoryJob.JobId
+        $listed.JobId | Should -Not -Contain $foreign
+        ($listed | Where-Object JobId -EQ $script:exitJob.JobId).JobName | Should -Be 'pester exit 3'
+    }
+}
+
+Describe 'Slurm backend: metrics and endings' {
+    It 'a running job that is cancelled reads failed with reason cancelled; cancelling it again is not an error' {
+        $deadline = [DateTime]::UtcNow.AddSeconds(60)
+        do {
+            $s = $script:cancelJob | Get-CcatJobStatus
+            if ($s.Status -eq 'Running') { break }
+            Start-Sleep -Milliseconds 250
+        } while ([DateTime]::UtcNow -lt $deadline)
+        $s.Status | Should -Be ([CcatWorkflow.HPCJobStatus]::Running)
+
+        $after = $script:cancelJob | Stop-CcatJob -PassThru -Confirm:$false
+        $after.Status | Should -Be ([CcatWorkflow.HPCJobStatus]::Failed)
+        $after.Reason | Should -Be ([CcatWorkflow.HPCJobReason]::Cancelled)
+
+        $final = $script:cancelJob | Wait-Slurm -Timeout 60
+        $final.Reason | Should -Be ([CcatWorkflow.HPCJobReason]::Cancelled)
+        $final.NativeState | Should -BeLike 'CANCELLED*'
+
+        $script:cancelJob | Stop-CcatJob -Confirm:$false -ErrorVariable again -ErrorAction SilentlyContinue
+        $again.Count | Should -Be 0
+        ($script:exitJob | Stop-CcatJob -Confirm:$false -PassThru).Status | Should -Be ([CcatWorkflow.HPCJobStatus]::Failed)
+    }
+
+    It 'reports peak memory within 15% of what the job touched' {
+        $r = $script:memoryJob | Wait-Slurm
+        $r.Status | Should -Be ([CcatWorkflow.HPCJobStatus]::Completed)
+        $r.PeakMemoryGb | Should -Not -BeNullOrEmpty
+        $r.PeakMemoryGb | Should -BeGreaterOrEqual ($script:touchedGb * 0.85)
+        $r.PeakMemoryGb | Should -BeLessOrEqual ($script:touchedGb * 1.15)
+    }
+
+    It 'reports CPU hours within 15% of the CPU the job used' {
+        $r = $script:cpuJob | Wait-Slurm
+        $r.Status | Should -Be ([CcatWorkflow.HPCJobStatus]::Completed)
+        # times prints "0m3.380000s 0m0.010000s" for the shell, then the same for its children.
+        $burned = 0.0
+        foreach ($m in [regex]::Matches(($script:cpuJob | Get-CcatJobLog -Raw), '(\d+)m([\d.]+)s')) {
+            $burned += [double]$m.Groups[1].Value * 60 + [double]::Parse($m.Groups[2].Value, [cultureinfo]::InvariantCulture)
+        }
+        $burned | Should -BeGreaterThan 1
+        $r.CpuHours | Should -Not -BeNullOrEmpty
+        ($r.CpuHours * 3600) | Should -BeGreaterOrEqual ($burned * 0.85)
+        ($r.CpuHours * 3600) | Should -BeLessOrEqual ($burned * 1.15)
+        $r.AllocatedCpuHours | Should -BeGreaterOrEqual ($r.WallTimeSeconds / 3600 * 0.99)
+    }
+
+    It 'a job that runs past its time limit reads failed with reason timeout' {
+        $r = $script:timeoutJob | Wait-Slurm -Timeout 180
+        $r.Status | Should -Be ([CcatWorkflow.HPCJobStatus]::Failed)
+        $r.Reason | Should -Be ([CcatWorkflow.HPCJobReason]::Timeout)
+        $r.NativeState | Should -Be 'TIMEOUT'
+        $r.WallTimeSeconds | Should -BeGreaterOrEqual 60
+        ($script:timeoutJob | Get-CcatJobLog -Raw) | Should -Match 'DUE TO TIME LIMIT'
+    }
+}
