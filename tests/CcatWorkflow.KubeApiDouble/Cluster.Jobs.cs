@@ -16,6 +16,7 @@ public sealed partial class Cluster
         public DateTime StartedAt { get; set; } = DateTime.UtcNow;
         public DateTime? FinishedAt { get; set; }
         public DateTime? RetryAt { get; set; }
+        public bool Started { get; set; }
         public HashSet<string> CountedPods { get; } = new(StringComparer.Ordinal);
     }
 
@@ -28,11 +29,14 @@ public sealed partial class Cluster
     private void OnJobCreated(V1Job job)
     {
         var key = (job.Metadata.NamespaceProperty, job.Metadata.Name);
-        _jobRuntimes[key] = new JobRuntime();
+        var jr = new JobRuntime();
+        _jobRuntimes[key] = jr;
         if (job.Spec.Suspend == true)
         {
             return;
         }
+
+        jr.Started = true;
 
         // The pod appears right after the Job, as the controller would do it.
         var ns = key.NamespaceProperty;
@@ -204,6 +208,14 @@ public sealed partial class Cluster
                 }
 
                 if (job.Spec.Suspend == true) continue;
+                if (!jr.Started)
+                {
+                    // A suspended Job was resumed: its first pod now, its deadline counted from now.
+                    jr.Started = true;
+                    jr.StartedAt = now;
+                    jr.RetryAt = now;
+                }
+
                 if (job.Spec.ActiveDeadlineSeconds is { } ads && now >= jr.StartedAt.AddSeconds(ads))
                 {
                     // The real controller fails the Job and deletes its active pods.

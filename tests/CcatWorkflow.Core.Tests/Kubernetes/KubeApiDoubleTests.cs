@@ -322,4 +322,20 @@ public class KubeApiDoubleTests(KubeDoubleFixture fx) : IClassFixture<KubeDouble
         await c.CoreV1.ListNamespacedPodAsync(Manual);
         Assert.Equal(before + 1, fx.Server.Stats.Count("list pods"));
     }
+
+    [Fact]
+    public async Task A_suspended_job_gets_its_pod_only_when_resumed()
+    {
+        using var c = fx.Client();
+        var name = Unique("suspended");
+        var job = Job(name);
+        job.Spec.Suspend = true;
+        await c.BatchV1.CreateNamespacedJobAsync(job, Manual);
+        await Task.Delay(300);
+        Assert.Empty((await c.CoreV1.ListNamespacedPodAsync(Manual, labelSelector: $"job-name={name}")).Items);
+        await c.BatchV1.PatchNamespacedJobAsync(new V1Patch("""{"spec":{"suspend":false}}""", V1Patch.PatchType.MergePatch), name, Manual);
+        var pod = await fx.Server.WaitForJobPodAsync(Manual, name);
+        Assert.Single((await c.CoreV1.ListNamespacedPodAsync(Manual, labelSelector: $"job-name={name}")).Items);
+        Assert.Equal(name, pod.Metadata.OwnerReferences.Single().Name);
+    }
 }
