@@ -259,8 +259,11 @@ public class KubernetesBackendTests(KubeDoubleFixture fx) : IClassFixture<KubeDo
         Assert.True((await b.GetStatusAsync(id, None)).IsFinished);
         Assert.Equal("line 4\nline 5\n", await b.GetLogsAsync(id, new LogQuery(Tail: 2), None));
         Assert.Equal("line 1\nline 2\nline 3\nline 4\nline 5\n", await b.GetLogsAsync(id, LogQuery.All, None));
-        var e = await Assert.ThrowsAsync<CcatException>(() => b.GetLogsAsync(id, new LogQuery(LogStream.Error), None));
-        Assert.Equal(CcatErrorId.LogUnavailable, e.ErrorId);
+        foreach (var stream in new[] { LogStream.Error, LogStream.Output })
+        {
+            var e = await Assert.ThrowsAsync<CcatException>(() => b.GetLogsAsync(id, new LogQuery(stream), None));
+            Assert.Equal(CcatErrorId.LogUnavailable, e.ErrorId);
+        }
     }
 
     [Fact]

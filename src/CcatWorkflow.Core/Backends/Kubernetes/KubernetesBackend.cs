@@ -536,10 +536,11 @@ public sealed class KubernetesBackend : HPCBackend
 
     private static void RequireMergedStream(string jobId, LogQuery query)
     {
-        if (query.Stream == LogStream.Error)
+        if (query.Stream != LogStream.All)
         {
+            // Handing back the merged log as "stdout only" would be a quiet lie.
             throw new CcatException(CcatErrorId.LogUnavailable,
-                "Kubernetes keeps a container's stdout and stderr in one log; stderr alone cannot be read. Ask for the whole log.", jobId);
+                $"Kubernetes keeps a container's stdout and stderr in one log; {(query.Stream == LogStream.Error ? "stderr" : "stdout")} alone cannot be read. Ask for the whole log (-Stream All).", jobId);
         }
     }
 
