@@ -39,6 +39,7 @@ internal sealed class JobSupervisor
     private volatile bool _terminateRequested;
     private long _peakRss;
     private long _lastRss;
+    private Task? _runningUpdate;
 
     private JobSupervisor(LocalJobDirectory dir, LocalJobSpec spec, ILocalJobStore store)
     {
@@ -152,6 +153,7 @@ internal sealed class JobSupervisor
 
         // Not reaped yet, so its /proc entry exists even if it has already exited.
         var ticks = ProcFs.TryReadStat(pid)?.StartTicks ?? 0;
+        Sample(); // at once: a job of a few milliseconds is otherwise never seen
         var state = new LocalRunnerState
         {
             Host = Environment.MachineName,
@@ -173,7 +175,8 @@ internal sealed class JobSupervisor
             Log($"cannot write runner.json: {e.Message}");
         }
 
-        UpdateStore(LocalJobRecord.ForRunning(state), attempts: 1);
+        // In the background: a slow store (a first Redis connect) must not delay the watching.
+        _runningUpdate = Task.Run(() => UpdateStore(LocalJobRecord.ForRunning(state), attempts: 1));
         Log($"job started: pid {pid}");
 
         var (status, action, message) = Supervise(pid, clock);
@@ -214,7 +217,6 @@ internal sealed class JobSupervisor
         string? message = null;
         var forwardedTerm = false;
         TimeSpan? killAt = null;
-        Sample(); // at once: a job of a few milliseconds is otherwise never seen
         var nextSample = SampleInterval(TimeSpan.Zero);
         var nextHeartbeat = HeartbeatInterval;
         while (true)
@@ -407,6 +409,7 @@ internal sealed class JobSupervisor
 
         env.Remove(LocalStoreOptions.RunnerVariable); // the store's password stays with the runner
         foreach (var v in _spec.Environment) env[v.Name] = v.Value;
+        env[JobSessionKiller.JobIdVariable] = _spec.Id; // the job's own id, and the mark of its processes
         return env.Select(kv => kv.Key + "=" + kv.Value).ToArray();
     }
 
@@ -436,6 +439,7 @@ internal sealed class JobSupervisor
         }
 
         Log($"job ended: exit {final.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"}, reason '{final.Reason}'");
+        _runningUpdate?.Wait(); // "running" must not land after the final record
         UpdateStore(LocalJobRecord.ForResult(final), attempts: 4);
     }
 

@@ -314,7 +314,7 @@ public sealed class LocalBackend : HPCBackend
 
         if (ProcFs.IsAlive(runner.RunnerPid, runner.RunnerStartTicks))
         {
-            var ended = await JobSessionKiller.EndAsync(runner.JobPid, runner.JobStartTicks, _options.CancelGrace, cancellationToken).ConfigureAwait(false);
+            var ended = await JobSessionKiller.EndAsync(id, runner, _options.CancelGrace, cancellationToken).ConfigureAwait(false);
             if (!ended)
             {
                 return new CcatException(CcatErrorId.CancelFailed, $"Job {id} still has processes after TERM and KILL.", id);

@@ -129,7 +129,7 @@ internal sealed class LocalJobInspector
         {
             // Nobody watches the job any more and nothing will record how it ends: end it, so
             // that "failed" is true. Only processes proven to be the job's own are signalled.
-            await JobSessionKiller.EndAsync(runner.JobPid, runner.JobStartTicks, _options.CancelGrace, cancellationToken).ConfigureAwait(false);
+            await JobSessionKiller.EndAsync(Path.GetFileName(dir.Path), runner, _options.CancelGrace, cancellationToken).ConfigureAwait(false);
         }
 
         return dir.TryWriteResult(verdict) ? verdict : dir.TryReadResult() ?? verdict;

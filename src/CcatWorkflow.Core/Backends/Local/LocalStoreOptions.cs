@@ -35,6 +35,9 @@ internal sealed record LocalStoreOptions
 
     public int RedisCommandTimeoutMs { get; init; } = 5000;
 
+    /// <summary>How long a file-store update waits for another writer's lock.</summary>
+    public int FileLockTimeoutMs { get; init; } = 10_000;
+
     [JsonIgnore]
     public bool IsRedis => Kind == "redis";
 
@@ -107,7 +110,7 @@ internal sealed record LocalStoreOptions
     }
 
     /// <summary>The store these options name.</summary>
-    public ILocalJobStore CreateStore() => IsRedis ? new RedisJobStore(this) : new FileJobStore(JobRoot);
+    public ILocalJobStore CreateStore() => IsRedis ? new RedisJobStore(this) : new FileJobStore(JobRoot, TimeSpan.FromMilliseconds(FileLockTimeoutMs));
 
     public string DescribeRedisEndpoint() => RedisHost.StartsWith('/') ? $"unix:{RedisHost}" : $"{RedisHost}:{RedisPort}";
 

@@ -144,7 +144,7 @@ internal sealed class RunnerLauncher
         {
             if (dir.TryReadRunner() is { } state && state.IsOnThisMachine())
             {
-                await JobSessionKiller.EndAsync(state.JobPid, state.JobStartTicks, TimeSpan.Zero, CancellationToken.None).ConfigureAwait(false);
+                await JobSessionKiller.EndAsync(Path.GetFileName(dir.Path), state, TimeSpan.Zero, CancellationToken.None).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (e is CcatException or IOException)
