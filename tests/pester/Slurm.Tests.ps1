@@ -104,6 +104,11 @@ Describe 'Slurm backend: submit and read back' {
         @($script:exitJob | Get-CcatJobLog -Stream Error) | Should -Be @('err1')
     }
 
+    It 'follows a running job''s output to its end' {
+        $lines = @(Submit-CcatJob -ExecutionCommand 'echo first; sleep 2; echo second; echo third >&2' -JobName 'pester follow' | Get-CcatJobLog -Follow)
+        $lines | Should -Be @('first', 'second', 'third')
+    }
+
     It 'passes hostile environment values into the job exactly as given' {
         $null = $script:quoteJob | Wait-Slurm
         $expected = ($script:hostile.Values | ForEach-Object { $_ + "`n--8<--`n" }) -join ''

@@ -256,6 +256,48 @@ public sealed class SlurmBackendTests : IDisposable
     }
 
     [Fact]
+    public async Task Follow_streams_new_output_until_the_job_ends_asking_slurm_only_now_and_then()
+    {
+        var ended = false;
+        var workDir = "";
+        var runner = new FakeSlurmRunner((p, a) => p switch
+        {
+            "sbatch" => FakeSlurmRunner.Ok("56\n"),
+            "squeue" when !Volatile.Read(ref ended) => FakeSlurmRunner.Ok($"56|RUNNING|None|0:01|1795656297|1795656298|{workDir}|n\n"),
+            "sacct" when Volatile.Read(ref ended) => FakeSlurmRunner.Ok($"56|56|COMPLETED|0:0|1795656297|1795656298|1795656300|2|00:00.010|2||1|None|{workDir}|n|\n"),
+            _ => FakeSlurmRunner.Ok(""),
+        });
+        var backend = new SlurmBackend(new SlurmOptions { JobDirectory = _root }, runner)
+        {
+            FollowStatusInterval = TimeSpan.FromMilliseconds(200),
+            FollowReadInterval = TimeSpan.FromMilliseconds(20),
+        };
+        var id = await backend.SubmitAsync(Submission(), CancellationToken.None);
+        var folder = new SlurmJobDirectory(_root).Find(id)!;
+        workDir = folder.Path;
+        await File.WriteAllTextAsync(folder.StdoutPath, "old1\nold2\n");
+
+        var received = new StringBuilder();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await foreach (var chunk in backend.FollowLogsAsync(id, new LogQuery(LogStream.Output, 1), timeout.Token))
+        {
+            received.Append(chunk);
+            if (received.ToString() == "old2\n")
+            {
+                await File.AppendAllTextAsync(folder.StdoutPath, "new ü\n");
+            }
+            else if (received.ToString().EndsWith("new ü\n", StringComparison.Ordinal) && !Volatile.Read(ref ended))
+            {
+                await File.AppendAllTextAsync(folder.StdoutPath, "last\n");
+                Volatile.Write(ref ended, true);
+            }
+        }
+
+        Assert.Equal("old2\nnew ü\nlast\n", received.ToString());
+        Assert.InRange(runner.CountOf("squeue"), 1, 60);
+    }
+
+    [Fact]
     public async Task Describe_shows_the_script_without_submitting()
     {
         var runner = new FakeSlurmRunner((p, a) => throw new InvalidOperationException("nothing may run"));

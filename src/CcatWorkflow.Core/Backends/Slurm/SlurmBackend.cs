@@ -28,6 +28,12 @@ public sealed partial class SlurmBackend : HPCBackend
     /// <summary>How far back <see cref="ListJobsAsync"/> looks.</summary>
     public static TimeSpan ListWindow { get; } = TimeSpan.FromDays(7);
 
+    /// <summary>How often <see cref="FollowLogsAsync"/> asks Slurm whether the job has ended (the files are read more often).</summary>
+    public TimeSpan FollowStatusInterval { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>How often <see cref="FollowLogsAsync"/> reads the log files.</summary>
+    public TimeSpan FollowReadInterval { get; init; } = TimeSpan.FromMilliseconds(500);
+
     private readonly SlurmCommands _commands;
     private readonly SlurmJobDirectory _directory;
     private readonly ConcurrentDictionary<string, HPCJobInfo> _lastKnown = new(StringComparer.Ordinal);
@@ -471,9 +477,10 @@ public sealed partial class SlurmBackend : HPCBackend
         {
             foreach (var f in files)
             {
+                // The length before the read: what is appended meanwhile is read again rather than lost.
+                offsets[f] = File.Exists(f) ? new FileInfo(f).Length : 0;
                 var text = await LogText.ReadFileAsync(f, tail, cancellationToken).ConfigureAwait(false);
                 if (text.Length > 0) yield return text;
-                offsets[f] = File.Exists(f) ? new FileInfo(f).Length : 0;
             }
         }
 
@@ -489,14 +496,14 @@ public sealed partial class SlurmBackend : HPCBackend
             }
 
             if (finished) yield break;
-            if (DateTimeOffset.UtcNow - lastCheck > TimeSpan.FromSeconds(3))
+            if (DateTimeOffset.UtcNow - lastCheck >= FollowStatusInterval)
             {
                 lastCheck = DateTimeOffset.UtcNow;
                 finished = (await GetStatusAsync(jobId, cancellationToken).ConfigureAwait(false)).IsFinished;
                 if (finished) continue; // one last read of what the job wrote before it ended
             }
 
-            await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken).ConfigureAwait(false);
+            await Task.Delay(FollowReadInterval, cancellationToken).ConfigureAwait(false);
         }
     }
 
