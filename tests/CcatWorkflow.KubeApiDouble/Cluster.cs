@@ -46,6 +46,15 @@ public sealed partial class Cluster : IAsyncDisposable
     /// <summary>The options.</summary>
     public KubeApiDoubleOptions Options { get; }
 
+    /// <summary>Watches open now (tests wait for theirs before acting).</summary>
+    public int WatcherCount
+    {
+        get
+        {
+            lock (Gate) return _watchers.Count;
+        }
+    }
+
     /// <summary>The current resourceVersion.</summary>
     public long ResourceVersion => Interlocked.Read(ref _resourceVersion);
 

@@ -74,7 +74,7 @@ Describe 'Kubernetes backend: jobs that run' {
     BeforeEach { Use-Kubernetes }
 
     It 'a job that exits 3 reads failed with exit code 3 and a wall time from the pod timestamps' {
-        $r = Submit-CcatJob -ExecutionCommand 'echo to-stdout; echo to-stderr >&2; sleep 1; exit 3' -JobName 'Pester Exit 3' | Wait-CcatJob -Timeout 60
+        $r = Submit-CcatJob -ExecutionCommand 'echo to-stdout; echo to-stderr >&2; sleep 1; echo last; exit 3' -JobName 'Pester Exit 3' | Wait-CcatJob -Timeout 60
         $r.Backend | Should -Be 'Kubernetes'
         $r.JobId | Should -Match '^pester-exit-3-[a-z0-9]{5}$'
         $r.JobName | Should -Be 'Pester Exit 3'
@@ -96,7 +96,7 @@ Describe 'Kubernetes backend: jobs that run' {
         $log = $r | Get-CcatJobLog
         ($log -join "`n") | Should -Match 'to-stdout'
         ($log -join "`n") | Should -Match 'to-stderr'
-        ($r | Get-CcatJobLog -Tail 1) -join "`n" | Should -Match '^to-stderr\s*$'
+        ($r | Get-CcatJobLog -Tail 1) -join "`n" | Should -Match '^last\s*$'
     }
 
     It 'a job that exits 0 completes and sees its environment exactly' {

@@ -174,7 +174,7 @@ public class KubeApiDoubleTests(KubeDoubleFixture fx) : IClassFixture<KubeDouble
                 if (job.Status?.Conditions?.Any(x => x.Type == "Failed") == true) return;
             }
         }, cts.Token);
-        await Task.Delay(200, cts.Token);
+        await Eventually.Until(() => Task.FromResult(fx.Server.Cluster.WatcherCount), n => n > 0);
         await c.BatchV1.CreateNamespacedJobAsync(Job(name), Manual, cancellationToken: cts.Token);
         var pod = await fx.Server.WaitForJobPodAsync(Manual, name);
         fx.Server.Cluster.SetPodState(Manual, pod.Metadata.Name, new PodStateChange("running"));
@@ -200,12 +200,15 @@ public class KubeApiDoubleTests(KubeDoubleFixture fx) : IClassFixture<KubeDouble
         fx.Server.Cluster.AppendLog(Manual, pod, "one\ntwo\nthree\n");
         Assert.Equal("two\nthree\n", await ReadAll(await c.CoreV1.ReadNamespacedPodLogAsync(pod, Manual, tailLines: 2)));
 
-        var follow = Task.Run(async () => await ReadAll(await c.CoreV1.ReadNamespacedPodLogAsync(pod, Manual, follow: true, tailLines: 1)));
-        await Task.Delay(300);
-        Assert.False(follow.IsCompleted);
+        using var stream = await c.CoreV1.ReadNamespacedPodLogAsync(pod, Manual, follow: true, tailLines: 1);
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        Assert.Equal("three", await reader.ReadLineAsync());
+        var rest = reader.ReadToEndAsync();
+        await Task.Delay(100);
+        Assert.False(rest.IsCompleted); // still following
         fx.Server.Cluster.AppendLog(Manual, pod, "four\n");
         fx.Server.Cluster.SetPodState(Manual, pod, new PodStateChange("terminated", 0));
-        Assert.Equal("three\nfour\n", await follow);
+        Assert.Equal("four\n", await rest);
     }
 
     [Fact]
