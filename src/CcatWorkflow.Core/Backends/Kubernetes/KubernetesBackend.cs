@@ -580,7 +580,17 @@ public sealed class KubernetesBackend : HPCBackend
                 return (raced.Client, raced.Server);
             }
 
-            if (_client is { } old) _retiredClients.Add(old.Client);
+            if (_client is { } old)
+            {
+                // A replaced client may still serve a request in flight, so it is disposed two
+                // replacements later (repeated 401s must not pile up clients either).
+                _retiredClients.Add(old.Client);
+                while (_retiredClients.Count > 2)
+                {
+                    _retiredClients[0].Dispose();
+                    _retiredClients.RemoveAt(0);
+                }
+            }
             _client = (source, client, resolved.Configuration.Host);
             ClientsCreated++;
             return (client, resolved.Configuration.Host);
