@@ -37,17 +37,17 @@ answers() {
   fi
 }
 
-# Already running for this state directory?
-if [[ -f "$dir/pid" ]] && kill -0 "$(cat "$dir/pid")" 2>/dev/null && answers; then
-  report
-  exit 0
-fi
-
 # Build when missing or stale (any source newer than the dll).
 if [[ ! -f "$dll" ]] || [[ -n "$(find "$project" -name '*.cs' -newer "$dll" -not -path '*/obj/*' -not -path '*/bin/*' -print -quit)" ]] \
    || [[ "$project/CcatWorkflow.KubeApiDouble.csproj" -nt "$dll" ]]; then
   echo "building the Kubernetes API-server double" >&2
   dotnet build "$project/CcatWorkflow.KubeApiDouble.csproj" -c Release --nologo -v quiet >&2
+fi
+
+# Already running for this state directory, from the current build?
+if [[ -f "$dir/pid" ]] && kill -0 "$(cat "$dir/pid")" 2>/dev/null && answers && [[ ! "$dll" -nt "$dir/pid" ]]; then
+  report
+  exit 0
 fi
 
 # A stale pid from a crashed run: make sure that process is not ours any more.
