@@ -23,14 +23,16 @@ namespace CcatWorkflow.LocalRunner;
 /// <para>
 /// Ending: a cancel marker, the time limit (time_hours), the memory limit (memory_gb, checked
 /// on the sampled sum) or a SIGTERM to the runner end the job: TERM to every process of the
-/// tree, the grace period, then KILL. When the job's main process ends, whatever it left
-/// running is ended the same way (as a batch scheduler ends a job step).
+/// tree, the grace period, then KILL. So does the deletion of the job directory (a job nobody
+/// can see or cancel any more must not run on unseen). When the job's main process ends,
+/// whatever it left running is ended the same way (as a batch scheduler ends a job step).
 /// </para>
 /// </summary>
 internal sealed class JobSupervisor
 {
     private static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan ReapLimit = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan DirectoryGoneAfter = TimeSpan.FromSeconds(9);
 
     private readonly LocalJobDirectory _dir;
     private readonly LocalJobSpec _spec;
@@ -219,6 +221,7 @@ internal sealed class JobSupervisor
         TimeSpan? killAt = null;
         var nextSample = SampleInterval(TimeSpan.Zero);
         var nextHeartbeat = HeartbeatInterval;
+        TimeSpan? directoryMissingSince = null;
         while (true)
         {
             if (ReapAll(pid) is { } status) return (status, action, message);
@@ -255,6 +258,16 @@ internal sealed class JobSupervisor
                     killAt = now;
                     Log("memory limit passed: KILL");
                 }
+                else if (directoryMissingSince is { } since && now - since >= DirectoryGoneAfter)
+                {
+                    // Deleted: nobody can read, cancel or clean up this job any more. End it
+                    // rather than let it run unseen.
+                    action = HPCJobReason.Cancelled;
+                    message = $"The job directory {_dir.Path} was deleted while the job ran.";
+                    killAt = now + Grace(null);
+                    Log("the job directory is gone: TERM");
+                    Signal(LocalNative.SIGTERM);
+                }
                 else if (_terminateRequested)
                 {
                     forwardedTerm = true;
@@ -273,7 +286,9 @@ internal sealed class JobSupervisor
 
             if (now >= nextHeartbeat)
             {
-                Heartbeat();
+                // Missing on two looks in a row, not one: a network file system can blink.
+                directoryMissingSince = _dir.Exists ? null : directoryMissingSince ?? now;
+                if (directoryMissingSince is null) Heartbeat();
                 nextHeartbeat = now + HeartbeatInterval;
             }
 

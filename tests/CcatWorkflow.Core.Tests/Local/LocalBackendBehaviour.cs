@@ -329,6 +329,29 @@ public abstract class LocalBackendBehaviour : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_job_whose_directory_is_deleted_is_ended_by_its_runner()
+    {
+        var id = await Backend.SubmitAsync(Job("sleep 300 & sleep 300; wait"), default);
+        var state = await RunnerStateAsync(JobRoot, id);
+        await EventuallyAsync(() => SessionProcesses(state.JobPid).Count >= 3, "the job's three processes");
+        try
+        {
+            Directory.Delete(Path.Combine(JobRoot, id), recursive: true);
+
+            await EventuallyAsync(() => !ProcFs.IsAlive(state.RunnerPid, state.RunnerStartTicks), "the runner ends");
+
+            Assert.Empty(SessionProcesses(state.JobPid));
+            var raw = await RawRecordAsync(id);
+            Assert.True(raw is null || (raw["status"] == "failed" && raw["reason"] == "cancelled"), raw is null ? "" : string.Join(", ", raw));
+        }
+        finally
+        {
+            if (ProcFs.IsAlive(state.RunnerPid, state.RunnerStartTicks)) LocalNative.Kill(state.RunnerPid, LocalNative.SIGKILL);
+            await JobSessionKiller.EndAsync(id, state, TimeSpan.Zero, CancellationToken.None);
+        }
+    }
+
+    [Fact]
     public async Task A_reused_pid_neither_looks_alive_nor_gets_signalled()
     {
         using var unrelated = StartUnrelatedSessionLeader();

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # apptainer stand-in for the tests (apptainer cannot be installed here). Implements
 # `apptainer exec` on bubblewrap with real bind mounts:
-#   * the "image" is the host's /usr, /etc and library directories, read-only, on an empty
-#     tmpfs root — so a host path that is not bound is invisible, as in a real image (a missing
-#     --bind shows up as a failure, not as something that silently works); an image that is a
-#     directory (an apptainer sandbox) is used as the root instead;
+#   * the "image" is the host's /usr, /etc and library directories on an empty tmpfs root, all
+#     read-only as a SIF is — so a host path that is not bound is invisible, as in a real image
+#     (a missing --bind shows up as a failure, not as something that silently works); an image
+#     that is a directory (an apptainer sandbox) is used as the root instead;
 #   * --bind/-B SRC[:DST[:ro|rw]] (comma lists too): ro binds are really read-only, and every
 #     capability is dropped so the payload cannot remount them writable (as root bwrap would
 #     otherwise keep CAP_SYS_ADMIN);
@@ -107,5 +107,7 @@ for kv in "${envs[@]}"; do
   bw+=(--setenv "${kv%%=*}" "${kv#*=}")
 done
 
-bw+=(--chdir "${pwd_dir:-$default_pwd}" --)
+# The image is read-only, as a SIF is (no --writable-tmpfs): only binds and tmpfs mounts are
+# writable. Last, because the mount points above had to be made in it first.
+bw+=(--remount-ro / --chdir "${pwd_dir:-$default_pwd}" --)
 exec "${bw[@]}" "$@"

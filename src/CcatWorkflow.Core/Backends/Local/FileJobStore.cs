@@ -43,6 +43,7 @@ internal sealed class FileJobStore : ILocalJobStore
     public Task<IReadOnlyList<IReadOnlyDictionary<string, string>?>> GetManyAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken) =>
         Guard(null, () =>
         {
+            CheckRoot();
             var list = new List<IReadOnlyDictionary<string, string>?>(ids.Count);
             foreach (var id in ids)
             {
@@ -57,7 +58,12 @@ internal sealed class FileJobStore : ILocalJobStore
         Guard(id, async () =>
         {
             var dir = Path.Combine(_root, id);
-            if (!Directory.Exists(dir)) return false;
+            if (!Directory.Exists(dir))
+            {
+                CheckRoot();
+                return false;
+            }
+
             await using var lockHandle = await AcquireLockAsync(Path.Combine(dir, LockFile), id, cancellationToken).ConfigureAwait(false);
             var current = Read(id);
             if (current is null) return false;
@@ -70,6 +76,7 @@ internal sealed class FileJobStore : ILocalJobStore
     public Task<IReadOnlyList<string>> ListAsync(CancellationToken cancellationToken) =>
         Guard(null, () =>
         {
+            CheckRoot();
             if (!Directory.Exists(_root)) return Task.FromResult<IReadOnlyList<string>>([]);
             var found = new List<(string Id, string Submitted)>();
             foreach (var dir in Directory.EnumerateDirectories(_root))
@@ -104,6 +111,22 @@ internal sealed class FileJobStore : ILocalJobStore
         });
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    /// <summary>
+    /// A missing LOCAL_JOB_DIR is an empty store (nothing was submitted yet); one that exists as
+    /// something other than a directory, or lies below a file, cannot be a store at all.
+    /// </summary>
+    private void CheckRoot()
+    {
+        for (var path = _root; !string.IsNullOrEmpty(path); path = Path.GetDirectoryName(path))
+        {
+            if (Directory.Exists(path)) return;
+            if (File.Exists(path))
+            {
+                throw new CcatException(CcatErrorId.StoreUnavailable, $"The {Description} cannot be used: {path} is a file, not a directory.");
+            }
+        }
+    }
 
     private IReadOnlyDictionary<string, string>? Read(string id)
     {
