@@ -159,6 +159,16 @@ public abstract class LocalBackendBehaviour : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_job_runs_in_its_own_directory_with_stdin_empty()
+    {
+        var id = await Backend.SubmitAsync(Job("pwd; wc -c"), default);
+
+        await WaitAsync(Backend, id);
+
+        Assert.Equal($"{Path.Combine(JobRoot, id)}\n0\n", await Backend.GetLogsAsync(id, new LogQuery(LogStream.Output), default));
+    }
+
+    [Fact]
     public async Task A_command_that_does_not_exist_exits_127()
     {
         var id = await Backend.SubmitAsync(Job("no-such-command-ccat"), default);
@@ -326,6 +336,22 @@ public abstract class LocalBackendBehaviour : IAsyncLifetime
         // Final: a later look (or a cancel) changes nothing.
         await Backend.CancelAsync(id, default);
         Assert.Equal(info.FinishedAt, (await Backend.GetStatusAsync(id, default)).FinishedAt);
+    }
+
+    [Fact]
+    public async Task A_runner_told_to_stop_ends_the_job_and_still_records_it()
+    {
+        var id = await Backend.SubmitAsync(Job("echo up; sleep 300"), default);
+        var state = await RunnerStateAsync(JobRoot, id);
+        await StdoutContainsAsync(JobRoot, id, "up");
+
+        LocalNative.Kill(state.RunnerPid, LocalNative.SIGTERM); // a shutdown, an operator's kill
+
+        var info = await WaitAsync(Backend, id);
+        Assert.Equal(HPCJobReason.Signaled, info.Reason);
+        Assert.Equal(128 + 15, info.ExitCode);
+        Assert.Equal("runner", new LocalJobDirectory(Path.Combine(JobRoot, id)).TryReadResult()!.RecordedBy);
+        Assert.Empty(SessionProcesses(state.JobPid));
     }
 
     [Fact]

@@ -144,7 +144,9 @@ public sealed class LocalBackend : HPCBackend
             Name = s.JobName,
             Command = s.ExecutionCommand,
             Environment = env,
-            WorkingDirectory = Directory.GetCurrentDirectory(),
+            // The job's own directory, as the Slurm backend's --chdir: the same for every
+            // submitter (pwsh's location is not its process's working directory anyway).
+            WorkingDirectory = Path.Combine(_options.JobRoot, id),
             SubmittedAt = now,
             SubmitHost = Environment.MachineName,
             SubmitBootId = ProcFs.BootId,

@@ -21,7 +21,7 @@ internal sealed record LocalJobSpec
     /// <summary>Variables set on top of the submitting process's environment, in order.</summary>
     public IReadOnlyList<LocalEnvironmentVariable> Environment { get; init; } = [];
 
-    /// <summary>The working directory of the command.</summary>
+    /// <summary>The working directory of the command (the job directory).</summary>
     public required string WorkingDirectory { get; init; }
 
     /// <summary>When the job was submitted.</summary>
