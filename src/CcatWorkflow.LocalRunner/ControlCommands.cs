@@ -57,6 +57,7 @@ internal static class ControlCommands
         switch (verb)
         {
             case "submit":
+            case "describe":
             {
                 var name = "ccat-job";
                 var env = new Hashtable();
@@ -77,14 +78,16 @@ internal static class ControlCommands
                     }
                 }
 
-                if (i + 1 >= rest.Length) throw new ArgumentException("submit needs -- <command>");
-                var id = await backend.SubmitAsync(new JobSubmission
+                if (i + 1 >= rest.Length) throw new ArgumentException($"{verb} needs -- <command>");
+                var submission = new JobSubmission
                 {
                     ExecutionCommand = string.Join(' ', rest[(i + 1)..]),
                     JobName = name,
                     Environment = JobSubmission.ValidateEnvironment(env),
-                }, ct);
-                Console.WriteLine(id);
+                };
+                Console.WriteLine(verb == "describe"
+                    ? backend.DescribeSubmission(submission).TrimEnd('\n')
+                    : await backend.SubmitAsync(submission, ct));
                 return 0;
             }
 

@@ -22,7 +22,7 @@ internal static class Program
         }
 
         Console.Error.WriteLine("usage: CcatWorkflow.LocalRunner run <job dir>");
-        Console.Error.WriteLine("       CcatWorkflow.LocalRunner ctl submit [--name N] [--env K=V]... -- <command>");
+        Console.Error.WriteLine("       CcatWorkflow.LocalRunner ctl submit|describe [--name N] [--env K=V]... -- <command>");
         Console.Error.WriteLine("       CcatWorkflow.LocalRunner ctl status|wait|cancel|logs <job id>... [--timeout S] [--tail N]");
         Console.Error.WriteLine("       CcatWorkflow.LocalRunner ctl list");
         return 2;
