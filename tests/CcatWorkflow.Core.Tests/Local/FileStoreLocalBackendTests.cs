@@ -8,6 +8,20 @@ public sealed class FileStoreLocalBackendTests : LocalBackendBehaviour
 {
     private protected override LocalStoreOptions StoreOptions(string jobRoot) => new() { Kind = "file", JobRoot = jobRoot };
 
+    /// <summary>The file store's LOCAL_JOB_DIR below a regular file. (The behaviour test then compares it with this class's JobRoot.)</summary>
+    private protected override LocalStoreOptions UnreachableStoreOptions()
+    {
+        var file = JobRoot + ".file";
+        File.WriteAllText(file, "");
+        return new LocalStoreOptions { Kind = "file", JobRoot = Path.Combine(file, "jobs") };
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        File.Delete(JobRoot + ".file");
+    }
+
     protected override IReadOnlyDictionary<string, string> StoreSettings() => new Dictionary<string, string> { ["LOCAL_JOB_STORE"] = "file" };
 
     protected override Task<IReadOnlyDictionary<string, string>?> RawRecordAsync(string id) => ReadRecord(JobRoot, id);

@@ -32,6 +32,9 @@ public abstract class LocalBackendBehaviour : IAsyncLifetime
     /// <summary>A backend on a store that the test can take down and bring back.</summary>
     private protected abstract Task<StoreOutage> NewOutageScenarioAsync();
 
+    /// <summary>A store of this kind that cannot be reached.</summary>
+    private protected abstract LocalStoreOptions UnreachableStoreOptions();
+
     /// <summary>Reads a job's raw record straight from the store.</summary>
     protected abstract Task<IReadOnlyDictionary<string, string>?> RawRecordAsync(string id);
 
@@ -575,6 +578,22 @@ public abstract class LocalBackendBehaviour : IAsyncLifetime
         Assert.Equal(CcatErrorId.SubmissionRejected, e.ErrorId);
         Assert.Empty(Directory.EnumerateDirectories(JobRoot));
         Assert.Empty(await broken.ListJobsAsync(default));
+    }
+
+    [Fact]
+    public async Task A_store_that_cannot_be_used_is_StoreUnavailable_and_nothing_is_submitted()
+    {
+        await using var down = NewBackend(UnreachableStoreOptions());
+        var known = await Backend.SubmitAsync(Job("exit 0"), default);
+
+        var submit = await Assert.ThrowsAsync<CcatException>(() => down.SubmitAsync(Job("echo never"), default));
+        var status = await Assert.ThrowsAsync<CcatException>(() => down.GetStatusAsync(known, default));
+        var list = await Assert.ThrowsAsync<CcatException>(() => down.ListJobsAsync(default));
+
+        Assert.Equal(CcatErrorId.StoreUnavailable, submit.ErrorId);
+        Assert.Equal(CcatErrorId.StoreUnavailable, status.ErrorId);
+        Assert.Equal(CcatErrorId.StoreUnavailable, list.ErrorId);
+        Assert.Equal([known], Directory.EnumerateDirectories(JobRoot).Select(Path.GetFileName));
     }
 
     [Fact]

@@ -14,6 +14,10 @@ public sealed class RedisStoreLocalBackendTests : LocalBackendBehaviour, IClassF
     private protected override LocalStoreOptions StoreOptions(string jobRoot) =>
         new() { Kind = "redis", JobRoot = jobRoot, RedisHost = _redis.Socket, RedisKeyPrefix = _prefix };
 
+    /// <summary>A socket nobody listens on; the job directories stay under this class's JobRoot.</summary>
+    private protected override LocalStoreOptions UnreachableStoreOptions() =>
+        new() { Kind = "redis", JobRoot = JobRoot, RedisHost = Path.Combine(JobRoot, "nobody.sock"), RedisKeyPrefix = _prefix, RedisConnectTimeoutMs = 500 };
+
     protected override IReadOnlyDictionary<string, string> StoreSettings() => new Dictionary<string, string>
     {
         ["LOCAL_JOB_STORE"] = "redis",
