@@ -435,6 +435,8 @@ public abstract class LocalBackendBehaviour : IAsyncLifetime
         var stale = await Backend.GetStatusAsync(id, default);
         Assert.Equal(HPCJobReason.Lost, stale.Reason);
         Assert.False(dir.HasResult); // that host may only be slow: its runner can still write the result
+        Assert.Equal("lost", (await RawRecordAsync(id))!["reason"]);
+        Assert.Equal(stale.FinishedAt, (await Backend.GetStatusAsync(id, default)).FinishedAt); // the verdict is stable
 
         dir.TryWriteResult(new LocalJobResult { ExitCode = 0, FinishedAt = DateTimeOffset.UtcNow, WallSeconds = 1 });
         Assert.Equal(HPCJobStatus.Completed, (await Backend.GetStatusAsync(id, default)).Status);

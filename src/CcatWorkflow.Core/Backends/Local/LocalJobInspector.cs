@@ -83,7 +83,7 @@ internal sealed class LocalJobInspector
                     return (Running(id, name, submitted, runner, null), null);
                 }
 
-                return (null, await DeclareLostAsync(dir, runner, durable: true,
+                return (null, await DeclareLostAsync(dir, record, runner, durable: true,
                     $"The runner (pid {runner.RunnerPid} on {runner.Host}) ended without recording a result.", cancellationToken).ConfigureAwait(false));
             }
 
@@ -93,7 +93,7 @@ internal sealed class LocalJobInspector
                 return (Running(id, name, submitted, runner, $"Running on {runner.Host}; runner heartbeat {(now - t).TotalSeconds:0} s ago."), null);
             }
 
-            return (null, await DeclareLostAsync(dir, runner, durable: false,
+            return (null, await DeclareLostAsync(dir, record, runner, durable: false,
                 $"No sign of life from the runner (pid {runner.RunnerPid} on {runner.Host}) since {seen?.ToString("u", CultureInfo.InvariantCulture) ?? "it started"}.",
                 cancellationToken).ConfigureAwait(false));
         }
@@ -105,25 +105,34 @@ internal sealed class LocalJobInspector
         }
 
         var sameMachine = spec is not null && spec.SubmitBootId == ProcFs.BootId && spec.SubmitPidNamespace == ProcFs.PidNamespace;
-        return (null, await DeclareLostAsync(dir, null, sameMachine,
+        return (null, await DeclareLostAsync(dir, record, null, sameMachine,
             $"No runner reported for this job within {_options.LaunchGrace.TotalSeconds:0} s of its submission.", cancellationToken).ConfigureAwait(false));
     }
 
-    private async Task<LocalJobResult> DeclareLostAsync(LocalJobDirectory dir, LocalRunnerState? runner, bool durable, string message, CancellationToken cancellationToken)
+    private async Task<LocalJobResult> DeclareLostAsync(LocalJobDirectory dir, LocalJobRecord record, LocalRunnerState? runner,
+        bool durable, string message, CancellationToken cancellationToken)
     {
         // The runner may have written its result and ended between the first look and now.
         if (dir.TryReadResult() is { } late) return late;
 
+        var lost = LocalJobRecord.ReasonText(HPCJobReason.Lost);
         var verdict = new LocalJobResult
         {
-            Reason = LocalJobRecord.ReasonText(HPCJobReason.Lost),
+            Reason = lost,
             StartedAt = runner?.StartedAt,
             FinishedAt = DateTimeOffset.UtcNow,
             Message = message,
             RecordedBy = "reader",
             Host = Environment.MachineName,
         };
-        if (!durable) return verdict;
+        if (!durable)
+        {
+            // Kept only in the store: the first verdict recorded there stays, so the job does not
+            // get a new end time (and the store a new write) at every look.
+            return record.Get(LocalJobRecord.Reason) == lost && record.Time(LocalJobRecord.FinishedAt) is { } at
+                ? verdict with { FinishedAt = at, Message = record.Get(LocalJobRecord.Message) ?? message }
+                : verdict;
+        }
 
         if (runner is not null && runner.IsOnThisMachine())
         {
