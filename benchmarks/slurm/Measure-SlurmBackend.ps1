@@ -18,11 +18,14 @@
     Each of (a), (b), (d), (e) is repeated and the median is reported; (c) runs once.
     Prints a Markdown table and the machine it ran on (copy it into docs/benchmarks.md).
 .PARAMETER Repeat
-    How many times (a), (b), (d) and (e) are repeated.
+    How many rounds of (d) and (e).
+.PARAMETER StatusRepeat
+    How many times (a) and (b) are repeated (they are short, and noisy on a busy machine).
 #>
 [CmdletBinding()]
 param(
     [int] $Repeat = 5,
+    [int] $StatusRepeat = 15,
     [int] $StatusJobs = 200,
     [int] $SubmitJobs = 100
 )
@@ -40,9 +43,9 @@ $env:CCAT_WORKFLOW_MANAGER_HPC_BACKEND = 'slurm'
 $env:CCAT_WORKFLOW_MANAGER_SLURM_JOB_DIR = Join-Path $work 'jobs'
 $env:SLURM_TIME_FORMAT = '%s'
 
-function Measure-Ms([scriptblock] $Block) {
+function Measure-Ms([scriptblock] $Code) {
     $sw = [Diagnostics.Stopwatch]::StartNew()
-    $null = & $Block
+    $null = & $Code
     $sw.Elapsed.TotalMilliseconds
 }
 function Get-Median([double[]] $Values) {
@@ -65,10 +68,11 @@ $format = 'JobID,JobIDRaw,State,ExitCode,Submit,Start,End,ElapsedRaw,TotalCPU,CP
 $since = [DateTime]::Now.AddHours(-1).ToString('yyyy-MM-ddTHH:mm:ss')
 
 $cmdlet = @(); $raw = @()
-for ($i = 0; $i -lt $Repeat; $i++) {
+for ($i = 0; $i -lt $StatusRepeat; $i++) {
     # alternate the order so neither side always runs on a warmer cache
+    if ($i % 2) { $cmdlet += Measure-Ms { Get-CcatJobStatus -JobId $ids -Backend Slurm } }
     $raw += Measure-Ms { & sacct --parsable2 --noheader --allusers "--format=$format" "--starttime=$since" "--jobs=$idList" }
-    $cmdlet += Measure-Ms { Get-CcatJobStatus -JobId $ids -Backend Slurm }
+    if (-not ($i % 2)) { $cmdlet += Measure-Ms { Get-CcatJobStatus -JobId $ids -Backend Slurm } }
 }
 $check = @(Get-CcatJobStatus -JobId $ids -Backend Slurm)
 if ($check.Count -ne $StatusJobs -or @($check | Where-Object Status -NE 'Completed').Count) { throw 'status check failed: not every job reads completed' }
@@ -94,15 +98,15 @@ $calls = @(Get-Content $log)
 $script = Join-Path $work 'raw.sbatch'
 Set-Content $script "#!/bin/sh`n#SBATCH --job-name=raw`n#SBATCH --output=/dev/null`n#SBATCH --error=/dev/null`nexec /bin/sh -c true`n"
 $submitCmdlet = @(); $submitRaw = @(); $submitBash = @()
-$block = 10   # the three ways alternate in blocks of 10 jobs, so a change in machine load hits all alike
+$blockSize = 10   # the three ways alternate in blocks of 10 jobs, so a change in machine load hits all alike
 for ($i = 0; $i -lt $Repeat; $i++) {
     Write-Host "submission round $($i + 1) of $Repeat"
     $tRaw = 0.0; $tCmdlet = 0.0; $tBash = 0.0
-    for ($b = 0; $b -lt $SubmitJobs / $block; $b++) {
-        $tRaw += Measure-Ms { for ($n = 0; $n -lt $block; $n++) { $null = & sbatch --parsable $script } }
-        $tCmdlet += Measure-Ms { for ($n = 0; $n -lt $block; $n++) { $null = Submit-CcatJob -ExecutionCommand 'true' -JobName 'bench submit' } }
+    for ($b = 0; $b -lt $SubmitJobs / $blockSize; $b++) {
+        $tRaw += Measure-Ms { for ($n = 0; $n -lt $blockSize; $n++) { $null = & sbatch --parsable $script } }
+        $tCmdlet += Measure-Ms { for ($n = 0; $n -lt $blockSize; $n++) { $null = Submit-CcatJob -ExecutionCommand 'true' -JobName 'bench submit' } }
         # timed inside bash, so starting bash itself is not counted
-        $tBash += [double](& bash -c "s=`$(date +%s%N); for i in `$(seq $block); do sbatch --parsable '$script' >/dev/null; done; e=`$(date +%s%N); echo `$(( (e - s) / 1000 ))") / 1000
+        $tBash += [double](& bash -c "s=`$(date +%s%N); for i in `$(seq $blockSize); do sbatch --parsable '$script' >/dev/null; done; e=`$(date +%s%N); echo `$(( (e - s) / 1000 ))") / 1000
     }
     $submitRaw += $tRaw / $SubmitJobs; $submitCmdlet += $tCmdlet / $SubmitJobs; $submitBash += $tBash / $SubmitJobs
 }
@@ -125,7 +129,7 @@ $date = [DateTime]::UtcNow.ToString('yyyy-MM-dd HH:mm') + ' UTC'
 ## Slurm backend, $date
 
 Machine: $([Environment]::ProcessorCount) CPUs ($cpu), $memGb GiB RAM, $os, $slurm, PowerShell $($PSVersionTable.PSVersion), .NET $([Environment]::Version).
-Cluster: tests/infra/slurm (single node, slurmdbd on MariaDB, all on this machine). Medians of $Repeat rounds.
+Cluster: tests/infra/slurm (single node, slurmdbd on MariaDB, all on this machine). Medians of $StatusRepeat status rounds and $Repeat submission rounds of $SubmitJobs jobs.
 
 | measurement | time | ratio |
 |---|---:|---:|

@@ -52,17 +52,27 @@ mkdir -p "$ROOT"
 exec 9> "$ROOT/.start.lock"
 flock -w 120 9 || fail "another start.sh has held $ROOT/.start.lock for 2 minutes"
 
-# running PIDFILE NAME: the pid in PIDFILE is alive and is NAME (a stale file with a reused pid is not)
+# running PIDFILE NAME: the pid in PIDFILE is alive and is NAME (a stale file whose pid now
+# belongs to another program is not, and neither is a zombie: a daemon killed a moment ago
+# still has a /proc entry until it is reaped)
 running() {
   [ -s "$1" ] || return 1
-  local pid; pid=$(cat "$1")
-  [ -d "/proc/$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$2" ]
+  local pid state; pid=$(cat "$1")
+  [ -d "/proc/$pid" ] && [ "$(cat "/proc/$pid/comm" 2> /dev/null)" = "$2" ] || return 1
+  state=$(awk '/^State:/ { print $2 }' "/proc/$pid/status" 2> /dev/null)
+  [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
 }
-# await SECONDS WHAT COMMAND...: retry COMMAND every 0.25 s until it succeeds
+# await SECONDS WHAT COMMAND...: retry COMMAND (each try at most 10 s) until it succeeds or
+# SECONDS of wall time have passed
 await() {
-  local limit=$1 what=$2 n; shift 2
-  for ((n = 0; n < limit * 4; n++)); do
-    "$@" > /dev/null 2>&1 && return 0
+  local limit=$1 what=$2 deadline; shift 2
+  deadline=$((SECONDS + limit))
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    if declare -F "$1" > /dev/null; then # a function bounds its own commands
+      "$@" > /dev/null 2>&1 && return 0
+    else
+      timeout 10 "$@" > /dev/null 2>&1 && return 0
+    fi
     sleep 0.25
   done
   fail "gave up after ${limit}s waiting for $what"
@@ -253,10 +263,10 @@ fi
 
 node_usable() {
   local state
-  state=$(sinfo -h -N -n "$HOST" -o '%T' 2> /dev/null | head -1)
+  state=$(timeout 10 sinfo -h -N -n "$HOST" -o '%T' 2> /dev/null | head -1)
   case "$state" in
     idle | mixed | allocated | completing) return 0 ;;
-    *drain* | down* | *fail*) scontrol update nodename="$HOST" state=resume > /dev/null 2>&1 || true; return 1 ;;
+    *drain* | down* | *fail*) timeout 10 scontrol update nodename="$HOST" state=resume > /dev/null 2>&1 || true; return 1 ;;
     *) return 1 ;; # e.g. "idle*": restored from state, slurmd not registered yet
   esac
 }

@@ -11,6 +11,13 @@ RUNDIR=$ROOT/run
 purge=0
 [ "${1:-}" = "--purge" ] && purge=1
 
+# gone PID: the process has exited (a zombie that nobody has reaped yet counts as exited)
+gone() {
+  local state
+  state=$(awk '/^State:/ { print $2 }' "/proc/$1/status" 2> /dev/null)
+  [ -z "$state" ] || [ "$state" = Z ] || [ "$state" = X ]
+}
+
 halt() { # halt PIDFILE NAME
   local file=$1 name=$2 pid n
   [ -s "$file" ] || return 0
@@ -19,10 +26,10 @@ halt() { # halt PIDFILE NAME
     echo "[slurm-infra] stopping $name ($pid)"
     kill -TERM "$pid" 2> /dev/null
     for ((n = 0; n < 80; n++)); do
-      [ -d "/proc/$pid" ] || break
+      gone "$pid" && break
       sleep 0.25
     done
-    [ -d "/proc/$pid" ] && kill -KILL "$pid" 2> /dev/null
+    gone "$pid" || kill -KILL "$pid" 2> /dev/null
   fi
   rm -f "$file"
 }
