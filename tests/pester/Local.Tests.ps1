@@ -58,6 +58,8 @@ BeforeAll {
 
 Describe 'Local backend with the <Store> store' -ForEach $stores {
     BeforeAll { $script:dir = Use-Store $Store 'local' }
+    # A test that fails half-way must not leave its jobs running after TestDrive is gone.
+    AfterAll { Get-CcatJob -Backend Local -Status Pending, Running | Stop-CcatJob -Confirm:$false }
 
     It 'runs a job that fails: exit code, wall time, reason and log' {
         $job = Submit-CcatJob -ExecutionCommand 'echo hello; exit 3' -JobName t1 | Wait-CcatJob -Timeout 60
@@ -238,6 +240,7 @@ Describe 'The container form on the Local backend' {
 
 Describe 'Ctrl+C' {
     BeforeAll { $script:dir = Use-Store 'file' 'ctrlc' }
+    AfterAll { Get-CcatJob -Backend Local -Status Pending, Running | Stop-CcatJob -Confirm:$false }
 
     It 'stops Wait-CcatJob promptly and leaves the job running' {
         $job = Submit-CcatJob -ExecutionCommand 'sleep 60' -JobName ctrlc

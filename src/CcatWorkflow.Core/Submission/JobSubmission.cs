@@ -28,7 +28,7 @@ public sealed record JobSubmission
     /// <summary>Host directory bound at /workflow/workspace.</summary>
     public string? WorkspaceDir { get; init; }
 
-    /// <summary>The manifest file; its directory is bound read-only at /workflow/config.</summary>
+    /// <summary>The manifest file, bound read-only at /workflow/config/manifest.json.</summary>
     public string? ManifestPath { get; init; }
 
     /// <summary>The validated resource request.</summary>

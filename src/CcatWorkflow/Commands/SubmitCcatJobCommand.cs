@@ -15,7 +15,7 @@ namespace CcatWorkflow.Commands;
 /// </example>
 /// <example>
 /// <code>Submit-CcatJob -SifPath /data/sif-cache/calib.sif -ContainerCommand python, /opt/calibrate.py -InputDir /data/staged/scan42 -OutputDir /data/pipelines/p1/g1/output -ManifestPath /data/pipelines/p1/g1/config/manifest.json -Resources @{ cpu = 4; memory_gb = 16; time_hours = 2 } -Backend Slurm</code>
-/// <para>Builds the apptainer exec line of the container contract (input read-only at /workflow/input, output at /workflow/output, the manifest under /workflow/config) and submits it to SLURM with --cpus-per-task=4 --mem=16G --time=02:00:00.</para>
+/// <para>Builds the apptainer exec line of the container contract (input read-only at /workflow/input, output at /workflow/output, the manifest read-only at /workflow/config/manifest.json) and submits it to SLURM with --cpus-per-task=4 --mem=16G --time=02:00:00.</para>
 /// </example>
 /// <example>
 /// <code>Import-Csv steps.csv | Submit-CcatJob -Backend Slurm -WhatIf</code>
@@ -64,7 +64,7 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
     [ValidateNotNullOrEmpty]
     public string? WorkspaceDir { get; set; }
 
-    /// <summary>The manifest file; its directory is bound read-only at /workflow/config.</summary>
+    /// <summary>The manifest file, bound read-only at /workflow/config/manifest.json.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     public string? ManifestPath { get; set; }
