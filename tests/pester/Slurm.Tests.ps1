@@ -28,6 +28,8 @@ BeforeAll {
     $script:timeoutJob = Submit-CcatJob -ExecutionCommand 'sleep 300' -JobName 'pester timeout' -Resources @{ time_hours = 1 / 60 }
     $script:memoryJob = Submit-CcatJob -ExecutionCommand 'dd if=/dev/zero bs=300M count=1 2>/dev/null | sleep 6' -JobName 'pester memory' -Resources @{ memory_gb = 1 }
     $script:cpuJob = Submit-CcatJob -ExecutionCommand $cpuCommand -JobName 'pester cpu'
+    # 400 MiB against a 100 MiB limit: without cgroups slurmstepd's OverMemoryKill ends it FAILED 0:9.
+    $script:oomJob = Submit-CcatJob -ExecutionCommand 'dd if=/dev/zero bs=400M count=1 2>/dev/null | sleep 8' -JobName 'pester oom' -Resources @{ memory_gb = 0.1 }
     $script:cancelJob = Submit-CcatJob -ExecutionCommand 'echo started; sleep 300' -JobName 'pester cancel'
     $script:exitJob = Submit-CcatJob -ExecutionCommand 'echo out1; echo out2; echo err1 >&2; exit 3' -JobName 'pester exit 3'
 
@@ -256,6 +258,13 @@ Describe 'Slurm backend: metrics and endings' {
         $r.AllocatedCpuHours | Should -BeGreaterOrEqual ($r.WallTimeSeconds / 3600 * 0.99)
     }
 
+    It 'a job killed for exceeding its memory request reads failed with reason out of memory' {
+        $r = $script:oomJob | Wait-Slurm
+        $r.Status | Should -Be ([CcatWorkflow.HPCJobStatus]::Failed)
+        $r.Reason | Should -Be ([CcatWorkflow.HPCJobReason]::OutOfMemory)
+        $r.NativeState | Should -BeIn @('FAILED', 'OUT_OF_MEMORY')
+    }
+
     It 'a job that runs past its time limit reads failed with reason timeout' {
         $r = $script:timeoutJob | Wait-Slurm -Timeout 180
         $r.Status | Should -Be ([CcatWorkflow.HPCJobStatus]::Failed)
@@ -263,5 +272,27 @@ Describe 'Slurm backend: metrics and endings' {
         $r.NativeState | Should -Be 'TIMEOUT'
         $r.WallTimeSeconds | Should -BeGreaterOrEqual 60
         ($script:timeoutJob | Get-CcatJobLog -Raw) | Should -Match 'DUE TO TIME LIMIT'
+    }
+}
+
+Describe 'Slurm backend: accounting outage' {
+    It 'an unreachable slurmdbd is SchedulerUnavailable for a finished job, never a failed job' {
+        $pidFile = Join-Path ($env:CCAT_INFRA_DIR ?? '/tmp/ccat-infra') 'slurm/run/slurmdbd.pid'
+        $dbd = [int](Get-Content $pidFile)
+        try {
+            Stop-Process -Id $dbd
+            $deadline = [DateTime]::UtcNow.AddSeconds(20)
+            while ((Get-Process -Id $dbd -ErrorAction Ignore) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+            $r = $script:exitJob | Get-CcatJobStatus -ErrorVariable err -ErrorAction SilentlyContinue
+            $r | Should -BeNullOrEmpty
+            $err.Count | Should -Be 1
+            $err[0].FullyQualifiedErrorId | Should -BeLike 'SchedulerUnavailable,*'
+            "$($err[0].CategoryInfo.Category)" | Should -Be 'ConnectionError'
+        }
+        finally {
+            & bash (Join-Path $PSScriptRoot '../infra/slurm/start.sh') | Out-Null
+        }
+
+        ($script:exitJob | Get-CcatJobStatus).Reason | Should -Be ([CcatWorkflow.HPCJobReason]::NonZeroExit)
     }
 }
