@@ -241,6 +241,18 @@ public sealed class SlurmBackendTests : IDisposable
     }
 
     [Fact]
+    public async Task Cancel_with_the_controller_down_is_scheduler_unavailable()
+    {
+        var runner = new FakeSlurmRunner((p, a) => FakeSlurmRunner.Fail(8,
+            "scancel: Terminating job 5\nscancel: Terminating job 6\n"
+            + "scancel: error: Kill job error on job id 5: Unable to contact slurm controller (connect failure)\n"
+            + "scancel: error: Kill job error on job id 6: Unable to contact slurm controller (connect failure)\n"));
+        var ex = await Assert.ThrowsAsync<CcatException>(() => Backend(runner).CancelManyAsync(["5", "6"], CancellationToken.None));
+        Assert.Equal(CcatErrorId.SchedulerUnavailable, ex.ErrorId);
+        Assert.Contains("Unable to contact slurm controller", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Logs_come_from_the_job_folder_with_tail()
     {
         var runner = new FakeSlurmRunner((p, a) => FakeSlurmRunner.Ok("55\n"));

@@ -379,10 +379,12 @@ public sealed partial class SlurmBackend : HPCBackend
             var perJob = KillError().Matches(result.StandardError)
                 .GroupBy(m => m.Groups[1].Value, StringComparer.Ordinal)
                 .ToDictionary(g => g.Key, g => g.Last().Groups[2].Value.Trim(), StringComparer.Ordinal);
-            if (perJob.Count == 0 && (!result.Succeeded || SlurmCommands.LooksUnreachable(result.StandardError))
-                && (!result.Succeeded || !result.StandardError.Contains("Terminating job", StringComparison.Ordinal)))
+            // The controller could not be asked at all: either no per-job answer and a failure,
+            // or "Unable to contact slurm controller" for every job.
+            var unreachable = valid.All(id => perJob.TryGetValue(id, out var w) && SlurmCommands.LooksUnreachable(w));
+            if (unreachable || (perJob.Count == 0 && !result.Succeeded))
             {
-                throw SlurmCommands.LooksUnreachable(result.StandardError)
+                throw unreachable || SlurmCommands.LooksUnreachable(result.StandardError)
                     ? SlurmCommands.Unavailable("scancel", result)
                     : new CcatException(CcatErrorId.CancelFailed, $"scancel failed: {SlurmCommands.FirstLines(result.StandardError, result.StandardOutput)}");
             }
