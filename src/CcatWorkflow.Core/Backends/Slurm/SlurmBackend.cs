@@ -123,7 +123,10 @@ public sealed partial class SlurmBackend : HPCBackend
             // through squeue/sacct, logs through scontrol while the controller knows the job.
         }
 
+        // A reused id (cluster reinstalled while this session lives) starts with a clean slate.
         _names[id] = submission.JobName;
+        _lastKnown.TryRemove(id, out _);
+        _cancelRequested.TryRemove(id, out _);
         return id;
     }
 
