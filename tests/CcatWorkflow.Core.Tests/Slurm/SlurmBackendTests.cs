@@ -349,6 +349,48 @@ public sealed class SlurmBackendTests : IDisposable
         Assert.Equal(["--constraint=avx2"], ok.ExtraDirectives);
     }
 
+    [Fact]
+    public async Task A_started_sbatch_is_not_interrupted_by_cancellation()
+    {
+        using var cts = new CancellationTokenSource();
+        var seen = CancellationToken.None;
+        var runner = new TokenRecordingRunner((program, token) =>
+        {
+            seen = token;
+            cts.Cancel(); // Ctrl+C while sbatch runs
+            return FakeSlurmRunner.Ok("4712\n");
+        });
+        var id = await new SlurmBackend(new SlurmOptions { JobDirectory = _root }, runner).SubmitAsync(Submission(), cts.Token);
+        Assert.Equal("4712", id);
+        Assert.False(seen.CanBeCanceled);
+        Assert.NotNull(new SlurmJobDirectory(_root).Find("4712"));
+    }
+
+    [Fact]
+    public async Task A_cancelled_call_submits_nothing()
+    {
+        var runner = new FakeSlurmRunner((p, a) => FakeSlurmRunner.Ok("1\n"));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Backend(runner).SubmitAsync(Submission(), new CancellationToken(canceled: true)));
+        Assert.Empty(runner.Calls);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_root));
+    }
+
+    [Fact]
+    public async Task An_sbatch_that_times_out_keeps_its_folder_and_says_the_outcome_is_unknown()
+    {
+        var runner = new TokenRecordingRunner((program, token) => throw new TimeoutException("'sbatch' did not finish within 300 s."));
+        var ex = await Assert.ThrowsAsync<CcatException>(() => new SlurmBackend(new SlurmOptions { JobDirectory = _root }, runner).SubmitAsync(Submission(), CancellationToken.None));
+        Assert.Equal(CcatErrorId.SchedulerUnavailable, ex.ErrorId);
+        Assert.Contains("may or may not have been submitted", ex.Message, StringComparison.Ordinal);
+        Assert.NotEmpty(Directory.EnumerateDirectories(_root));
+    }
+
+    private sealed class TokenRecordingRunner(Func<string, CancellationToken, CommandResult> answer) : ICommandRunner
+    {
+        public Task<CommandResult> RunAsync(string program, IReadOnlyList<string> arguments, CommandOptions? options, CancellationToken cancellationToken) =>
+            Task.FromResult(answer(program, cancellationToken));
+    }
+
     private sealed class MissingProgramRunner : ICommandRunner
     {
         public Task<CommandResult> RunAsync(string program, IReadOnlyList<string> arguments, CommandOptions? options, CancellationToken cancellationToken) =>

@@ -88,9 +88,20 @@ public sealed partial class SlurmBackend : HPCBackend
         CommandResult result;
         try
         {
+            cancellationToken.ThrowIfCancellationRequested();
+            // Once sbatch runs, it is not interrupted (Ctrl+C included): Slurm may already have
+            // accepted the job, and killing sbatch then would leave a job whose folder we delete.
+            // sbatch's own timeout bounds the wait.
             result = await _commands.RunAsync("sbatch", ["--parsable", Path.Combine(folder, SlurmJobDirectory.ScriptFile)],
                 SlurmCommands.SubmitEnvironment(SbatchScriptBuilder.Directives(submission, Options, folder)),
-                SlurmCommands.SubmitTimeout, cancellationToken).ConfigureAwait(false);
+                SlurmCommands.SubmitTimeout, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (CcatException ex) when (ex.InnerException is TimeoutException)
+        {
+            // Unknown whether Slurm accepted the job: keep its folder so a job that does run can
+            // write its logs, and say exactly that.
+            throw new CcatException(CcatErrorId.SchedulerUnavailable,
+                $"{ex.Message} The job may or may not have been submitted — Get-CcatJob -Backend Slurm lists it if it was. Its folder is kept: {folder}", innerException: ex);
         }
         catch
         {
