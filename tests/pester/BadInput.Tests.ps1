@@ -90,6 +90,19 @@ Describe 'Job cmdlets refuse bad ids' {
         { Get-CcatJobLog -JobId x -Tail -1 -ErrorAction Stop } | Should -Throw -ErrorId '*ParameterArgumentValidationError*'
     }
 
+    It 'Get-CcatJob refuses <Case> at binding' -ForEach @(
+        @{ Case = 'an unknown backend'; Params = @{ Backend = 'Pbs' }; Id = 'CannotConvertArgumentNoMessage' }
+        @{ Case = 'an unknown status'; Params = @{ Status = 'Done' }; Id = 'CannotConvertArgumentNoMessage' }
+        @{ Case = '-First 0'; Params = @{ First = 0 }; Id = 'ParameterArgumentValidationError' }
+        @{ Case = 'an empty name'; Params = @{ Name = '' }; Id = 'ParameterArgumentValidationError' }
+    ) {
+        { Get-CcatJob @Params -ErrorAction Stop } | Should -Throw -ErrorId "$Id,CcatWorkflow.Commands.GetCcatJobCommand"
+    }
+
+    It 'Get-CcatConfiguration refuses an empty name at binding' {
+        { Get-CcatConfiguration -Name '' -ErrorAction Stop } | Should -Throw -ErrorId 'ParameterArgumentValidationError,*'
+    }
+
     It 'Wait-CcatJob refuses a timeout below -1' {
         { Wait-CcatJob -JobId x -Timeout -5 -ErrorAction Stop } | Should -Throw -ErrorId '*ParameterArgumentValidationError*'
     }
