@@ -37,6 +37,7 @@ $env:DOTNET_CLI_TELEMETRY_OPTOUT = '1'
 $env:POWERSHELL_TELEMETRY_OPTOUT = '1'
 
 $Task = @($Task -split ',' | ForEach-Object Trim | Where-Object { $_ })
+$PesterPath = @($PesterPath -split ',' | ForEach-Object Trim | Where-Object { $_ })
 $known = 'Build', 'Test', 'Unit', 'Pester', 'Package', 'Demo', 'Clean'
 foreach ($t in $Task) { if ($t -notin $known) { throw "Unknown task '$t'. Tasks: $($known -join ', ')." } }
 

@@ -488,78 +488,44 @@ public sealed partial class SlurmBackend : HPCBackend
         var files = new List<string>();
         if (query.Stream != LogStream.Error) files.Add(stdout);
         if (query.Stream != LogStream.Output && !files.Contains(stderr)) files.Add(stderr);
-        var offsets = files.ToDictionary(f => f, _ => 0L);
-        if (query.Tail is { } tail)
-        {
-            foreach (var f in files)
-            {
-                // The length before the read: what is appended meanwhile is read again rather than lost.
-                offsets[f] = File.Exists(f) ? new FileInfo(f).Length : 0;
-                var text = await LogText.ReadFileAsync(f, tail, cancellationToken).ConfigureAwait(false);
-                if (text.Length > 0) yield return text;
-            }
-        }
-
-        var lastCheck = DateTimeOffset.MinValue;
-        var finished = false;
-        while (true)
-        {
-            foreach (var f in files)
-            {
-                var (chunk, end) = ReadFrom(f, offsets[f]);
-                offsets[f] = end;
-                if (chunk.Length > 0) yield return chunk;
-            }
-
-            if (finished) yield break;
-            if (DateTimeOffset.UtcNow - lastCheck >= FollowStatusInterval)
-            {
-                lastCheck = DateTimeOffset.UtcNow;
-                finished = (await GetStatusAsync(jobId, cancellationToken).ConfigureAwait(false)).IsFinished;
-                if (finished) continue; // one last read of what the job wrote before it ended
-            }
-
-            await Task.Delay(FollowReadInterval, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    private static (string Text, long End) ReadFrom(string path, long offset)
-    {
+        var followers = files.Select(f => new LogFollower(f, query.Tail)).ToList();
         try
         {
-            using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            if (fs.Length <= offset) return ("", fs.Length < offset ? 0 : offset);
-            fs.Seek(offset, SeekOrigin.Begin);
-            var buffer = new byte[fs.Length - offset];
-            var read = fs.Read(buffer);
-            // Stop before an incomplete UTF-8 sequence at the end; it is read whole next time.
-            var usable = read;
-            var i = read - 1;
-            var continuation = 0;
-            while (i >= 0 && continuation < 3 && (buffer[i] & 0xC0) == 0x80)
+            var lastCheck = DateTimeOffset.MinValue;
+            var finished = false;
+            while (true)
             {
-                i--;
-                continuation++;
-            }
+                var more = false;
+                foreach (var f in followers)
+                {
+                    var chunk = await f.ReadNewAsync(cancellationToken).ConfigureAwait(false);
+                    if (chunk.Length == 0) continue;
+                    more = true;
+                    yield return chunk;
+                }
 
-            if (i >= 0)
-            {
-                var lead = buffer[i];
-                var length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
-                if (length > 1 && continuation + 1 < length) usable = i;
-            }
+                if (finished)
+                {
+                    if (!more) yield break;
+                    continue; // drain what the job wrote before it ended (reads are bounded in size)
+                }
 
-            return (Encoding.UTF8.GetString(buffer, 0, usable), offset + usable);
+                if (DateTimeOffset.UtcNow - lastCheck >= FollowStatusInterval)
+                {
+                    lastCheck = DateTimeOffset.UtcNow;
+                    finished = (await GetStatusAsync(jobId, cancellationToken).ConfigureAwait(false)).IsFinished;
+                    if (finished) continue; // one last read of what the job wrote before it ended
+                }
+
+                await Task.Delay(FollowReadInterval, cancellationToken).ConfigureAwait(false);
+            }
         }
-        catch (FileNotFoundException)
+        finally
         {
-            return ("", offset);
-        }
-        catch (DirectoryNotFoundException)
-        {
-            return ("", offset);
+            foreach (var f in followers) f.Dispose();
         }
     }
+
 
     private async Task<(string Stdout, string Stderr)> LogPathsAsync(string jobId, CancellationToken cancellationToken)
     {

@@ -1,11 +1,12 @@
 using System.Text;
-using CcatWorkflow.Core.Logs;
 
-namespace CcatWorkflow.Core.Backends.Local;
+namespace CcatWorkflow.Core.Logs;
 
 /// <summary>
 /// Follows one growing log file: each call returns the text appended since the last one. A
-/// UTF-8 sequence split across two reads is held back until it is whole.
+/// UTF-8 sequence split across two reads is held back until it is whole. A file that does not
+/// exist yet reads as empty until it appears; a file cut shorter is read again from its start.
+/// Shared by the backends whose logs are files (Local, Slurm).
 /// </summary>
 internal sealed class LogFollower : IDisposable
 {
@@ -29,7 +30,7 @@ internal sealed class LogFollower : IDisposable
             {
                 _file = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, useAsync: true);
             }
-            catch (FileNotFoundException)
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
             {
                 return "";
             }
@@ -43,6 +44,12 @@ internal sealed class LogFollower : IDisposable
         }
 
         var length = _file.Length;
+        if (length < _position)
+        {
+            _position = 0; // truncated (rotated in place): what is there now is new
+            _decoder.Reset();
+        }
+
         if (length <= _position) return "";
         var bytes = new byte[(int)Math.Min(length - _position, 4 * 1024 * 1024)];
         _file.Position = _position;
