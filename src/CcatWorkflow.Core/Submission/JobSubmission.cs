@@ -37,6 +37,25 @@ public sealed record JobSubmission
     /// <summary>Environment variables for the job, in a stable order.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> Environment { get; init; } = [];
 
+    /// <summary>
+    /// The environment the job gets, on every backend alike: the caller's variables, plus
+    /// <c>WORKFLOW_OUTPUT_DIR</c> of the container contract when an output or workspace directory
+    /// is bound and the caller did not set it (<see cref="ApptainerCommandBuilder.DefaultOutputDirVariable"/>).
+    /// </summary>
+    public IReadOnlyList<KeyValuePair<string, string>> EffectiveEnvironment
+    {
+        get
+        {
+            if (Environment.Any(kv => kv.Key == ApptainerCommandBuilder.OutputDirVariable)
+                || ApptainerCommandBuilder.DefaultOutputDirVariable(OutputDir, WorkspaceDir) is not { } dir)
+            {
+                return Environment;
+            }
+
+            return [.. Environment, new(ApptainerCommandBuilder.OutputDirVariable, dir)];
+        }
+    }
+
     /// <summary>A name for people; backends sanitise it for their own rules.</summary>
     public string JobName { get; init; } = "ccat-job";
 

@@ -138,18 +138,13 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
     private JobSubmission BuildSubmission()
     {
         var resources = ResourceRequirements.FromDictionary(Unwrap(Resources));
-        var environment = JobSubmission.ValidateEnvironment(Unwrap(Environment)).ToList();
+        var environment = JobSubmission.ValidateEnvironment(Unwrap(Environment));
         string command;
         if (ParameterSetName == ContainerSet)
         {
             command = ApptainerCommandBuilder.BuildCommandLine(
                 Settings.GetString("APPTAINER_PATH"), FullPath(SifPath)!, ContainerCommand,
                 FullPath(InputDir), FullPath(WorkspaceDir), FullPath(OutputDir), FullPath(ManifestPath));
-            if (!environment.Any(kv => kv.Key == "WORKFLOW_OUTPUT_DIR")
-                && ApptainerCommandBuilder.DefaultOutputDirVariable(OutputDir, WorkspaceDir) is { } outDir)
-            {
-                environment.Add(new("WORKFLOW_OUTPUT_DIR", outDir));
-            }
         }
         else
         {

@@ -56,4 +56,23 @@ public class JobSubmissionTests
         var s = new JobSubmission { ExecutionCommand = "true", OutputDir = "/tmp/a\nb" };
         Assert.Equal(CcatErrorId.InvalidSubmission, Assert.Throws<CcatException>(s.Validate).ErrorId);
     }
+
+    [Theory]
+    [InlineData("/o", null, "/workflow/output")]
+    [InlineData(null, "/w", "/workflow/workspace")]
+    [InlineData(null, null, null)]
+    public void The_effective_environment_adds_WORKFLOW_OUTPUT_DIR_by_the_container_contract(string? output, string? workspace, string? expected)
+    {
+        var s = new JobSubmission { ExecutionCommand = "true", OutputDir = output, WorkspaceDir = workspace, Environment = [new("A", "1")] };
+        var env = s.EffectiveEnvironment;
+        Assert.Equal("1", env.Single(kv => kv.Key == "A").Value);
+        Assert.Equal(expected, env.SingleOrDefault(kv => kv.Key == "WORKFLOW_OUTPUT_DIR").Value);
+    }
+
+    [Fact]
+    public void A_WORKFLOW_OUTPUT_DIR_the_caller_set_is_kept()
+    {
+        var s = new JobSubmission { ExecutionCommand = "true", OutputDir = "/o", Environment = [new("WORKFLOW_OUTPUT_DIR", "/mine")] };
+        Assert.Equal("/mine", s.EffectiveEnvironment.Single(kv => kv.Key == "WORKFLOW_OUTPUT_DIR").Value);
+    }
 }

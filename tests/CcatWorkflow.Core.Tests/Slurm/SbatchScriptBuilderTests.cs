@@ -23,6 +23,14 @@ public class SbatchScriptBuilderTests
         script.Split('\n').Where(l => l.StartsWith("#SBATCH ", StringComparison.Ordinal)).Select(l => l["#SBATCH ".Length..]).ToList();
 
     [Fact]
+    public void Exports_WORKFLOW_OUTPUT_DIR_like_every_backend_when_an_output_directory_is_bound()
+    {
+        var script = SbatchScriptBuilder.Build(Submission() with { OutputDir = "/data/out" }, Options, Folder);
+        Assert.Contains("export WORKFLOW_OUTPUT_DIR=/workflow/output\n", script, StringComparison.Ordinal);
+        Assert.DoesNotContain("WORKFLOW_OUTPUT_DIR", SbatchScriptBuilder.Build(Submission(), Options, Folder), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Maps_the_seed_resources()
     {
         var script = SbatchScriptBuilder.Build(Submission(resources: new Hashtable { ["cpu"] = 4, ["memory_gb"] = 16, ["time_hours"] = 2 }), Options, Folder);

@@ -15,9 +15,6 @@ namespace CcatWorkflow.Core.Backends.Kubernetes;
 /// </summary>
 public static class KubernetesJobSpecBuilder
 {
-    /// <summary>The variable that tells the container where to write (container contract).</summary>
-    public const string OutputDirVariable = "WORKFLOW_OUTPUT_DIR";
-
     /// <summary>Builds the Job for <paramref name="submission"/> with the given id.</summary>
     public static V1Job BuildJob(JobSubmission submission, KubernetesOptions options, string jobId)
     {
@@ -141,12 +138,7 @@ public static class KubernetesJobSpecBuilder
 
     private static List<V1EnvVar>? BuildEnvironment(JobSubmission submission)
     {
-        var env = submission.Environment.Select(kv => new V1EnvVar { Name = kv.Key, Value = kv.Value }).ToList();
-        if (env.All(e => e.Name != OutputDirVariable)
-            && ApptainerCommandBuilder.DefaultOutputDirVariable(submission.OutputDir, submission.WorkspaceDir) is { } dir)
-        {
-            env.Add(new V1EnvVar { Name = OutputDirVariable, Value = dir });
-        }
+        var env = submission.EffectiveEnvironment.Select(kv => new V1EnvVar { Name = kv.Key, Value = kv.Value }).ToList();
 
         return env.Count == 0 ? null : env;
     }

@@ -131,12 +131,7 @@ public sealed class LocalBackend : HPCBackend
 
     private LocalJobSpec BuildSpec(JobSubmission s, string id, DateTimeOffset now)
     {
-        var env = s.Environment.Select(kv => new LocalEnvironmentVariable(kv.Key, kv.Value)).ToList();
-        if (s.SifPath is not null && env.All(v => v.Name != ApptainerCommandBuilder.OutputDirVariable)
-            && ApptainerCommandBuilder.DefaultOutputDirVariable(s.OutputDir, s.WorkspaceDir) is { } outDir)
-        {
-            env.Add(new LocalEnvironmentVariable(ApptainerCommandBuilder.OutputDirVariable, outDir));
-        }
+        var env = s.EffectiveEnvironment.Select(kv => new LocalEnvironmentVariable(kv.Key, kv.Value)).ToList();
 
         return new LocalJobSpec
         {

@@ -42,7 +42,7 @@ public static class SbatchScriptBuilder
         sb.Append("# /bin/sh -c; every value is one single-quoted shell word, exactly as given.\n");
 
         var viaEnv = new List<KeyValuePair<string, string>>();
-        foreach (var (name, value) in submission.Environment)
+        foreach (var (name, value) in submission.EffectiveEnvironment)
         {
             if (ShellQuoting.IsShellIdentifier(name) && !ReadOnlyInBash.Contains(name))
             {
