@@ -63,12 +63,16 @@ internal sealed class RunnerLauncher
         CommandResult launched;
         try
         {
+            cancellationToken.ThrowIfCancellationRequested();
+            // Not interrupted once started (Ctrl+C included): the shell may already have started
+            // the runner in the background, and without its pid nothing could stop it while the
+            // submission is rolled back. The shell returns at once; the timeout bounds it.
             launched = await _commands.RunAsync("/bin/sh",
                 ["-c", LaunchScript, "ccat-launch", dir.FilePath(LocalJobDirectory.RunnerLogFile), dotnet, runner, "run", dir.Path],
                 new CommandOptions(
                     Environment: new Dictionary<string, string?> { [LocalStoreOptions.RunnerVariable] = _options.Store.ToJson() },
                     Timeout: TimeSpan.FromSeconds(30)),
-                cancellationToken).ConfigureAwait(false);
+                CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception e) when (e is CommandLaunchException or TimeoutException)
         {
