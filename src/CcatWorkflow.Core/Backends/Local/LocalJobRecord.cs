@@ -33,7 +33,7 @@ internal sealed class LocalJobRecord
     };
 
     public DateTimeOffset? Time(string name) =>
-        Get(name) is { } s && DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var t) ? t : null;
+        Get(name) is { } s && DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) ? t : null; // no offset written = UTC (redis-cli, other programs)
 
     // ---- building field sets
 
