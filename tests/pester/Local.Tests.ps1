@@ -200,6 +200,12 @@ while time.process_time() - t < 1.5: pass"'
         $job = Submit-CcatJob -ExecutionCommand 'for i in 1 2 3; do echo line$i; sleep 0.3; done'
         @($job | Get-CcatJobLog -Follow) | Should -Be @('line1', 'line2', 'line3')
     }
+
+    It 'splits CRLF lines the same way with and without -Follow' {
+        $job = Submit-CcatJob -ExecutionCommand 'printf "a\r\nb\r\n"' | Wait-CcatJob -Timeout 60
+        @($job | Get-CcatJobLog) | Should -Be @('a', 'b')
+        @($job | Get-CcatJobLog -Follow) | Should -Be @('a', 'b')
+    }
 }
 
 Describe 'The container form on the Local backend' {

@@ -83,11 +83,11 @@ public sealed class GetCcatJobLogCommand : JobCmdlet
                 partial = text[(last + 1)..];
                 if (last >= 0)
                 {
-                    foreach (var line in text[..last].Split('\n')) WriteObject(line);
+                    WriteLines(text[..last]);
                 }
             }
 
-            if (partial.Length > 0) WriteObject(partial);
+            if (partial.Length > 0) WriteLines(partial);
         }
         finally
         {
@@ -105,6 +105,12 @@ public sealed class GetCcatJobLogCommand : JobCmdlet
 
         if (text.Length == 0) return;
         if (text.EndsWith('\n')) text = text[..^1];
+        WriteLines(text);
+    }
+
+    // One line splitter for both paths: '\n' ends a line, a '\r' before it belongs to the ending.
+    private void WriteLines(string text)
+    {
         foreach (var line in text.Split('\n'))
         {
             WriteObject(line.EndsWith('\r') ? line[..^1] : line);

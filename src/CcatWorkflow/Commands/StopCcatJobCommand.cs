@@ -39,7 +39,12 @@ public sealed class StopCcatJobCommand : JobCmdlet
                 var results = RunSync(ct => backend.CancelManyAsync(ids, ct)).ToDictionary(r => r.JobId, StringComparer.Ordinal);
                 foreach (var t in list)
                 {
-                    if (results.TryGetValue(t.JobId, out var r) && r.Error is { } error)
+                    if (!results.TryGetValue(t.JobId, out var r))
+                    {
+                        // Same rule as a status batch: no answer for a job is not a success.
+                        WriteCcatError(new CcatException(CcatErrorId.JobNotFound, $"The {backend.Kind} backend returned nothing for job '{t.JobId}'.", t.JobId), t.Target);
+                    }
+                    else if (r.Error is { } error)
                     {
                         WriteCcatError(error, t.Target);
                     }
