@@ -64,7 +64,7 @@ public abstract class HPCBackend : IAsyncDisposable
                 await CancelAsync(id, cancellationToken).ConfigureAwait(false);
                 results.Add(new JobQueryResult(id, null, null));
             }
-            catch (CcatException e) when (e.ErrorId is not (CcatErrorId.SchedulerUnavailable or CcatErrorId.StoreUnavailable))
+            catch (CcatException e) when (!e.IsUnavailable)
             {
                 results.Add(new JobQueryResult(id, null, e));
             }

@@ -23,6 +23,12 @@ public class CcatException : Exception
     /// <summary>The kind of error (PowerShell's category).</summary>
     public CcatErrorKind Kind => KindOf(ErrorId);
 
+    /// <summary>
+    /// True when the backend or its store could not be asked (unreachable, TLS, a server error):
+    /// the job's state is unknown — never a reason to call it failed. Asking again may work.
+    /// </summary>
+    public bool IsUnavailable => Kind == CcatErrorKind.ConnectionError || ErrorId == CcatErrorId.KubernetesServerError;
+
     /// <summary>The kind each id maps to.</summary>
     public static CcatErrorKind KindOf(CcatErrorId id) => id switch
     {

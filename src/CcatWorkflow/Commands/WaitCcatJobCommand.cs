@@ -61,8 +61,7 @@ public sealed class WaitCcatJobCommand : JobCmdlet
                         pending.Remove(t);
                     }
                 }
-                else if (error!.ErrorId is CcatErrorId.SchedulerUnavailable or CcatErrorId.StoreUnavailable
-                         || error.Kind is CcatErrorKind.ConnectionError or CcatErrorKind.ResourceUnavailable)
+                else if (error!.IsUnavailable)
                 {
                     if (lastOutage != error.Message)
                     {

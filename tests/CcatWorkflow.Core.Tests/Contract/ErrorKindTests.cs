@@ -28,4 +28,16 @@ public class ErrorKindTests
         Assert.Equal("123", ex.JobId);
         Assert.Equal(CcatErrorKind.ObjectNotFound, ex.Kind);
     }
+
+    [Theory]
+    [InlineData(CcatErrorId.SchedulerUnavailable, true)]
+    [InlineData(CcatErrorId.StoreUnavailable, true)]
+    [InlineData(CcatErrorId.KubernetesConnectionFailed, true)]
+    [InlineData(CcatErrorId.KubernetesTlsFailed, true)]
+    [InlineData(CcatErrorId.KubernetesServerError, true)]
+    [InlineData(CcatErrorId.JobNotFound, false)]
+    [InlineData(CcatErrorId.KubernetesUnauthorized, false)]
+    [InlineData(CcatErrorId.SubmissionRejected, false)]
+    public void Unavailable_means_could_not_ask_not_a_verdict_on_the_job(CcatErrorId id, bool unavailable) =>
+        Assert.Equal(unavailable, new CcatException(id, "x").IsUnavailable);
 }
