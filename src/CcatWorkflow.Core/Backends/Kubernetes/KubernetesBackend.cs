@@ -393,6 +393,12 @@ public sealed class KubernetesBackend : HPCBackend
         RequireValid(jobId);
         RequireMergedStream(jobId, query);
         var poll = TimeSpan.FromMilliseconds(500);
+        // While no container runs (pending, pulling, unschedulable) the pod is looked at with a
+        // growing pause and the job's status (three list calls) asked at most every few seconds,
+        // so a follower of a stuck job does not hammer the API server.
+        var pendingPoll = poll;
+        var statusEvery = TimeSpan.FromSeconds(5);
+        var lastStatus = DateTimeOffset.MinValue;
         string? streamedPod = null;
         long sent = 0;       // characters of streamedPod's log already passed on
         var connections = 0; // follow requests made for streamedPod
@@ -402,8 +408,12 @@ public sealed class KubernetesBackend : HPCBackend
             var started = pod?.Status?.ContainerStatuses?.Any(c => c.State?.Running is not null || c.State?.Terminated is not null) == true;
             if (pod is null || !started)
             {
-                var info = await GetStatusAsync(jobId, cancellationToken).ConfigureAwait(false);
-                if (info.IsFinished)
+                var now = _time.GetUtcNow();
+                var info = pod is null || now - lastStatus >= statusEvery
+                    ? await GetStatusAsync(jobId, cancellationToken).ConfigureAwait(false)
+                    : null;
+                if (info is not null) lastStatus = now;
+                if (info?.IsFinished == true)
                 {
                     if (pod is null && streamedPod is null)
                     {
@@ -414,9 +424,12 @@ public sealed class KubernetesBackend : HPCBackend
                     yield break;
                 }
 
-                await Task.Delay(poll, _time, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(pendingPoll, _time, cancellationToken).ConfigureAwait(false);
+                pendingPoll = TimeSpan.FromMilliseconds(Math.Min(pendingPoll.TotalMilliseconds * 1.5, statusEvery.TotalMilliseconds));
                 continue;
             }
+
+            pendingPoll = poll;
 
             if (pod.Metadata.Name != streamedPod)
             {
@@ -448,8 +461,8 @@ public sealed class KubernetesBackend : HPCBackend
                 throw ended;
             }
 
-            var now = await GetStatusAsync(jobId, cancellationToken).ConfigureAwait(false);
-            if (now.IsFinished) yield break;
+            var after = await GetStatusAsync(jobId, cancellationToken).ConfigureAwait(false);
+            if (after.IsFinished) yield break;
             await Task.Delay(poll, _time, cancellationToken).ConfigureAwait(false);
         }
     }
