@@ -134,14 +134,6 @@ internal static class ProcFs
         return result;
     }
 
-    /// <summary>
-    /// The live members of the session led by <paramref name="sessionId"/> that started no
-    /// earlier than its leader. The kernel keeps a session id reserved while any member lives,
-    /// so a match is a member of that very session, never of a later one with the same number.
-    /// </summary>
-    public static List<ProcStat> SessionMembers(IReadOnlyList<ProcStat> snapshot, int sessionId, ulong leaderStartTicks) =>
-        snapshot.Where(p => p.Session == sessionId && p.StartTicks >= leaderStartTicks && !p.HasExited).ToList();
-
     private static string? ReadTrimmed(string path)
     {
         try

@@ -382,7 +382,6 @@ public sealed partial class SlurmBackend : HPCBackend
             else errors[id] = InvalidId(id);
         }
 
-        var alreadyOver = new HashSet<string>(StringComparer.Ordinal);
         var unknown = new List<string>();
         if (valid.Count > 0)
         {
@@ -413,7 +412,6 @@ public sealed partial class SlurmBackend : HPCBackend
                 else if (why.Contains("already completing or completed", StringComparison.OrdinalIgnoreCase))
                 {
                     errors[id] = null; // finished: cancelling it is not an error
-                    alreadyOver.Add(id);
                 }
                 else if (why.Contains("Invalid job id", StringComparison.OrdinalIgnoreCase))
                 {
