@@ -52,13 +52,6 @@ BeforeAll {
         }
     }
 
-    # What-if text goes to the host, not to a stream: read it from another process's output.
-    function Get-WhatIfText([string] $Script) {
-        $file = Join-Path $script:work "$([guid]::NewGuid()).ps1"
-        Set-Content $file "Import-Module '$script:manifest'; $Script"
-        (& dotnet $script:pwshDll -NoProfile -NonInteractive -File $file) -join "`n"
-    }
-
     New-Item -ItemType Directory -Force $script:work | Out-Null
     Use-Kubernetes
 }

@@ -45,13 +45,6 @@ BeforeAll {
         Start-Process dotnet -ArgumentList @($script:pwshDll, '-NoProfile', '-NonInteractive', '-File', $file) -PassThru
     }
 
-    # What-if text goes to the host, not to a stream: read it from another process's output.
-    function Get-WhatIfText([string] $Script) {
-        $file = Join-Path $TestDrive "$([guid]::NewGuid()).ps1"
-        Set-Content $file "Import-Module '$script:manifest'; $Script"
-        (& dotnet $script:pwshDll -NoProfile -NonInteractive -File $file) -join "`n"
-    }
-
     # processes whose whole command line is exactly this (not the shell that started them)
     function Get-ProcessCount([string] $CommandLine) { @(pgrep -f -x -- $CommandLine).Count }
 }

@@ -120,9 +120,7 @@ Describe 'Slurm backend: submit and read back' {
 
     It '-WhatIf shows the exact script and submits nothing' {
         $before = @(Get-ChildItem $script:jobDir).Count
-        $pwsh = Join-Path $PSHOME 'pwsh.dll'
-        $manifest = Join-Path $PSScriptRoot '../../out/CcatWorkflow/CcatWorkflow.psd1'
-        $text = & dotnet $pwsh -NoProfile -NonInteractive -Command "Import-Module '$manifest'; Submit-CcatJob -ExecutionCommand 'echo `$HOME' -Resources @{ cpu = 2; memory_gb = 1.5; time_hours = 25 } -WhatIf" 2>&1 | Out-String
+        $text = Get-WhatIfText "Submit-CcatJob -ExecutionCommand 'echo `$HOME' -Resources @{ cpu = 2; memory_gb = 1.5; time_hours = 25 } -WhatIf"
         $text | Should -Match '#!/bin/sh'
         $text | Should -Match '#SBATCH --cpus-per-task=2'
         $text | Should -Match '#SBATCH --mem=1536M'

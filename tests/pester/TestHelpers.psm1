@@ -29,4 +29,18 @@ function Get-JobDirEntry {
     @(Get-ChildItem $JobDir -Directory -ErrorAction Ignore | Where-Object Name -match '^[0-9a-f]{8}-')
 }
 
-Export-ModuleMember -Function Get-RepoRoot, Get-ModuleManifestPath, Reset-CcatEnvironment, Get-JobDirEntry
+function Get-WhatIfText {
+    <#
+    .SYNOPSIS
+        What-if text goes to the host, not to a stream: runs the script (after importing the
+        built module) in another pwsh process, with this process's environment, and returns
+        everything it printed as one string.
+    #>
+    param([Parameter(Mandatory)] [string] $Script)
+    $file = Join-Path ([IO.Path]::GetTempPath()) "ccat-whatif-$([guid]::NewGuid()).ps1"
+    Set-Content $file "Import-Module '$(Get-ModuleManifestPath)'; $Script"
+    try { (& dotnet (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -File $file 2>&1) -join "`n" }
+    finally { Remove-Item $file -ErrorAction Ignore }
+}
+
+Export-ModuleMember -Function Get-RepoRoot, Get-ModuleManifestPath, Reset-CcatEnvironment, Get-JobDirEntry, Get-WhatIfText
