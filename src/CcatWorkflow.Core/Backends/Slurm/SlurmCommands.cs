@@ -10,7 +10,7 @@ namespace CcatWorkflow.Core.Backends.Slurm;
 /// run it / could not reach the controller or the database" into
 /// <see cref="CcatErrorId.SchedulerUnavailable"/> — never a job failure.
 /// </summary>
-public sealed class SlurmCommands(ICommandRunner runner)
+public sealed class SlurmCommands(ICommandRunner runner) : ISlurmShell
 {
     /// <summary>How long sbatch may take (it retries by itself while the controller is busy).</summary>
     public static TimeSpan SubmitTimeout { get; } = TimeSpan.FromMinutes(5);
@@ -118,6 +118,30 @@ public sealed class SlurmCommands(ICommandRunner runner)
                 $"Slurm did not answer: '{program}' ran longer than {timeout.TotalSeconds:0} s.", null, ex);
         }
     }
+
+    /// <inheritdoc />
+    public Task<CommandResult> RunAsync(SlurmCommandLine command, TimeSpan timeout, CancellationToken cancellationToken) =>
+        RunAsync(command.Program, command.Arguments, command.Environment, timeout, cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<SlurmCommandOutcome>> RunAllAsync(IReadOnlyList<SlurmCommandLine> commands, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var tasks = commands.Select(async c =>
+        {
+            try
+            {
+                return new SlurmCommandOutcome(await RunAsync(c, timeout, cancellationToken).ConfigureAwait(false), null);
+            }
+            catch (CcatException ex)
+            {
+                return new SlurmCommandOutcome(null, ex);
+            }
+        }).ToList();
+        return await Task.WhenAll(tasks).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
     /// <summary>The error for a query command that failed: the scheduler could not be asked.</summary>
     public static CcatException Unavailable(string program, CommandResult result) =>

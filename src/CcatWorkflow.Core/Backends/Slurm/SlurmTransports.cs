@@ -1,0 +1,36 @@
+using CcatWorkflow.Core.Configuration;
+using CcatWorkflow.Core.Errors;
+using CcatWorkflow.Core.Execution;
+
+namespace CcatWorkflow.Core.Backends.Slurm;
+
+/// <summary>Builds the transport SLURM_TRANSPORT names from the settings.</summary>
+public static class SlurmTransports
+{
+    /// <summary>The settings the transports read (a change rebuilds the backend, and with it the connection).</summary>
+    public static IReadOnlyList<string> SettingNames { get; } = ["SLURM_TRANSPORT"];
+
+    /// <summary>SLURM_TRANSPORT as an enum; a bad value is <see cref="CcatErrorId.InvalidConfiguration"/>.</summary>
+    public static SlurmTransportKind KindOf(CcatSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        return settings.GetString("SLURM_TRANSPORT").Trim().ToLowerInvariant() switch
+        {
+            "" or "cli" => SlurmTransportKind.Cli,
+            "ssh" => SlurmTransportKind.Ssh,
+            "rest" => SlurmTransportKind.Rest,
+            var other => throw new CcatException(CcatErrorId.InvalidConfiguration, $"Setting SLURM_TRANSPORT is '{other}'; it must be cli, ssh or rest."),
+        };
+    }
+
+    /// <summary>The transport for these settings.</summary>
+    public static ISlurmTransport Create(CcatSettings settings, SlurmOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return KindOf(settings) switch
+        {
+            SlurmTransportKind.Cli => new SlurmCommandTransport(SlurmTransportKind.Cli, new SlurmCommands(CliWrapCommandRunner.Instance), new LocalSlurmJobFiles(options.JobDirectory)),
+            var kind => throw new CcatException(CcatErrorId.InvalidConfiguration, $"SLURM_TRANSPORT={kind.ToString().ToLowerInvariant()} is not available in this build."),
+        };
+    }
+}
