@@ -1,3 +1,4 @@
+using CcatWorkflow.Core.Backends.Slurm.Ssh;
 using CcatWorkflow.Core.Configuration;
 using CcatWorkflow.Core.Errors;
 using CcatWorkflow.Core.Execution;
@@ -8,7 +9,7 @@ namespace CcatWorkflow.Core.Backends.Slurm;
 public static class SlurmTransports
 {
     /// <summary>The settings the transports read (a change rebuilds the backend, and with it the connection).</summary>
-    public static IReadOnlyList<string> SettingNames { get; } = ["SLURM_TRANSPORT"];
+    public static IReadOnlyList<string> SettingNames { get; } = ["SLURM_TRANSPORT", .. SshSettings.SettingNames];
 
     /// <summary>SLURM_TRANSPORT as an enum; a bad value is <see cref="CcatErrorId.InvalidConfiguration"/>.</summary>
     public static SlurmTransportKind KindOf(CcatSettings settings)
@@ -23,6 +24,10 @@ public static class SlurmTransports
         };
     }
 
+    /// <summary>The SSH transport over <paramref name="connection"/>, with the job folders under <paramref name="jobDirectory"/> on the login node.</summary>
+    public static SlurmCommandTransport Ssh(SshConnection connection, string jobDirectory) =>
+        new(SlurmTransportKind.Ssh, new SshSlurmShell(connection), new SshSlurmJobFiles(connection, jobDirectory));
+
     /// <summary>The transport for these settings.</summary>
     public static ISlurmTransport Create(CcatSettings settings, SlurmOptions options)
     {
@@ -30,6 +35,7 @@ public static class SlurmTransports
         return KindOf(settings) switch
         {
             SlurmTransportKind.Cli => new SlurmCommandTransport(SlurmTransportKind.Cli, new SlurmCommands(CliWrapCommandRunner.Instance), new LocalSlurmJobFiles(options.JobDirectory)),
+            SlurmTransportKind.Ssh => Ssh(new SshConnection(SshSettings.FromSettings(settings)), options.JobDirectory),
             var kind => throw new CcatException(CcatErrorId.InvalidConfiguration, $"SLURM_TRANSPORT={kind.ToString().ToLowerInvariant()} is not available in this build."),
         };
     }
