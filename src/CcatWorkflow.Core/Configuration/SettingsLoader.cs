@@ -308,7 +308,7 @@ public static class SettingsLoader
 
         OneOf("LOCAL_JOB_STORE", "file", "redis");
         OneOf("SLURM_GPU_DIRECTIVE", "gpus", "gres");
-        OneOf("SLURM_TRANSPORT", "cli", "ssh", "rest");
+        OneOf("SLURM_TRANSPORT", "cli", "ssh");
         Range("SLURM_SSH_PORT", 1, 65535);
         Range("SLURM_MIN_POLL_SECONDS", 0, 3600);
         OneOf("K8S_VOLUME_KIND", "hostpath", "pvc");

@@ -45,7 +45,7 @@ public static class SettingsSchema
         new("SLURM_EXTRA_DIRECTIVES", SettingType.StringList, Array.Empty<string>(), "Extra #SBATCH directives, e.g. [\"--constraint=avx2\"]."),
         new("SLURM_JOB_DIR", SettingType.String, "", "Directory for sbatch scripts and job logs, on a file system the compute nodes share; empty = <PIPELINE_BASE_DIR>/.ccat-slurm."),
         new("SLURM_GPU_DIRECTIVE", SettingType.String, "gpus", "How gpu is requested: gpus (--gpus=N) or gres (--gres=gpu:N)."),
-        new("SLURM_TRANSPORT", SettingType.String, "cli", "How Slurm is reached: cli (the commands on this machine), ssh (the commands on a login node over SSH) or rest (slurmrestd)."),
+        new("SLURM_TRANSPORT", SettingType.String, "cli", "How Slurm is reached: cli (the commands on this machine) or ssh (the commands on a login node over SSH)."),
         new("SLURM_SSH_HOST", SettingType.String, "", "Login node for SLURM_TRANSPORT=ssh."),
         new("SLURM_SSH_PORT", SettingType.Integer, 22L, "SSH port of the login node."),
         new("SLURM_SSH_USER", SettingType.String, "", "User on the login node; empty = this machine's user name."),

@@ -39,8 +39,7 @@ public class CcatException : Exception
         CcatErrorId.SchedulerUnavailable or CcatErrorId.StoreUnavailable
             or CcatErrorId.KubernetesConnectionFailed or CcatErrorId.KubernetesTlsFailed
             or CcatErrorId.SshHostUnreachable => CcatErrorKind.ConnectionError,
-        CcatErrorId.SshAuthenticationFailed or CcatErrorId.HostKeyMismatch or CcatErrorId.RestAuthenticationFailed => CcatErrorKind.AuthenticationError,
-        CcatErrorId.RestRequestFailed => CcatErrorKind.ResourceUnavailable,
+        CcatErrorId.SshAuthenticationFailed or CcatErrorId.HostKeyMismatch => CcatErrorKind.AuthenticationError,
         CcatErrorId.KubernetesServerError or CcatErrorId.LogUnavailable => CcatErrorKind.ResourceUnavailable,
         CcatErrorId.KubernetesUnauthorized => CcatErrorKind.AuthenticationError,
         CcatErrorId.KubernetesForbidden => CcatErrorKind.PermissionDenied,

@@ -7,8 +7,6 @@ public enum SlurmTransportKind
     Cli,
     /// <summary>The Slurm client commands on a login node over one SSH connection.</summary>
     Ssh,
-    /// <summary>slurmrestd's REST API.</summary>
-    Rest,
 }
 
 /// <summary>What one submission hands to the transport.</summary>
@@ -28,7 +26,7 @@ public sealed record SlurmQueryResult(IReadOnlyList<SqueueJob> Live, IReadOnlyLi
 /// <summary>
 /// The seam between the Slurm backend and the cluster: what the backend needs from Slurm. The
 /// backend keeps every rule (status mapping, reasons, metrics, quoting, job folder layout); a
-/// transport only carries requests — by local commands, by commands over SSH, or by REST.
+/// transport only carries requests — by local commands or by commands over SSH.
 /// Every transport reports "could not be asked" as an error whose
 /// <see cref="Errors.CcatException.IsUnavailable"/> is true, never as a job state.
 /// </summary>

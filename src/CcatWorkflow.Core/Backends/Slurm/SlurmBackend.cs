@@ -58,13 +58,17 @@ public sealed class SlurmBackend : HPCBackend
     }
 
     /// <summary>The settings this backend depends on (a change rebuilds it).</summary>
-    public static IReadOnlyList<string> SettingNames => [.. SlurmOptions.SettingNames, .. SlurmTransports.SettingNames];
+    public static IReadOnlyList<string> SettingNames => [.. SlurmOptions.SettingNames, .. SlurmTransports.SettingNames, "SLURM_MIN_POLL_SECONDS"];
 
     /// <summary>Builds the backend from settings, over the transport SLURM_TRANSPORT names.</summary>
     public static SlurmBackend Create(CcatSettings settings)
     {
         var options = SlurmOptions.FromSettings(settings);
-        return new SlurmBackend(options, SlurmTransports.Create(settings, options));
+        return new SlurmBackend(options, SlurmTransports.Create(settings, options))
+        {
+            // SLURM_MIN_POLL_SECONDS bounds -Follow's status checks as it bounds Wait-CcatJob.
+            FollowStatusInterval = TimeSpan.FromSeconds(Math.Max(3, settings.GetFloat("SLURM_MIN_POLL_SECONDS"))),
+        };
     }
 
     /// <summary>The validated options.</summary>

@@ -19,8 +19,7 @@ public static class SlurmTransports
         {
             "" or "cli" => SlurmTransportKind.Cli,
             "ssh" => SlurmTransportKind.Ssh,
-            "rest" => SlurmTransportKind.Rest,
-            var other => throw new CcatException(CcatErrorId.InvalidConfiguration, $"Setting SLURM_TRANSPORT is '{other}'; it must be cli, ssh or rest."),
+            var other => throw new CcatException(CcatErrorId.InvalidConfiguration, $"Setting SLURM_TRANSPORT is '{other}'; it must be cli or ssh."),
         };
     }
 
@@ -35,8 +34,7 @@ public static class SlurmTransports
         return KindOf(settings) switch
         {
             SlurmTransportKind.Cli => new SlurmCommandTransport(SlurmTransportKind.Cli, new SlurmCommands(CliWrapCommandRunner.Instance), new LocalSlurmJobFiles(options.JobDirectory)),
-            SlurmTransportKind.Ssh => Ssh(new SshConnection(SshSettings.FromSettings(settings)), options.JobDirectory),
-            var kind => throw new CcatException(CcatErrorId.InvalidConfiguration, $"SLURM_TRANSPORT={kind.ToString().ToLowerInvariant()} is not available in this build."),
+            _ => Ssh(new SshConnection(SshSettings.FromSettings(settings)), options.JobDirectory),
         };
     }
 }
