@@ -45,7 +45,7 @@ public sealed class GetCcatJobCommand : CcatCmdlet
         IReadOnlyList<HPCJobInfo> jobs;
         try
         {
-            jobs = RunSync(ct => backend.ListJobsAsync(ct));
+            jobs = RunSync(ct => backend.ListAsync(ct));
         }
         catch (CcatException ex)
         {

@@ -83,7 +83,7 @@ public abstract class JobCmdlet : CcatCmdlet
             try
             {
                 var ids = list.Select(t => t.JobId).ToList();
-                var results = RunSync(ct => backend.GetStatusesAsync(ids, ct)).ToDictionary(r => r.JobId, StringComparer.Ordinal);
+                var results = RunSync(ct => backend.QueryJobsAsync(ids, ct)).ToDictionary(r => r.JobId, StringComparer.Ordinal);
                 foreach (var t in list)
                 {
                     outcome[t] = results.TryGetValue(t.JobId, out var r)

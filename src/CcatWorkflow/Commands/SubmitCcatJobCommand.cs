@@ -106,7 +106,7 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
         string description;
         try
         {
-            description = backend.DescribeSubmission(submission);
+            description = backend.PreviewSubmission(submission);
         }
         catch (CcatException ex)
         {
@@ -126,7 +126,7 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
         var submittedAt = DateTimeOffset.UtcNow;
         try
         {
-            var id = RunSync(ct => backend.SubmitAsync(submission, ct));
+            var id = RunSync(ct => backend.SubmitJobAsync(submission, ct));
             WriteObject(new HPCJobInfo(id, backend.Kind, HPCJobStatus.Pending, submission.JobName, submittedAt: submittedAt));
         }
         catch (CcatException ex)

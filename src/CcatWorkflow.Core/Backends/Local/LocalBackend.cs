@@ -44,6 +44,12 @@ public sealed class LocalBackend : HPCBackend
     /// <inheritdoc />
     public override HPCBackendKind Kind => HPCBackendKind.Local;
 
+    /// <inheritdoc />
+    public override string? NormalizeJobId(string jobId) => Canonical(jobId);
+
+    /// <inheritdoc />
+    protected override string JobIdForm => "a Local job id (a UUID such as 0f8c6a1e-2b7d-4c1a-9e53-6d2f1a7b8c90)";
+
     internal ILocalJobStore Store => _store;
 
     internal LocalBackendOptions Options => _options;
@@ -235,13 +241,6 @@ public sealed class LocalBackend : HPCBackend
     }
 
     // ------------------------------------------------------------------ cancel
-
-    /// <inheritdoc />
-    public override async Task CancelAsync(string jobId, CancellationToken cancellationToken)
-    {
-        var r = (await CancelManyAsync([jobId], cancellationToken).ConfigureAwait(false)).Single();
-        if (r.Error is { } e) throw e;
-    }
 
     /// <summary>
     /// Cancels many jobs at once: every cancel marker is written first, then all jobs are waited

@@ -64,6 +64,12 @@ public sealed partial class SlurmBackend : HPCBackend
     /// <inheritdoc />
     public override HPCBackendKind Kind => HPCBackendKind.Slurm;
 
+    /// <inheritdoc />
+    public override string? NormalizeJobId(string jobId) => SlurmJobId.IsValid(jobId) ? jobId : null;
+
+    /// <inheritdoc />
+    protected override string JobIdForm => "a Slurm job id (expected digits, optionally _task for an array task or +n for a component)";
+
     // ------------------------------------------------------------------ submit
 
     /// <inheritdoc />
@@ -358,13 +364,6 @@ public sealed partial class SlurmBackend : HPCBackend
     }
 
     // ------------------------------------------------------------------ cancel
-
-    /// <inheritdoc />
-    public override async Task CancelAsync(string jobId, CancellationToken cancellationToken)
-    {
-        var results = await CancelManyAsync([jobId], cancellationToken).ConfigureAwait(false);
-        if (results[0].Error is { } error) throw error;
-    }
 
     [GeneratedRegex(@"Kill job error on job id (\S+): (.+)$", RegexOptions.Multiline | RegexOptions.CultureInvariant)]
     private static partial Regex KillError();
