@@ -79,6 +79,16 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
     [Alias("EnvironmentVariables")]
     public IDictionary? Environment { get; set; }
 
+    /// <summary>
+    /// Secret environment variables for the job (values: strings or SecureStrings). Their values
+    /// are never written to a file, a manifest, -WhatIf or verbose output (shown as &lt;secret&gt;):
+    /// Slurm gets them through sbatch's process environment, Kubernetes through a Secret, the
+    /// Local runner through a pipe. SecureString values given in -Environment are secret too.
+    /// Example: @{ DB_PASSWORD = (Read-Host -AsSecureString) }.
+    /// </summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public IDictionary? SecretEnvironment { get; set; }
+
     /// <summary>A name for people; each backend sanitises it for its own rules.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
@@ -138,7 +148,21 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
     private JobSubmission BuildSubmission()
     {
         var resources = ResourceRequirements.FromDictionary(Unwrap(Resources));
-        var environment = JobSubmission.ValidateEnvironment(Unwrap(Environment));
+        // A SecureString given in -Environment is a secret all the same: it is never shown or written.
+        var plain = Unwrap(Environment);
+        var secret = Unwrap(SecretEnvironment) ?? new System.Collections.Specialized.OrderedDictionary();
+        if (plain is not null)
+        {
+            foreach (var key in plain.Keys.Cast<object>().Where(k => plain[k] is System.Security.SecureString).ToList())
+            {
+                if (!secret.Contains(key)) secret.Add(key, plain[key]);
+                else throw new CcatException(CcatErrorId.InvalidEnvironmentVariable, $"Environment variable '{key}' is given both in -Environment and in -SecretEnvironment; give it once.");
+                plain.Remove(key);
+            }
+        }
+
+        var environment = JobSubmission.ValidateEnvironment(plain);
+        var secretEnvironment = JobSubmission.ValidateEnvironment(secret);
         string command;
         if (ParameterSetName == ContainerSet)
         {
@@ -162,6 +186,7 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
             ManifestPath = FullPath(ManifestPath),
             Resources = resources,
             Environment = environment,
+            SecretEnvironment = secretEnvironment,
             JobName = JobName,
         };
         submission.Validate();
