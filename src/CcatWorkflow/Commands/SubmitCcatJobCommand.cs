@@ -28,6 +28,11 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
     private const string CommandSet = "ExecutionCommand";
     private const string ContainerSet = "Container";
 
+    private const int SubmitProgressId = 2;
+    private const string SubmitActivity = "Submitting CcatWorkflow jobs";
+
+    private int _submittedCount;
+
     /// <summary>The shell command line the job runs (the seed's execution_command).</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = CommandSet, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
@@ -138,11 +143,29 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
         {
             var id = RunSync(ct => backend.SubmitJobAsync(submission, ct));
             WriteObject(new HPCJobInfo(id, backend.Kind, HPCJobStatus.Pending, submission.JobName, submittedAt: submittedAt));
+            ReportSubmitted(submission.JobName);
         }
         catch (CcatException ex)
         {
             WriteCcatError(ex, submission.JobName);
         }
+    }
+
+    /// <inheritdoc />
+    protected override void EndProcessing()
+    {
+        if (_submittedCount == 0) return;
+        WriteProgress(new ProgressRecord(SubmitProgressId, SubmitActivity, $"{_submittedCount} submitted") { RecordType = ProgressRecordType.Completed });
+    }
+
+    // A pipeline of many rows can take a while to submit: show how many went, not a percentage
+    // (the number of rows still to come is unknown).
+    private void ReportSubmitted(string jobName)
+    {
+        if (!MyInvocation.ExpectingInput) return;
+        _submittedCount++;
+        // A new record each time: hosts and runspaces keep the records they are given.
+        WriteProgress(new ProgressRecord(SubmitProgressId, SubmitActivity, $"{_submittedCount} submitted; last: {jobName}"));
     }
 
     private JobSubmission BuildSubmission()
