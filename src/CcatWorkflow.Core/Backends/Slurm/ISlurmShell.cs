@@ -7,7 +7,17 @@ namespace CcatWorkflow.Core.Backends.Slurm;
 /// <param name="Program">sbatch, squeue, sacct, scancel or scontrol.</param>
 /// <param name="Arguments">The arguments (never a command line).</param>
 /// <param name="Environment">Variables to set; a null value removes the variable.</param>
-public sealed record SlurmCommandLine(string Program, IReadOnlyList<string> Arguments, IReadOnlyDictionary<string, string?> Environment);
+public sealed record SlurmCommandLine(string Program, IReadOnlyList<string> Arguments, IReadOnlyDictionary<string, string?> Environment)
+{
+    /// <summary>
+    /// Secret variables for the command's environment: never on a command line (argument lists
+    /// are public on the host), so each shell passes them its own private way.
+    /// </summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Secrets { get; init; } = [];
+
+    /// <summary>No secret in the text form (records print every property).</summary>
+    public override string ToString() => Program + " " + string.Join(' ', Arguments);
+}
 
 /// <summary>What one command of a batch gave: its result, or why it could not be run.</summary>
 /// <param name="Result">The command's exit code and output, when it ran.</param>

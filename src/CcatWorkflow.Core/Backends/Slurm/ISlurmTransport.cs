@@ -15,7 +15,11 @@ public enum SlurmTransportKind
 /// <param name="Script">The batch script.</param>
 /// <param name="Metadata">The metadata written next to it.</param>
 /// <param name="Directives">The sbatch options the script sets (their SBATCH_* overrides are removed).</param>
-public sealed record SlurmSubmitRequest(string FolderName, string Folder, string Script, SlurmJobMetadata Metadata, IReadOnlyList<string> Directives);
+public sealed record SlurmSubmitRequest(string FolderName, string Folder, string Script, SlurmJobMetadata Metadata, IReadOnlyList<string> Directives)
+{
+    /// <summary>The job's secret variables: they reach sbatch's environment (which exports them to the job), never a file or an argument list.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Secrets { get; init; } = [];
+}
 
 /// <summary>What the controller and the accounting database said about a batch of ids.</summary>
 /// <param name="Live">The controller's rows (squeue).</param>

@@ -83,6 +83,12 @@ public sealed class SlurmBackend : HPCBackend
     /// <inheritdoc />
     public override HPCBackendKind Kind => HPCBackendKind.Slurm;
 
+    /// <inheritdoc />
+    public override string? NormalizeJobId(string jobId) => SlurmJobId.IsValid(jobId) ? jobId : null;
+
+    /// <inheritdoc />
+    protected override string JobIdForm => "a Slurm job id (expected digits, optionally _task for an array task or +n for a component)";
+
     // ------------------------------------------------------------------ submit
 
     /// <inheritdoc />
@@ -102,10 +108,12 @@ public sealed class SlurmBackend : HPCBackend
             ImageRef = submission.ImageRef,
             SifPath = submission.SifPath,
             EnvironmentNames = submission.Environment.Select(kv => kv.Key).ToList(),
+            SecretEnvironmentNames = submission.SecretEnvironment.Select(kv => kv.Key).ToList(),
         };
 
         var id = await Transport.SubmitAsync(new SlurmSubmitRequest(folderName, folder, script, metadata,
-            SbatchScriptBuilder.Directives(submission, Options, folder)), cancellationToken).ConfigureAwait(false);
+            SbatchScriptBuilder.Directives(submission, Options, folder)) { Secrets = submission.SecretEnvironment.ToList() },
+            cancellationToken).ConfigureAwait(false);
 
         // A reused id (cluster reinstalled while this session lives) starts with a clean slate.
         _names[id] = submission.JobName;
@@ -300,13 +308,6 @@ public sealed class SlurmBackend : HPCBackend
     private string? StderrTail(SlurmJobFolder folder) => Transport.Files.ReadEnd(folder.StderrPath, 8192);
 
     // ------------------------------------------------------------------ cancel
-
-    /// <inheritdoc />
-    public override async Task CancelAsync(string jobId, CancellationToken cancellationToken)
-    {
-        var results = await CancelManyAsync([jobId], cancellationToken).ConfigureAwait(false);
-        if (results[0].Error is { } error) throw error;
-    }
 
     /// <summary>Cancels many jobs with one scancel call.</summary>
     public override async Task<IReadOnlyList<JobQueryResult>> CancelManyAsync(IReadOnlyList<string> jobIds, CancellationToken cancellationToken)

@@ -40,7 +40,7 @@ public sealed partial class SlurmCommandTransport(SlurmTransportKind kind, ISlur
             // accepted the job, and killing sbatch then would leave a job whose folder we delete.
             // sbatch's own timeout bounds the wait.
             result = await shell.RunAsync(new SlurmCommandLine("sbatch", ["--parsable", SlurmJobFolder.Join(request.Folder, SlurmJobDirectory.ScriptFile)],
-                SlurmCommands.SubmitEnvironment(request.Directives)), SlurmCommands.SubmitTimeout, CancellationToken.None).ConfigureAwait(false);
+                SlurmCommands.SubmitEnvironment(request.Directives)) { Secrets = request.Secrets }, SlurmCommands.SubmitTimeout, CancellationToken.None).ConfigureAwait(false);
         }
         catch (CcatException ex) when (ex.InnerException is TimeoutException)
         {

@@ -28,7 +28,11 @@ public sealed class SshSlurmJobFiles(SshConnection connection, string root) : IS
         var text = "umask 077 && mkdir -p -- " + ShellQuoting.Quote(Root) + " && mkdir -- " + ShellQuoting.Quote(folder)
             + " && cat > " + ShellQuoting.Quote(SlurmJobFolder.Join(folder, SlurmJobDirectory.ScriptFile))
             + " && printf '%s' " + ShellQuoting.Quote(SlurmJobDirectory.SerializeMetadata(metadata))
-            + " > " + ShellQuoting.Quote(SlurmJobFolder.Join(folder, SlurmJobDirectory.MetadataFile));
+            + " > " + ShellQuoting.Quote(SlurmJobFolder.Join(folder, SlurmJobDirectory.MetadataFile))
+            // Made now, 0600, so that Slurm (which truncates an existing file and keeps its mode)
+            // does not create them with the job's umask.
+            + " && : > " + ShellQuoting.Quote(SlurmJobFolder.Join(folder, SlurmJobDirectory.StdoutFile))
+            + " && : > " + ShellQuoting.Quote(SlurmJobFolder.Join(folder, SlurmJobDirectory.StderrFile));
         var (code, _, error, _) = await connection.ExecAsync(text, new UTF8Encoding(false).GetBytes(script), FileTimeout, true, cancellationToken).ConfigureAwait(false);
         if (code != 0)
         {

@@ -47,7 +47,25 @@ public sealed class SshSlurmShell(SshConnection connection) : ISlurmShell
 
         words.Add(command.Program);
         words.AddRange(command.Arguments);
-        return "(" + ClearOutputVariables + "exec " + ShellQuoting.Join(words) + ")";
+        // Secrets arrive on standard input as export lines (never on the command line, which
+        // any user of the login node can see in ps) and are evaluated before the command runs.
+        var secrets = command.Secrets.Count > 0 ? "eval \"$(cat)\" && " : "";
+        return "(" + ClearOutputVariables + secrets + "exec " + ShellQuoting.Join(words) + ")";
+    }
+
+    /// <summary>The standard input carrying a command's secrets (<c>export NAME='value'</c> lines), or null when it has none.</summary>
+    public static byte[]? SecretsInput(SlurmCommandLine command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        if (command.Secrets.Count == 0) return null;
+        var text = new StringBuilder();
+        foreach (var (name, value) in command.Secrets)
+        {
+            if (!ShellQuoting.IsShellIdentifier(name)) continue;
+            text.Append("export ").Append(name).Append('=').Append(ShellQuoting.Quote(value)).Append('\n');
+        }
+
+        return new UTF8Encoding(false).GetBytes(text.ToString());
     }
 
     /// <inheritdoc />
@@ -57,7 +75,7 @@ public sealed class SshSlurmShell(SshConnection connection) : ISlurmShell
         Interlocked.Increment(ref _commandsRun);
         // sbatch is not run twice after a broken connection: Slurm may have accepted the job.
         var idempotent = command.Program != "sbatch";
-        var (code, output, error, duration) = await connection.ExecAsync(CommandText(command), null, timeout, idempotent, cancellationToken).ConfigureAwait(false);
+        var (code, output, error, duration) = await connection.ExecAsync(CommandText(command), SecretsInput(command), timeout, idempotent, cancellationToken).ConfigureAwait(false);
         var result = new CommandResult(code, Encoding.UTF8.GetString(output), error, duration);
         ThrowIfMissing(command.Program, result);
         return result;
