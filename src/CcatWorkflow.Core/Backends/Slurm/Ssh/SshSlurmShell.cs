@@ -30,20 +30,16 @@ public sealed class SshSlurmShell(SshConnection connection) : ISlurmShell
     public static string CommandText(SlurmCommandLine command)
     {
         ArgumentNullException.ThrowIfNull(command);
+        // env(1) takes its options (-u NAME) before any NAME=value: after one, a word is the command.
+        var changes = command.Environment.Where(kv => ShellQuoting.IsShellIdentifier(kv.Key)).OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList();
         var words = new List<string> { "env" };
-        foreach (var (name, value) in command.Environment.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        foreach (var (name, _) in changes.Where(kv => kv.Value is null))
         {
-            if (!ShellQuoting.IsShellIdentifier(name)) continue;
-            if (value is null)
-            {
-                words.Add("-u");
-                words.Add(name);
-            }
-            else
-            {
-                words.Add(name + "=" + value);
-            }
+            words.Add("-u");
+            words.Add(name);
         }
+
+        words.AddRange(changes.Where(kv => kv.Value is not null).Select(kv => kv.Key + "=" + kv.Value));
 
         words.Add(command.Program);
         words.AddRange(command.Arguments);
