@@ -65,7 +65,7 @@ function Get-SshdCount([string] $Pattern) { @(Select-String -Path $ssh['SSHD_LOG
 function Wait-Drained { $null = & bash -c 'for i in $(seq 300); do [ -z "$(squeue -h -t PD,R,CG -o %i | head -1)" ] && exit 0; sleep 1; done' }
 
 Write-Host 'warming up both transports'
-foreach ($t in 'cli', 'ssh') {
+foreach ($t in 'ssh', 'cli') {   # ssh first: its user makes the job directory (0700), root can use it too
     Use-Transport $t
     $warm = 1..3 | ForEach-Object { Submit-CcatJob -ExecutionCommand 'true' -JobName "warmup $t" }
     $null = $warm | Wait-CcatJob -Timeout 120

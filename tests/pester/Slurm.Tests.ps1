@@ -373,6 +373,24 @@ Describe 'Slurm over SSH: one connection, a pinned host key, errors of their own
         ((Get-SshdCount 'Accepted publickey') - $logins) | Should -Be 0
     }
 
+    It 'SLURM_MIN_POLL_SECONDS is a floor -PollInterval cannot undercut (remote commands counted in sshd''s log)' {
+        $env:CCAT_WORKFLOW_MANAGER_SLURM_MIN_POLL_SECONDS = '3'
+        try {
+            $job = Submit-CcatJob -ExecutionCommand 'sleep 6' -JobName 'pester poll floor'
+            $execs = Get-SshdCount 'Starting session: command'
+            $clock = [Diagnostics.Stopwatch]::StartNew()
+            $r = $job | Wait-CcatJob -PollInterval 0.1 -Timeout 120
+            $elapsed = $clock.Elapsed.TotalSeconds
+            $r.Status | Should -Be ([CcatWorkflow.HPCJobStatus]::Completed)
+            # One remote command per poll (two when sacct is asked too): at most one poll per 3 s.
+            $polls = (Get-SshdCount 'Starting session: command') - $execs
+            $polls | Should -BeLessOrEqual (2 * ([math]::Floor($elapsed / 3) + 1)) -Because "$polls remote commands in $([math]::Round($elapsed, 1)) s"
+        }
+        finally {
+            Remove-Item env:CCAT_WORKFLOW_MANAGER_SLURM_MIN_POLL_SECONDS
+        }
+    }
+
     It 'a host key other than the pinned one is HostKeyMismatch, and no login is attempted' {
         $logins = Get-SshdCount 'Accepted publickey'
         $e = Get-StatusErrorWith 'SLURM_SSH_KNOWN_HOSTS' (Join-Path $script:sshDir 'known_hosts_wrong')
