@@ -82,7 +82,7 @@ public sealed class LocalBackend : HPCBackend
 
         try
         {
-            await _launcher.StartAsync(dir, cancellationToken).ConfigureAwait(false);
+            await _launcher.StartAsync(dir, submission.SecretEnvironment, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -124,6 +124,12 @@ public sealed class LocalBackend : HPCBackend
             sb.Append(ShellQuoting.IsShellIdentifier(v.Name) ? "export " + v.Name + "=" + ShellQuoting.Quote(v.Value) : "# " + ShellQuoting.Quote(v.Name + "=" + v.Value)).Append('\n');
         }
 
+        foreach (var name in spec.SecretEnvironmentNames)
+        {
+            // The value goes to the runner over a pipe, never into a file or onto the screen.
+            sb.Append("# secret (passed to the runner over its stdin): ").Append(ShellQuoting.Quote(name)).Append('=').Append(JobSubmission.SecretPlaceholder).Append('\n');
+        }
+
         sb.Append("/bin/sh -c ").Append(ShellQuoting.Quote(spec.Command)).Append('\n');
         return sb.ToString();
     }
@@ -138,6 +144,7 @@ public sealed class LocalBackend : HPCBackend
             Name = s.JobName,
             Command = s.ExecutionCommand,
             Environment = env,
+            SecretEnvironmentNames = s.SecretEnvironment.Select(kv => kv.Key).ToList(),
             // The job's own directory, as the Slurm backend's --chdir: the same for every
             // submitter (pwsh's location is not its process's working directory anyway).
             WorkingDirectory = Path.Combine(_options.JobRoot, id),

@@ -86,6 +86,7 @@ public sealed partial class SlurmBackend : HPCBackend
             ImageRef = submission.ImageRef,
             SifPath = submission.SifPath,
             EnvironmentNames = submission.Environment.Select(kv => kv.Key).ToList(),
+            SecretEnvironmentNames = submission.SecretEnvironment.Select(kv => kv.Key).ToList(),
         });
 
         CommandResult result;
@@ -96,7 +97,7 @@ public sealed partial class SlurmBackend : HPCBackend
             // accepted the job, and killing sbatch then would leave a job whose folder we delete.
             // sbatch's own timeout bounds the wait.
             result = await _commands.RunAsync("sbatch", ["--parsable", Path.Combine(folder, SlurmJobDirectory.ScriptFile)],
-                SlurmCommands.SubmitEnvironment(SbatchScriptBuilder.Directives(submission, Options, folder)),
+                SlurmCommands.SubmitEnvironment(SbatchScriptBuilder.Directives(submission, Options, folder), submission.SecretEnvironment),
                 SlurmCommands.SubmitTimeout, CancellationToken.None).ConfigureAwait(false);
         }
         catch (CcatException ex) when (ex.InnerException is TimeoutException)
