@@ -186,7 +186,12 @@ public sealed class LocalBackend : HPCBackend
         var lookup = canonical.OfType<string>().Distinct(StringComparer.Ordinal).ToList();
         var records = await RecordsAsync(lookup, cancellationToken).ConfigureAwait(false);
         var byId = new Dictionary<string, IReadOnlyDictionary<string, string>?>(StringComparer.Ordinal);
-        for (var i = 0; i < lookup.Count; i++) byId[lookup[i]] = records[i];
+        var errors = new Dictionary<string, CcatException>(StringComparer.Ordinal);
+        for (var i = 0; i < lookup.Count; i++)
+        {
+            byId[lookup[i]] = records[i].Record;
+            if (records[i].Error is { } error) errors[lookup[i]] = error;
+        }
 
         var results = new List<JobQueryResult>(asked.Count);
         for (var i = 0; i < asked.Count; i++)
@@ -195,6 +200,12 @@ public sealed class LocalBackend : HPCBackend
             if (canonical[i] is not { } id)
             {
                 results.Add(new JobQueryResult(given, null, InvalidId(given)));
+                continue;
+            }
+
+            if (errors.TryGetValue(id, out var unreadable))
+            {
+                results.Add(new JobQueryResult(given, null, unreadable));
                 continue;
             }
 
@@ -244,15 +255,49 @@ public sealed class LocalBackend : HPCBackend
     /// there (a Redis that lost its data), the record is rebuilt from the folder — the folder is
     /// the truth — and the store healed with it.
     /// </summary>
-    private async Task<IReadOnlyList<IReadOnlyDictionary<string, string>?>> RecordsAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken)
+    /// <remarks>
+    /// With the file store one unreadable record (a symlink, a FIFO, garbage) is that job's
+    /// error alone: the batch is then read job by job. Redis errors are the store's, for all.
+    /// </remarks>
+    private async Task<(IReadOnlyDictionary<string, string>? Record, CcatException? Error)[]> RecordsAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken)
     {
-        var records = (await _store.GetManyAsync(ids, cancellationToken).ConfigureAwait(false)).ToArray();
+        var records = new (IReadOnlyDictionary<string, string>? Record, CcatException? Error)[ids.Count];
+        try
+        {
+            var batch = await _store.GetManyAsync(ids, cancellationToken).ConfigureAwait(false);
+            for (var i = 0; i < ids.Count; i++) records[i] = (batch[i], null);
+        }
+        catch (CcatException) when (_store is FileJobStore && ids.Count > 1)
+        {
+            for (var i = 0; i < ids.Count; i++)
+            {
+                try
+                {
+                    records[i] = ((await _store.GetManyAsync([ids[i]], cancellationToken).ConfigureAwait(false))[0], null);
+                }
+                catch (CcatException e)
+                {
+                    records[i] = (null, e);
+                }
+            }
+        }
+
         for (var i = 0; i < ids.Count; i++)
         {
-            if (records[i] is null) records[i] = await RecoverFromFolderAsync(ids[i], cancellationToken).ConfigureAwait(false);
+            if (records[i] is { Record: null, Error: null })
+            {
+                records[i] = (await RecoverFromFolderAsync(ids[i], cancellationToken).ConfigureAwait(false), null);
+            }
         }
 
         return records;
+    }
+
+    /// <summary>One job's record (null: none), or its error thrown.</summary>
+    private async Task<IReadOnlyDictionary<string, string>?> RecordAsync(string id, CancellationToken cancellationToken)
+    {
+        var (record, error) = (await RecordsAsync([id], cancellationToken).ConfigureAwait(false))[0];
+        return error is null ? record : throw error;
     }
 
     private async Task<IReadOnlyDictionary<string, string>?> RecoverFromFolderAsync(string id, CancellationToken cancellationToken)
@@ -401,8 +446,7 @@ public sealed class LocalBackend : HPCBackend
             return null;
         }
 
-        var records = await RecordsAsync([id], cancellationToken).ConfigureAwait(false);
-        if (records[0] is { } fields)
+        if (await RecordAsync(id, cancellationToken).ConfigureAwait(false) is { } fields)
         {
             await _inspector.InspectAsync(id, new LocalJobRecord(fields), cancellationToken).ConfigureAwait(false);
         }
@@ -498,8 +542,7 @@ public sealed class LocalBackend : HPCBackend
     private async Task<LocalJobDirectory> ExistingDirectoryAsync(string jobId, CancellationToken cancellationToken)
     {
         var id = Canonical(jobId) ?? throw InvalidId(jobId);
-        var records = await RecordsAsync([id], cancellationToken).ConfigureAwait(false);
-        if (records[0] is null) throw NotFound(id);
+        if (await RecordAsync(id, cancellationToken).ConfigureAwait(false) is null) throw NotFound(id);
         var dir = _inspector.DirectoryOf(id);
         if (!dir.Exists)
         {
