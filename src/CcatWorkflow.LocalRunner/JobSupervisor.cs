@@ -295,6 +295,13 @@ internal sealed class JobSupervisor
 
         using var handle = new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: false);
         var err = LocalNative.Flock(handle, LocalNative.LOCK_EX | LocalNative.LOCK_NB);
+        for (var i = 0; i < 40 && err == LocalNative.EWOULDBLOCK; i++)
+        {
+            // A reader probing the lock holds it shared for an instant; another runner for good.
+            Thread.Sleep(50);
+            err = LocalNative.Flock(handle, LocalNative.LOCK_EX | LocalNative.LOCK_NB);
+        }
+
         if (err != 0)
         {
             SafeFile.Close(fd);

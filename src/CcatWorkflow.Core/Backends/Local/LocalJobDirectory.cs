@@ -53,7 +53,8 @@ internal sealed class LocalJobDirectory
         {
             if (!SafeFile.IsRegularFile(fd)) return RunnerLockState.Unknown;
             using var handle = new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: false);
-            var err = LocalNative.Flock(handle, LocalNative.LOCK_EX | LocalNative.LOCK_NB);
+            // Shared: readers never block each other, only the runner's exclusive lock blocks them.
+            var err = LocalNative.Flock(handle, LocalNative.LOCK_SH | LocalNative.LOCK_NB);
             return err == 0 ? RunnerLockState.Free : err == LocalNative.EWOULDBLOCK ? RunnerLockState.Held : RunnerLockState.Unknown;
         }
         finally
