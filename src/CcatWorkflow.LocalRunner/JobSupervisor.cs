@@ -653,6 +653,7 @@ internal sealed class JobSupervisor
             }
 
             if (attempt == 1) Log("the result could not be recorded yet; retrying until the folder or the store accepts it");
+            if (!_dir.Exists) RestoreDirectory(); // deleted meanwhile: the result needs a folder
             Thread.Sleep(delay);
             delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRecordRetry.Ticks));
         }
