@@ -8,7 +8,8 @@ namespace CcatWorkflow.Core.Backends.Local;
 /// Starts the runner of a job, detached from the submitting session, and waits until it
 /// reports the job started. The runner is
 /// <c>dotnet CcatWorkflow.LocalRunner.dll run &lt;job dir&gt;</c>, started by
-/// <c>/bin/sh</c> in the background with stdin from /dev/null and its output appended to the
+/// <c>/bin/sh</c> in the background with stdin a pipe (that carries the job's secret variables,
+/// see <see cref="LocalSecretChannel"/>, and is then closed) and its output appended to the
 /// job's <c>runner.log</c>; its argv goes in as positional parameters, never into the script text.
 /// The runner then makes itself a session leader. Hang-up and terminal stop signals are ignored
 /// from the start, so closing the submitting terminal cannot end it.
@@ -18,10 +19,12 @@ internal sealed class RunnerLauncher
     /// <summary>The runner's file name.</summary>
     public const string RunnerFileName = "CcatWorkflow.LocalRunner.dll";
 
-    // runner.log is created 0600 (umask 077 for that one redirection only: the runner, and so
-    // the job, keep the submitter's umask).
+    // The runner's stdin is the launch's stdin (the secrets' pipe), through fd 3: a background
+    // command's own stdin is /dev/null before any redirection of it is applied. runner.log is
+    // created 0600 (umask 077 for that one redirection only: the runner, and so the job, keep
+    // the submitter's umask).
     private const string LaunchScript =
-        "log=$1; shift; m=$(umask); umask 077; : >>\"$log\"; umask \"$m\"; trap '' HUP TSTP TTIN TTOU; \"$@\" </dev/null >>\"$log\" 2>&1 & echo $!";
+        "log=$1; shift; m=$(umask); umask 077; : >>\"$log\"; umask \"$m\"; trap '' HUP TSTP TTIN TTOU; exec 3<&0; \"$@\" <&3 3<&- >>\"$log\" 2>&1 & echo $!";
 
     /// <summary>The key of <see cref="Exception.Data"/> set on a launch error after which the job had started (no roll-back).</summary>
     public const string JobStartedKey = "CcatWorkflow.Local.JobStarted";
@@ -49,12 +52,12 @@ internal sealed class RunnerLauncher
         [_options.DotnetPath ?? DotnetHost.Find() ?? "dotnet", FindRunner() ?? RunnerFileName, "run", jobDir];
 
     /// <summary>
-    /// Starts the runner and waits until it has written runner.json (the job runs) or
+    /// Starts the runner, hands it <paramref name="secrets"/> over its stdin, and waits until it has written runner.json (the job runs) or
     /// result.json (it decided the job's end without running it). Throws
     /// <see cref="CcatErrorId.SubmissionRejected"/> when the runner could not be started or died
     /// first; the caller rolls the submission back.
     /// </summary>
-    public async Task<int> StartAsync(LocalJobDirectory dir, CancellationToken cancellationToken)
+    public async Task<int> StartAsync(LocalJobDirectory dir, IReadOnlyList<KeyValuePair<string, string>> secrets, CancellationToken cancellationToken)
     {
         var id = Path.GetFileName(dir.Path);
         var dotnet = _options.DotnetPath ?? DotnetHost.Find()
@@ -76,6 +79,7 @@ internal sealed class RunnerLauncher
                 ["-c", LaunchScript, "ccat-launch", dir.FilePath(LocalJobDirectory.RunnerLogFile), dotnet, runner, "run", dir.Path],
                 new CommandOptions(
                     Environment: RunnerEnvironment(),
+                    StandardInput: LocalSecretChannel.Serialize(secrets),
                     Timeout: TimeSpan.FromSeconds(30)),
                 CancellationToken.None).ConfigureAwait(false);
         }
