@@ -56,10 +56,14 @@ internal sealed class JobSupervisor
     private string? _cgroup;
     private LocalRunnerState? _state;
 
-    private JobSupervisor(LocalJobDirectory dir, LocalJobSpec spec, ILocalJobStore store)
+    /// <summary>job.json as it was read: what a restored folder gets back (never the secrets merged into <see cref="_spec"/>).</summary>
+    private readonly LocalJobSpec _specAsWritten;
+
+    private JobSupervisor(LocalJobDirectory dir, LocalJobSpec spec, LocalJobSpec specAsWritten, ILocalJobStore store)
     {
         _dir = dir;
         _spec = spec;
+        _specAsWritten = specAsWritten;
         _store = store;
     }
 
@@ -84,6 +88,7 @@ internal sealed class JobSupervisor
             return 2;
         }
 
+        var specAsWritten = spec;
         try
         {
             // The secrets' values come over stdin, never from a file; held in memory only.
@@ -102,7 +107,7 @@ internal sealed class JobSupervisor
         try
         {
             if (subreaper != 0) Log($"warning: PR_SET_CHILD_SUBREAPER failed ({RunnerNative.Strerror(subreaper)}); orphans of the job are not counted");
-            var supervisor = new JobSupervisor(dir, spec, store);
+            var supervisor = new JobSupervisor(dir, spec, specAsWritten, store);
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx =>
             {
                 ctx.Cancel = true;
@@ -464,12 +469,12 @@ internal sealed class JobSupervisor
         {
             _dir.Create();
             if (TakeLock() is { } lockError) Log($"restoring the folder: {lockError}");
-            _dir.WriteSpec(_spec);
+            _dir.WriteSpec(_specAsWritten);
             if (_state is { } state) _dir.WriteRunner(state);
             _dir.ReserveResultSpace();
             if (_store is FileJobStore && _state is { } running)
             {
-                var fields = LocalJobRecord.ForSubmission(_spec, _dir.Path);
+                var fields = LocalJobRecord.ForSubmission(_specAsWritten, _dir.Path);
                 foreach (var (k, v) in LocalJobRecord.ForRunning(running)) fields[k] = v;
                 _store.CreateAsync(_spec.Id, fields, _spec.SubmittedAt, CancellationToken.None).GetAwaiter().GetResult();
             }
