@@ -365,7 +365,7 @@ Describe 'Local jobs whose folder is deleted while they run (issue 7, defect 9)'
     It 'stays visible while it runs, then reads cancelled' {
         $dir = Join-Path $TestDrive 'deleted'
         Use-Shared -Dir $dir
-        $job = Submit-CcatJob -ExecutionCommand "trap 'sleep 1; exit 1' TERM; sleep 3610 & wait" -JobName doomed
+        $job = Submit-CcatJob -ExecutionCommand "trap 'sleep 1; exit 1' TERM; sleep 3610 & wait" -JobName doomed -SecretEnvironment @{ TOKEN = 'secret-of-3610' }
         $null = Get-RunnerState $dir $job.JobId
 
         Remove-Item -Recurse -Force "$dir/$($job.JobId)"
@@ -378,5 +378,6 @@ Describe 'Local jobs whose folder is deleted while they run (issue 7, defect 9)'
         $done = $job | Wait-CcatJob -Timeout 60
         $done.Reason | Should -Be 'Cancelled'
         $done.Message | Should -Match 'was deleted while the job ran'
+        Get-ChildItem "$dir/$($job.JobId)" -File -Force | Get-Content -Raw | Should -Not -Match 'secret-of-3610'
     }
 }
