@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using CcatWorkflow.Core.Arrays;
 using CcatWorkflow.Core.Configuration;
 using CcatWorkflow.Core.Errors;
 using CcatWorkflow.Core.Execution;
@@ -17,7 +18,7 @@ namespace CcatWorkflow.Core.Backends.Slurm;
 /// How requests reach the cluster is the <see cref="ISlurmTransport"/>'s business (SLURM_TRANSPORT:
 /// local commands, commands over SSH, or slurmrestd); every rule stays here.
 /// </summary>
-public sealed class SlurmBackend : HPCBackend
+public sealed partial class SlurmBackend : HPCBackend
 {
     /// <summary>Ids per squeue or sacct call (long id lists make both slow or fail).</summary>
     public const int QueryChunkSize = SlurmCommandTransport.QueryChunkSize;
@@ -56,9 +57,6 @@ public sealed class SlurmBackend : HPCBackend
         Transport = transport ?? throw new ArgumentNullException(nameof(transport));
         _layout = new SlurmJobDirectory(Options.JobDirectory);
     }
-
-    /// <summary>The settings this backend depends on (a change rebuilds it).</summary>
-    public static IReadOnlyList<string> SettingNames => [.. SlurmOptions.SettingNames, .. SlurmTransports.SettingNames, "SLURM_MIN_POLL_SECONDS"];
 
     /// <summary>Builds the backend from settings, over the transport SLURM_TRANSPORT names.</summary>
     public static SlurmBackend Create(CcatSettings settings)
@@ -108,6 +106,9 @@ public sealed class SlurmBackend : HPCBackend
             ImageRef = submission.ImageRef,
             SifPath = submission.SifPath,
             EnvironmentNames = submission.Environment.Select(kv => kv.Key).ToList(),
+            ArrayIndex = submission.ArrayIndex?.Text,
+            ThrottleLimit = submission.ThrottleLimit,
+            Dependency = SbatchScriptBuilder.ArrayOptions(submission).FirstOrDefault(o => o.StartsWith("--dependency=", StringComparison.Ordinal))?["--dependency=".Length..],
             SecretEnvironmentNames = submission.SecretEnvironment.Select(kv => kv.Key).ToList(),
         };
 
@@ -159,42 +160,55 @@ public sealed class SlurmBackend : HPCBackend
         return ids.Select(i => results[i]).ToList();
     }
 
-    // The folders of ids, from this session's memory first (a job's folder never changes).
+    // The folders of ids, from this session's memory first (a job's folder never changes). An
+    // array element lives in its array's folder: the link is the array's id.
     private async Task<Dictionary<string, SlurmJobFolder?>> FoldersAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken)
     {
-        var folders = new Dictionary<string, SlurmJobFolder?>(StringComparer.Ordinal);
-        var unknown = new List<string>();
-        foreach (var id in ids)
-        {
-            if (_folders.TryGetValue(id, out var f)) folders[id] = f;
-            else unknown.Add(id);
-        }
-
+        var linkIds = ids.Select(id => ArrayElementId.ArrayOf(id) ?? id).Distinct(StringComparer.Ordinal).ToList();
+        var unknown = linkIds.Where(id => !_folders.ContainsKey(id)).ToList();
         if (unknown.Count > 0)
         {
             var found = await Transport.Files.FindAsync(unknown, cancellationToken).ConfigureAwait(false);
-            foreach (var id in unknown)
-            {
-                var f = found.GetValueOrDefault(id);
-                if (f is not null) _folders[id] = f;
-                folders[id] = f;
-            }
+            foreach (var (id, f) in found) _folders[id] = f;
+        }
+
+        var folders = new Dictionary<string, SlurmJobFolder?>(StringComparer.Ordinal);
+        foreach (var id in ids)
+        {
+            folders[id] = ArrayElementId.TryParse(id, out var arrayId, out var index)
+                ? (_folders.TryGetValue(arrayId, out var array) ? array with { JobId = id, ArrayIndex = index } : null)
+                : _folders.GetValueOrDefault(id);
         }
 
         return folders;
     }
+
+    // A job folder's metadata, read once per folder in one status query.
+    private SlurmJobMetadata? MetadataOf(SlurmJobFolder folder, Dictionary<string, SlurmJobMetadata?> cache)
+    {
+        if (!cache.TryGetValue(folder.Path, out var metadata))
+        {
+            cache[folder.Path] = metadata = ReadMetadata(folder);
+        }
+
+        return metadata;
+    }
+
+    private SlurmJobMetadata? ReadMetadata(SlurmJobFolder folder) => SlurmJobDirectory.ParseMetadata(Transport.Files.ReadSmallText(folder.MetadataPath));
 
     private async Task<IReadOnlyList<JobQueryResult>> QueryAsync(List<string> ids, CancellationToken cancellationToken)
     {
         var now = DateTimeOffset.UtcNow;
         var folders = await FoldersAsync(ids, cancellationToken).ConfigureAwait(false);
         var since = folders.Values.Min(f => f?.SubmittedAt ?? now - ForeignJobWindow) - SlurmStatusResolver.ClockSkew;
-        var names = ids.ToDictionary(id => id, id => JobNameOf(id, folders[id]), StringComparer.Ordinal);
+        var queryIds = SlurmArrayIds.QueryIds(ids).ToList();
+        var metadata = new Dictionary<string, SlurmJobMetadata?>(StringComparer.Ordinal);
+        var names = ids.ToDictionary(id => id, id => JobNameOf(ArrayElementId.ArrayOf(id) ?? id, folders[id]), StringComparer.Ordinal);
 
         // While squeue last saw every id pending or running, ask it alone; sacct only for the
         // ids it no longer shows as live. Otherwise both at once.
         var allLive = ids.All(_liveInSqueue.ContainsKey);
-        var query = await Transport.QueryAsync(ids, since, accounting: !allLive, cancellationToken).ConfigureAwait(false);
+        var query = await Transport.QueryAsync(queryIds, since, accounting: !allLive, cancellationToken).ConfigureAwait(false);
         var live = query.Live;
         var accounted = query.Accounted;
         var accountingError = query.AccountingError;
@@ -232,42 +246,45 @@ public sealed class SlurmBackend : HPCBackend
             if (job.JobIdRaw is { } raw) sacctByRaw.TryAdd(raw, job);
         }
 
+        JobQueryResult ResolveOne(string id, SlurmJobFolder? folder, string? name, SacctJob? sa)
+        {
+            var sq = squeueById.GetValueOrDefault(id);
+            var array = ArrayElementId.ArrayOf(id) ?? id;
+            return SlurmStatusResolver.Resolve(new SlurmJobEvidence
+            {
+                JobId = id,
+                Folder = folder,
+                JobName = name,
+                Squeue = sq is not null && SlurmStatusResolver.IsSameJob(folder, sq) ? sq : null,
+                Sacct = sa is not null && SlurmStatusResolver.IsSameJob(folder, sa) ? sa : null,
+                AccountingError = accountingError,
+                CancelRequested = _cancelRequested.ContainsKey(id) || _cancelRequested.ContainsKey(array),
+                LastKnown = _lastKnown.GetValueOrDefault(id),
+                HasDependency = folder is not null && MetadataOf(folder, metadata)?.Dependency is not null,
+            }, StderrTail);
+        }
+
         var results = new List<JobQueryResult>(ids.Count);
         foreach (var id in ids)
         {
             var folder = folders[id];
             var sq = squeueById.GetValueOrDefault(id);
             var sa = sacctById.GetValueOrDefault(id);
-            var tasks = sq is null && sa is null && !id.Contains('_') ? ArrayTasks(id, live, accounted) : [];
+            var tasks = sq is null && sa is null && !id.Contains('_') ? ArrayTasks(id, live, accounted, folder is null ? null : MetadataOf(folder, metadata)) : [];
             sa ??= tasks.Count == 0 ? sacctByRaw.GetValueOrDefault(id) : null; // 312 is task 306_1, but 306 is the whole array
             JobQueryResult result;
             if (tasks.Count > 0)
             {
-                var infos = tasks.Select(t => SlurmStatusResolver.Resolve(new SlurmJobEvidence
-                {
-                    JobId = t,
-                    Squeue = squeueById.GetValueOrDefault(t),
-                    Sacct = sacctById.GetValueOrDefault(t),
-                    AccountingError = accountingError,
-                    JobName = names[id],
-                }, StderrTail)).ToList();
+                var infos = tasks.Select(t => ResolveOne(t, ElementFolder(folder, t), names[id], sacctById.GetValueOrDefault(t))).ToList();
+                foreach (var r in infos.Where(r => r.Info is not null)) _lastKnown[r.JobId] = r.Info!;
                 result = infos.FirstOrDefault(r => r.Error is not null) is { } failed
                     ? new JobQueryResult(id, null, failed.Error)
-                    : new JobQueryResult(id, SlurmStatusResolver.AggregateArray(id, infos.Select(r => r.Info!).ToList()), null);
+                    : new JobQueryResult(id, SlurmStatusResolver.AggregateArray(id, infos.Select(r => r.Info!).ToList()), null,
+                        infos.Select(r => r.Info!).OrderBy(i => i.ArrayIndex).ToList());
             }
             else
             {
-                result = SlurmStatusResolver.Resolve(new SlurmJobEvidence
-                {
-                    JobId = id,
-                    Folder = folder,
-                    JobName = names[id],
-                    Squeue = sq is not null && SlurmStatusResolver.IsSameJob(folder, sq) ? sq : null,
-                    Sacct = sa is not null && SlurmStatusResolver.IsSameJob(folder, sa) ? sa : null,
-                    AccountingError = accountingError,
-                    CancelRequested = _cancelRequested.ContainsKey(id),
-                    LastKnown = _lastKnown.GetValueOrDefault(id),
-                }, StderrTail);
+                result = ResolveOne(id, folder, names[id], sa);
             }
 
             if (result.Info is { } info) _lastKnown[id] = info;
@@ -277,12 +294,25 @@ public sealed class SlurmBackend : HPCBackend
         return results;
     }
 
-    private static List<string> ArrayTasks(string parent, IReadOnlyList<SqueueJob> live, IReadOnlyList<SacctJob> accounted)
+    // An element's folder is its array's, with the element's index (its own log files).
+    private static SlurmJobFolder? ElementFolder(SlurmJobFolder? arrayFolder, string elementId) =>
+        arrayFolder is not null && ArrayElementId.TryParse(elementId, out _, out var index)
+            ? arrayFolder with { JobId = elementId, ArrayIndex = index }
+            : null;
+
+    // The elements of an array asked about by its id: every element either source lists, and
+    // for an array the module submitted, every index of its spec (an element neither lists yet is pending).
+    private static List<string> ArrayTasks(string parent, IReadOnlyList<SqueueJob> live, IReadOnlyList<SacctJob> accounted, SlurmJobMetadata? metadata)
     {
         var prefix = parent + "_";
-        return live.Select(r => r.JobId).Concat(accounted.Select(j => j.JobId))
-            .Where(j => j.StartsWith(prefix, StringComparison.Ordinal) && SlurmJobId.IsValid(j))
-            .Distinct(StringComparer.Ordinal).ToList();
+        var listed = live.Select(r => r.JobId).Concat(accounted.Select(j => j.JobId))
+            .Where(j => j.StartsWith(prefix, StringComparison.Ordinal) && SlurmJobId.IsValid(j));
+        if (metadata?.ArrayIndex is { } spec)
+        {
+            listed = listed.Concat(SlurmArrayIds.Expand(parent + "_[" + spec + "]"));
+        }
+
+        return listed.Distinct(StringComparer.Ordinal).ToList();
     }
 
     // The name the caller gave; read once per job from its metadata (small JSON, no reflection).
@@ -454,7 +484,11 @@ public sealed class SlurmBackend : HPCBackend
     private async Task<(string Stdout, string Stderr)> LogPathsAsync(string jobId, CancellationToken cancellationToken)
     {
         if (!SlurmJobId.IsValid(jobId)) throw InvalidId(jobId);
-        if ((await FoldersAsync([jobId], cancellationToken).ConfigureAwait(false))[jobId] is { } folder) return (folder.StdoutPath, folder.StderrPath);
+        if ((await FoldersAsync([jobId], cancellationToken).ConfigureAwait(false))[jobId] is { } folder)
+        {
+            EnsureOneJob(folder);
+            return (folder.StdoutPath, folder.StderrPath);
+        }
 
         // Not submitted through this job directory: the controller knows the paths while it holds the job.
         return await Transport.ControllerLogPathsAsync(jobId, cancellationToken).ConfigureAwait(false)

@@ -10,23 +10,24 @@ namespace CcatWorkflow.Core.Backends.Slurm;
 /// <param name="JobId">The Slurm job id.</param>
 /// <param name="Path">The folder (absolute).</param>
 /// <param name="SubmittedAt">When the module submitted it (from the folder's name, to the second).</param>
-public sealed record SlurmJobFolder(string JobId, string Path, DateTimeOffset SubmittedAt)
+/// <param name="ArrayIndex">For an element of an array (<c>123_7</c>), its index: the array's folder holds every element's logs.</param>
+public sealed record SlurmJobFolder(string JobId, string Path, DateTimeOffset SubmittedAt, int? ArrayIndex = null)
 {
     /// <summary>The batch script as submitted.</summary>
     public string ScriptPath => Join(Path, SlurmJobDirectory.ScriptFile);
 
-    /// <summary>The job's standard output.</summary>
-    public string StdoutPath => Join(Path, SlurmJobDirectory.StdoutFile);
+    /// <summary>The job's (or array element's) standard output.</summary>
+    public string StdoutPath => Join(Path, SlurmJobDirectory.StdoutFileOf(ArrayIndex?.ToString(CultureInfo.InvariantCulture)));
 
-    /// <summary>The job's standard error.</summary>
-    public string StderrPath => Join(Path, SlurmJobDirectory.StderrFile);
+    /// <summary>The job's (or array element's) standard error.</summary>
+    public string StderrPath => Join(Path, SlurmJobDirectory.StderrFileOf(ArrayIndex?.ToString(CultureInfo.InvariantCulture)));
 
     /// <summary>The metadata file.</summary>
     public string MetadataPath => Join(Path, SlurmJobDirectory.MetadataFile);
 
     /// <summary>
     /// Joins a path on the cluster with a name, always with '/': the cluster is POSIX even when
-    /// this machine (a Windows workstation over SSH or REST) is not.
+    /// this machine (a Windows workstation over SSH) is not.
     /// </summary>
     public static string Join(string folder, string name) => folder.EndsWith('/') ? folder + name : folder + "/" + name;
 }
@@ -55,6 +56,15 @@ public sealed record SlurmJobMetadata
     /// <summary>The environment variable names given (values are not written: they may be secrets).</summary>
     public IReadOnlyList<string> EnvironmentNames { get; init; } = [];
 
+    /// <summary>For a job array, its index spec (<c>0-99:2</c>); null for a single job.</summary>
+    public string? ArrayIndex { get; init; }
+
+    /// <summary>For a job array, the most elements that run at once; null for no limit.</summary>
+    public int? ThrottleLimit { get; init; }
+
+    /// <summary>The dependency Slurm was given (<c>afterok:123:124</c>); null for none.</summary>
+    public string? Dependency { get; init; }
+
     /// <summary>The secret environment variable names given (their values are in no file).</summary>
     public IReadOnlyList<string> SecretEnvironmentNames { get; init; } = [];
 }
@@ -79,6 +89,9 @@ public sealed class SlurmJobDirectory(string root)
     /// <summary>The standard error file's name.</summary>
     public const string StderrFile = "stderr.log";
 
+    /// <summary>What sbatch replaces with the element's index in an array's log file names.</summary>
+    public const string ArrayIndexPattern = "%a";
+
     /// <summary>The metadata file's name.</summary>
     public const string MetadataFile = "job.json";
 
@@ -88,6 +101,12 @@ public sealed class SlurmJobDirectory(string root)
 
     /// <summary>SLURM_JOB_DIR, absolute.</summary>
     public string Root { get; } = root;
+
+    /// <summary>The standard output file of a job (null index) or of one array element (<c>stdout_7.log</c>).</summary>
+    public static string StdoutFileOf(string? index) => index is null ? StdoutFile : $"stdout_{index}.log";
+
+    /// <summary>The standard error file of a job (null index) or of one array element.</summary>
+    public static string StderrFileOf(string? index) => index is null ? StderrFile : $"stderr_{index}.log";
 
     /// <summary>A new folder name for a job submitted at <paramref name="now"/>.</summary>
     public static string NewFolderName(DateTimeOffset now)
@@ -113,6 +132,20 @@ public sealed class SlurmJobDirectory(string root)
 
     /// <summary>The metadata as written into the folder (indented JSON).</summary>
     public static string SerializeMetadata(SlurmJobMetadata metadata) => JsonSerializer.Serialize(metadata, Json);
+
+    /// <summary>Metadata from its JSON text; null when there is none or it is unreadable.</summary>
+    public static SlurmJobMetadata? ParseMetadata(string? json)
+    {
+        if (json is null) return null;
+        try
+        {
+            return JsonSerializer.Deserialize<SlurmJobMetadata>(json, Json);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>
     /// The folder a by-id link points at, when the link's target is one of the module's folder
@@ -200,6 +233,12 @@ public sealed class SlurmJobDirectory(string root)
     /// <summary>The folder of job <paramref name="jobId"/>, or null when the module did not submit it (here).</summary>
     public SlurmJobFolder? Find(string jobId)
     {
+        // An array element lives in its array's folder: the link is the array's id.
+        if (Arrays.ArrayElementId.TryParse(jobId, out var arrayId, out var index))
+        {
+            return Find(arrayId) is { } array ? array with { JobId = jobId, ArrayIndex = index } : null;
+        }
+
         string? target;
         try
         {

@@ -8,9 +8,6 @@ namespace CcatWorkflow.Core.Backends.Slurm;
 /// <summary>Builds the transport SLURM_TRANSPORT names from the settings.</summary>
 public static class SlurmTransports
 {
-    /// <summary>The settings the transports read (a change rebuilds the backend, and with it the connection).</summary>
-    public static IReadOnlyList<string> SettingNames { get; } = ["SLURM_TRANSPORT", .. SshSettings.SettingNames];
-
     /// <summary>SLURM_TRANSPORT as an enum; a bad value is <see cref="CcatErrorId.InvalidConfiguration"/>.</summary>
     public static SlurmTransportKind KindOf(CcatSettings settings)
     {

@@ -27,10 +27,6 @@ public sealed record SshSettings
     /// <summary>How long connecting may take.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(20);
 
-    /// <summary>The settings read here.</summary>
-    public static IReadOnlyList<string> SettingNames { get; } =
-        ["SLURM_SSH_HOST", "SLURM_SSH_PORT", "SLURM_SSH_USER", "SLURM_SSH_KEY_FILE", "SLURM_SSH_KEY_PASSPHRASE", "SLURM_SSH_KNOWN_HOSTS"];
-
     /// <summary>Reads the settings; a missing host or key file is <see cref="CcatErrorId.InvalidConfiguration"/> naming the setting.</summary>
     public static SshSettings FromSettings(CcatSettings settings)
     {
