@@ -61,4 +61,8 @@ public enum CcatErrorId
     // ---- anything else
     /// <summary>An unexpected failure inside the module (a bug): the message and inner exception say what.</summary>
     InternalError,
+
+    // ---- input
+    /// <summary>A backend name (from -Backend or a piped object's Backend) that names no registered backend.</summary>
+    UnknownBackend,
 }

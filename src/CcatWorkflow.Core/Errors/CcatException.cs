@@ -33,7 +33,7 @@ public class CcatException : Exception
     public static CcatErrorKind KindOf(CcatErrorId id) => id switch
     {
         CcatErrorId.InvalidResourceRequirement or CcatErrorId.InvalidEnvironmentVariable
-            or CcatErrorId.InvalidSubmission or CcatErrorId.InvalidJobId => CcatErrorKind.InvalidArgument,
+            or CcatErrorId.InvalidSubmission or CcatErrorId.InvalidJobId or CcatErrorId.UnknownBackend => CcatErrorKind.InvalidArgument,
         CcatErrorId.InvalidConfiguration => CcatErrorKind.InvalidData,
         CcatErrorId.JobNotFound or CcatErrorId.KubernetesNotFound => CcatErrorKind.ObjectNotFound,
         CcatErrorId.SchedulerUnavailable or CcatErrorId.StoreUnavailable

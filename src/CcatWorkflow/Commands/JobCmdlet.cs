@@ -26,6 +26,7 @@ public abstract class JobCmdlet : CcatCmdlet
 
     /// <summary>The backend that owns the jobs; default: the configured HPC_BACKEND.</summary>
     [Parameter(ParameterSetName = ByIdSet, ValueFromPipelineByPropertyName = true)]
+    [BackendArgument]
     public HPCBackendKind? Backend { get; set; }
 
     /// <summary>Jobs as returned by Submit-CcatJob, Get-CcatJob or Get-CcatJobStatus.</summary>
@@ -37,6 +38,14 @@ public abstract class JobCmdlet : CcatCmdlet
     private protected IReadOnlyList<JobTarget> Targets => _targets;
 
     /// <inheritdoc />
+    protected override void BeginProcessing()
+    {
+        // A refusal noted by a command line that never ran is not this call's.
+        _ = BackendArgumentAttribute.TakeRefused();
+        base.BeginProcessing();
+    }
+
+    /// <inheritdoc />
     protected override void ProcessRecord()
     {
         if (ParameterSetName == ByObjectSet)
@@ -44,6 +53,15 @@ public abstract class JobCmdlet : CcatCmdlet
             foreach (var job in InputObject)
             {
                 Add(new JobTarget(job.JobId, job.Backend, job));
+            }
+        }
+        else if (BackendArgumentAttribute.TakeRefused() is { } refused)
+        {
+            // A piped object named a backend that does not exist: an error, never the default.
+            foreach (var id in JobId)
+            {
+                WriteCcatError(CcatErrorId.UnknownBackend,
+                    $"Job '{id}' names backend '{refused}', which is not a backend; valid backends: {BackendRegistry.ValidNames}.", id);
             }
         }
         else
