@@ -8,7 +8,8 @@
       Test     Build, start the test services (tests/infra/*/start.sh), run xunit and Pester;
                prints one closing line 'N passed, N failed'
       Unit     the fast lane: build the tests and run every xunit test that needs no service,
-               no apt and no network listener (with -XunitFilter: exactly what it selects)
+               no apt, no network listener and no long real job (with -XunitFilter: exactly
+               what it selects)
       Pester   Build, then Pester only
       Package  zip out/CcatWorkflow into out/CcatWorkflow.<version>.zip
       Demo     Build, then submit a real job on the Local backend with no settings, wait for
@@ -112,10 +113,11 @@ function Start-TestService {
 function Invoke-Unit {
     # The fast lane: no module assembly, no service. Without -XunitFilter it runs every xunit
     # test not marked [Trait("Tier", "Service")] (those need Redis, Slurm, the Kubernetes
-    # double or another listener); with -XunitFilter it runs exactly what the filter selects.
+    # double or another listener) or [Trait("Tier", "Process")] (real Local jobs that run for
+    # seconds each); with -XunitFilter it runs exactly what the filter selects.
     Step 'dotnet build (tests)'
     dotnet build (Join-Path $root 'tests/CcatWorkflow.Core.Tests') -c $Configuration --nologo -v minimal -clp:NoSummary
-    Invoke-Xunit -Filter $(if ($XunitFilter) { $XunitFilter } else { 'Tier!=Service' })
+    Invoke-Xunit -Filter $(if ($XunitFilter) { $XunitFilter } else { 'Tier!=Service&Tier!=Process' })
 }
 
 function Invoke-Xunit([string] $Filter) {
