@@ -25,7 +25,7 @@ param(
     [int] $Jobs = 100,
     [int] $CancelPercent = 20,
     [double] $MaxSeconds = 2.0,
-    [int] $RestartAfterSeconds = 15,
+    [double] $RestartAtFraction = 0.4,
     [string] $WorkDir = "/tmp/ccat-soak-$([guid]::NewGuid().ToString('N').Substring(0, 8))"
 )
 
@@ -111,12 +111,18 @@ $procs = foreach ($p in 1..$Processes) {
         $pwshDll, '-NoProfile', '-NonInteractive', '-File', $workerFile, $manifest, $plan, $Jobs, $CancelPercent, $MaxSeconds, $tag, (1000 + $p))
 }
 
-Start-Sleep -Seconds $RestartAfterSeconds
+# The restart comes once this share of the jobs has been submitted: jobs are running, being
+# cancelled and being submitted while Redis goes away and comes back empty.
+$restartAt = [int]($Processes * $Jobs * $RestartAtFraction)
+while ((@(Get-ChildItem $WorkDir -Filter 'plan-*.jsonl' | Get-Content).Count) -lt $restartAt -and @($procs | Where-Object { -not $_.HasExited }).Count -gt 0) {
+    Start-Sleep -Milliseconds 200
+}
 $before = (& redis-cli -s $sock DBSIZE)
+$restartedAfter = ((Get-Date) - $started).TotalSeconds
 Stop-SoakRedis
 Start-Sleep -Seconds 2
 Start-SoakRedis
-Write-Host "Redis restarted after $RestartAfterSeconds s without persistence: $before keys lost."
+Write-Host ("Redis restarted without persistence after {0:0} s, with {1} jobs submitted: {2} keys lost." -f $restartedAfter, $restartAt, $before)
 
 foreach ($p in $procs) { $p.WaitForExit() }
 $submitSeconds = ((Get-Date) - $started).TotalSeconds
