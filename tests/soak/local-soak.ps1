@@ -71,7 +71,8 @@ $env:XDG_CONFIG_HOME = $WorkDir   # no settings.toml of the machine
 # One worker: submits its jobs one after the other, cancels some at a random moment, and writes
 # what it asked for (one JSON line per job) to its plan file.
 $worker = @'
-param($Manifest, $Plan, $Jobs, $CancelPercent, $MaxSeconds, $Tag, $Seed)
+param([string] $Manifest, [string] $Plan, [int] $Jobs, [int] $CancelPercent, [double] $MaxSeconds, [string] $Tag, [int] $Seed)
+$ErrorActionPreference = 'Stop'
 Import-Module $Manifest
 $rng = [Random]::new($Seed)
 function Retry([scriptblock] $Action) {
