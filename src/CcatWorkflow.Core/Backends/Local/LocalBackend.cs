@@ -31,13 +31,6 @@ public sealed class LocalBackend : HPCBackend
         _inspector = new LocalJobInspector(options, _store);
     }
 
-    /// <summary>The settings this backend depends on (a change rebuilds it).</summary>
-    public static IReadOnlyList<string> SettingNames { get; } =
-    [
-        "LOCAL_JOB_STORE", "LOCAL_JOB_DIR", "LOCAL_CANCEL_GRACE_SECONDS",
-        "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_DB", "REDIS_KEY_PREFIX",
-    ];
-
     /// <summary>Builds the backend from settings. Connects to nothing yet: the store is opened on first use.</summary>
     public static LocalBackend Create(CcatSettings settings) => new(LocalBackendOptions.FromSettings(settings));
 
