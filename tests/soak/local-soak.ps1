@@ -26,6 +26,8 @@ param(
     [int] $CancelPercent = 20,
     [double] $MaxSeconds = 2.0,
     [double] $RestartAtFraction = 0.4,
+    # Seeds the workers' choices (worker p uses Seed + p): the same seed gives the same plan.
+    [int] $Seed = 1000,
     [string] $WorkDir = "/tmp/ccat-soak-$([guid]::NewGuid().ToString('N').Substring(0, 8))"
 )
 
@@ -109,7 +111,7 @@ $started = Get-Date
 $procs = foreach ($p in 1..$Processes) {
     $plan = Join-Path $WorkDir "plan-$p.jsonl"
     Start-Process dotnet -PassThru -RedirectStandardError (Join-Path $WorkDir "worker-$p.err") -ArgumentList @(
-        $pwshDll, '-NoProfile', '-NonInteractive', '-File', $workerFile, $manifest, $plan, $Jobs, $CancelPercent, $MaxSeconds, $tag, (1000 + $p))
+        $pwshDll, '-NoProfile', '-NonInteractive', '-File', $workerFile, $manifest, $plan, $Jobs, $CancelPercent, $MaxSeconds, $tag, ($Seed + $p))
 }
 
 # The restart comes once this share of the jobs has been submitted: jobs are running, being
@@ -151,8 +153,8 @@ foreach ($d in Get-ChildItem /proc -Directory | Where-Object Name -match '^\d+$'
 }
 
 $cancelled = @($plans | Where-Object cancel).Count
-Write-Host ("soak: {0} processes x {1} jobs = {2} jobs ({3} cancelled, {4} leaving a grandchild), Redis restarted once; {5:0} s" -f `
-    $Processes, $Jobs, $plans.Count, $cancelled, @($plans | Where-Object leaves).Count, ((Get-Date) - $started).TotalSeconds)
+Write-Host ("soak (seed {6}): {0} processes x {1} jobs = {2} jobs ({3} cancelled, {4} leaving a grandchild), Redis restarted once; {5:0} s" -f `
+    $Processes, $Jobs, $plans.Count, $cancelled, @($plans | Where-Object leaves).Count, ((Get-Date) - $started).TotalSeconds, $Seed)
 Write-Host "submissions refused while Redis was down (retried): $refused; workers failed: $failedWorkers"
 Write-Host "lost: $lost"
 Write-Host "wrong-state: $wrong"
