@@ -49,9 +49,6 @@ public sealed partial class SlurmBackend : HPCBackend
         _directory = new SlurmJobDirectory(Options.JobDirectory);
     }
 
-    /// <summary>The settings this backend depends on (a change rebuilds it).</summary>
-    public static IReadOnlyList<string> SettingNames => SlurmOptions.SettingNames;
-
     /// <summary>Builds the backend from settings.</summary>
     public static SlurmBackend Create(CcatSettings settings) =>
         new(SlurmOptions.FromSettings(settings), CliWrapCommandRunner.Instance);
