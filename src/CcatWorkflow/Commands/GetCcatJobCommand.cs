@@ -56,7 +56,9 @@ public sealed class GetCcatJobCommand : CcatCmdlet
         IReadOnlyList<HPCJobInfo> jobs;
         try
         {
+            var start = System.Diagnostics.Stopwatch.GetTimestamp();
             jobs = RunSync(ct => backend.ListJobsAsync(ct));
+            WriteVerboseTimed($"{backend.Kind}: list jobs", start, $"{jobs.Count} jobs");
         }
         catch (CcatException ex)
         {

@@ -83,7 +83,10 @@ public abstract class JobCmdlet : CcatCmdlet
             try
             {
                 var ids = list.Select(t => t.JobId).ToList();
+                var start = System.Diagnostics.Stopwatch.GetTimestamp();
                 var results = RunSync(ct => backend.GetStatusesAsync(ids, ct)).ToDictionary(r => r.JobId, StringComparer.Ordinal);
+                WriteVerboseTimed($"{backend.Kind}: status of {ids.Count} job{(ids.Count == 1 ? "" : "s")}", start,
+                    $"{results.Values.Count(r => r.Info is not null)} answered, {results.Values.Count(r => r.Error is not null)} with an error");
                 foreach (var t in list)
                 {
                     outcome[t] = results.TryGetValue(t.JobId, out var r)
@@ -93,6 +96,7 @@ public abstract class JobCmdlet : CcatCmdlet
             }
             catch (CcatException ex)
             {
+                WriteVerbose($"{backend.Kind}: could not be asked ({ex.ErrorId}): {ex.Message}");
                 foreach (var t in list)
                 {
                     outcome[t] = (null, ex);

@@ -89,6 +89,7 @@ public sealed class WaitCcatJobCommand : JobCmdlet
 
             if (Timeout >= 0 && clock.Elapsed.TotalSeconds >= Timeout)
             {
+                WriteVerbose($"Timed out: {Timeout} s passed ({clock.Elapsed.TotalSeconds:0.0} s waited) with {pending.Count} job{(pending.Count == 1 ? "" : "s")} unfinished.");
                 foreach (var t in pending)
                 {
                     var last = latest.GetValueOrDefault(t);
@@ -107,6 +108,7 @@ public sealed class WaitCcatJobCommand : JobCmdlet
                 sleep = Math.Max(0.01, Math.Min(sleep, Timeout - clock.Elapsed.TotalSeconds));
             }
 
+            WriteDebug($"{pending.Count} unfinished; next poll in {sleep:0.00} s.");
             Sleep(TimeSpan.FromSeconds(sleep));
             pause = Math.Min(maxPause, pause * 1.5);
         }

@@ -26,7 +26,7 @@ public sealed class LocalBackend : HPCBackend
     internal LocalBackend(LocalBackendOptions options, ILocalJobStore? store = null, ICommandRunner? commands = null)
     {
         _options = options;
-        _store = store ?? options.Store.CreateStore();
+        _store = new LoggedJobStore(store ?? options.Store.CreateStore());
         _launcher = new RunnerLauncher(options, commands ?? CliWrapCommandRunner.Instance);
         _inspector = new LocalJobInspector(options, _store);
     }
