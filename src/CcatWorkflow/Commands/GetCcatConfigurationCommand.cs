@@ -23,6 +23,7 @@ public sealed class GetCcatConfigurationCommand : CcatCmdlet
     [Parameter(Position = 0)]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(Completion.SettingNameCompleter))]
     public string[]? Name { get; set; }
 
     /// <inheritdoc />

@@ -35,6 +35,7 @@ public sealed class GetCcatJobCommand : CcatCmdlet
     [Parameter]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(Completion.JobNameCompleter))]
     public string[]? Name { get; set; }
 
     /// <summary>Only jobs whose id matches one of these ids (wildcards allowed).</summary>
@@ -42,6 +43,7 @@ public sealed class GetCcatJobCommand : CcatCmdlet
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
     [Alias("Id")]
+    [ArgumentCompleter(typeof(Completion.JobIdCompleter))]
     public string[]? JobId { get; set; }
 
     /// <summary>At most this many jobs (the newest).</summary>

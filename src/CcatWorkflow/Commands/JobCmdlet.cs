@@ -22,6 +22,7 @@ public abstract class JobCmdlet : CcatCmdlet
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByIdSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     [Alias("Id")]
+    [ArgumentCompleter(typeof(Completion.JobIdCompleter))]
     public string[] JobId { get; set; } = [];
 
     /// <summary>The backend that owns the jobs; default: the configured HPC_BACKEND.</summary>

@@ -77,6 +77,7 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
     /// <summary>Resource requirements: cpu, memory_gb, time_hours, gpu. Example: @{ cpu = 4; memory_gb = 16; time_hours = 2 }.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [Alias("ResourceRequirements")]
+    [ArgumentCompleter(typeof(Completion.ResourcesCompleter))]
     public IDictionary? Resources { get; set; }
 
     /// <summary>Environment variables for the job. Example: @{ CALIBRATION_MODE = 'hot_cold' }.</summary>

@@ -554,6 +554,12 @@ public sealed partial class SlurmBackend : HPCBackend
     // ------------------------------------------------------------------ list
 
     /// <inheritdoc />
+    /// <inheritdoc />
+    /// <remarks>The listing is one sacct call and writes nothing.</remarks>
+    public override async Task<IReadOnlyList<HPCJobInfo>> PeekJobsAsync(int max, CancellationToken cancellationToken) =>
+        (await ListJobsAsync(cancellationToken).ConfigureAwait(false)).Take(max).ToList();
+
+    /// <inheritdoc />
     public override async Task<IReadOnlyList<HPCJobInfo>> ListJobsAsync(CancellationToken cancellationToken)
     {
         var since = DateTimeOffset.UtcNow - ListWindow;
