@@ -19,6 +19,10 @@ public abstract class CcatCmdlet : PSCmdlet, IDisposable
 {
     private static readonly TimeSpan LogDrainInterval = TimeSpan.FromMilliseconds(100);
 
+    // Registers the built-in backends (and their aliases such as k8s) before PowerShell binds
+    // -Backend or a piped Backend property through HPCBackendKind.Parse.
+    static CcatCmdlet() => System.Runtime.CompilerServices.RuntimeHelpers.RunClassConstructor(typeof(BackendRegistry).TypeHandle);
+
     private readonly CancellationTokenSource _cancellation = new();
     private CcatSettings? _settings;
 

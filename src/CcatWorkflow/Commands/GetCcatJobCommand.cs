@@ -59,7 +59,7 @@ public sealed class GetCcatJobCommand : CcatCmdlet
         try
         {
             var start = System.Diagnostics.Stopwatch.GetTimestamp();
-            jobs = RunSync(ct => backend.ListJobsAsync(ct));
+            jobs = RunSync(ct => backend.ListAsync(ct));
             WriteVerboseTimed($"{backend.Kind}: list jobs", start, $"{jobs.Count} jobs");
         }
         catch (CcatException ex)

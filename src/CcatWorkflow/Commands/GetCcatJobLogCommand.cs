@@ -70,7 +70,7 @@ public sealed class GetCcatJobLogCommand : JobCmdlet
                 }
                 else
                 {
-                    Emit(RunSync(ct => backend.GetLogsAsync(t.JobId, query, ct)));
+                    Emit(RunSync(ct => backend.ReadLogsAsync(t.JobId, query, ct)));
                 }
             }
             catch (CcatException ex)
@@ -82,7 +82,7 @@ public sealed class GetCcatJobLogCommand : JobCmdlet
 
     private void FollowLog(Core.HPCBackend backend, JobTarget t, LogQuery query)
     {
-        var stream = backend.FollowLogsAsync(t.JobId, query, CancellationToken);
+        var stream = backend.StreamLogsAsync(t.JobId, query, CancellationToken);
         var e = stream.GetAsyncEnumerator(CancellationToken);
         try
         {
@@ -165,7 +165,7 @@ public sealed class GetCcatJobLogCommand : JobCmdlet
             {
                 foreach (var stream in StreamsOf(t, query.Stream))
                 {
-                    var text = RunSync(ct => backend.GetLogsAsync(t.JobId, query with { Stream = stream }, ct));
+                    var text = RunSync(ct => backend.ReadLogsAsync(t.JobId, query with { Stream = stream }, ct));
                     if (text.Length == 0) continue;
                     if (text.EndsWith('\n')) text = text[..^1];
                     WriteLines(text, line => new CcatLogLine(t.JobId, t.Backend, names[t], stream, line));
@@ -189,7 +189,7 @@ public sealed class GetCcatJobLogCommand : JobCmdlet
         {
             try
             {
-                await foreach (var chunk in backends[t].FollowLogsAsync(t.JobId, query, stop.Token).ConfigureAwait(false))
+                await foreach (var chunk in backends[t].StreamLogsAsync(t.JobId, query, stop.Token).ConfigureAwait(false))
                 {
                     await channel.Writer.WriteAsync((t, chunk, null), stop.Token).ConfigureAwait(false);
                 }

@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Management.Automation;
+using CcatWorkflow.Core.Arrays;
 using CcatWorkflow.Core.Errors;
 using CcatWorkflow.Core.Submission;
 
@@ -85,6 +86,16 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
     [Alias("EnvironmentVariables")]
     public IDictionary? Environment { get; set; }
 
+    /// <summary>
+    /// Secret environment variables for the job (values: strings or SecureStrings). Their values
+    /// are never written to a file, a manifest, -WhatIf or verbose output (shown as &lt;secret&gt;):
+    /// Slurm gets them through sbatch's process environment, Kubernetes through a Secret, the
+    /// Local runner through a pipe. SecureString values given in -Environment are secret too.
+    /// Example: @{ DB_PASSWORD = (Read-Host -AsSecureString) }.
+    /// </summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public IDictionary? SecretEnvironment { get; set; }
+
     /// <summary>A name for people; each backend sanitises it for its own rules.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
@@ -93,6 +104,24 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
     /// <summary>The backend for this call; default: the configured HPC_BACKEND.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public HPCBackendKind? Backend { get; set; }
+
+    /// <summary>Submit a job array, one job per index, in Slurm's syntax: '0-99', '1,3,5-9', '0-99:2'. Each element sees its index in CCAT_ARRAY_INDEX.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? ArrayIndex { get; set; }
+
+    /// <summary>With -ArrayIndex: at most this many elements run at once.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public int? ThrottleLimit { get; set; }
+
+    /// <summary>Jobs (HPCJobInfo objects, or ids on the same backend) this job waits for; an array's id, or all its elements, means the whole array.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public object[]? DependsOn { get; set; }
+
+    /// <summary>With -DependsOn: start after every parent completed (AfterOk, the default), after they all ended (AfterAny), or after they failed (AfterNotOk).</summary>
+    [Parameter]
+    public DependencyCondition DependencyCondition { get; set; } = DependencyCondition.AfterOk;
 
     /// <inheritdoc />
     protected override void ProcessRecord()
@@ -112,7 +141,8 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
         string description;
         try
         {
-            description = backend.DescribeSubmission(submission);
+            submission = submission with { Dependency = JobDependencies.From(DependsOn, DependencyCondition, backend.Kind) };
+            description = backend.PreviewSubmission(submission);
         }
         catch (CcatException ex)
         {
@@ -132,8 +162,14 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
         var submittedAt = DateTimeOffset.UtcNow;
         try
         {
-            var id = RunSync(ct => backend.SubmitAsync(submission, ct));
-            WriteObject(new HPCJobInfo(id, backend.Kind, HPCJobStatus.Pending, submission.JobName, submittedAt: submittedAt));
+            var ids = RunSync(ct => backend.SubmitJobsAsync(submission, ct));
+            foreach (var id in ids)
+            {
+                var element = ArrayElementId.TryParse(id, out var arrayId, out var index) && submission.ArrayIndex is not null;
+                WriteObject(new HPCJobInfo(id, backend.Kind, HPCJobStatus.Pending, submission.JobName, submittedAt: submittedAt,
+                    arrayJobId: element ? arrayId : null, arrayIndex: element ? index : null));
+            }
+
             ReportSubmitted(submission.JobName);
         }
         catch (CcatException ex)
@@ -162,7 +198,21 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
     private JobSubmission BuildSubmission()
     {
         var resources = ResourceRequirements.FromDictionary(Unwrap(Resources));
-        var environment = JobSubmission.ValidateEnvironment(Unwrap(Environment));
+        // A SecureString given in -Environment is a secret all the same: it is never shown or written.
+        var plain = Unwrap(Environment);
+        var secret = Unwrap(SecretEnvironment) ?? new System.Collections.Specialized.OrderedDictionary();
+        if (plain is not null)
+        {
+            foreach (var key in plain.Keys.Cast<object>().Where(k => plain[k] is System.Security.SecureString).ToList())
+            {
+                if (!secret.Contains(key)) secret.Add(key, plain[key]);
+                else throw new CcatException(CcatErrorId.InvalidEnvironmentVariable, $"Environment variable '{key}' is given both in -Environment and in -SecretEnvironment; give it once.");
+                plain.Remove(key);
+            }
+        }
+
+        var environment = JobSubmission.ValidateEnvironment(plain);
+        var secretEnvironment = JobSubmission.ValidateEnvironment(secret);
         string command;
         if (ParameterSetName == ContainerSet)
         {
@@ -186,7 +236,10 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
             ManifestPath = FullPath(ManifestPath),
             Resources = resources,
             Environment = environment,
+            SecretEnvironment = secretEnvironment,
             JobName = JobName,
+            ArrayIndex = ArrayIndex is null ? null : ArrayIndexSpec.Parse(ArrayIndex),
+            ThrottleLimit = ThrottleLimit,
         };
         submission.Validate();
         return submission;

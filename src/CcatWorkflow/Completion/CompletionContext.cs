@@ -48,7 +48,7 @@ internal static class CompletionContext
     {
         var given = fakeBoundParameters["Backend"] is { } b ? (b is PSObject p ? p.BaseObject : b) : null;
         if (given is HPCBackendKind kind) return kind;
-        if (given is string s && Enum.TryParse<HPCBackendKind>(s, true, out var parsed)) return parsed;
+        if (given is string s && HPCBackendKind.TryParse(s, out var parsed)) return parsed;
         try
         {
             return settings.Backend;
