@@ -19,7 +19,7 @@ namespace CcatWorkflow.Commands;
 /// <code>Get-CcatJob -Backend Slurm -Status Failed -First 10</code>
 /// <para>The ten newest failed Slurm jobs this module submitted.</para>
 /// </example>
-[Cmdlet(VerbsCommon.Get, "CcatJob")]
+[Cmdlet(VerbsCommon.Get, "CcatJob", HelpUri = HelpLinks.Online)]
 [OutputType(typeof(HPCJobInfo))]
 public sealed class GetCcatJobCommand : CcatCmdlet
 {

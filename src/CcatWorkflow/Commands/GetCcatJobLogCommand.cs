@@ -25,7 +25,7 @@ namespace CcatWorkflow.Commands;
 /// <code>Get-CcatJobLog -JobId 123456 -Backend Slurm -Stream Error -Follow</code>
 /// <para>Writes the job's standard error as it grows, until the job ends.</para>
 /// </example>
-[Cmdlet(VerbsCommon.Get, "CcatJobLog", DefaultParameterSetName = ByIdSet)]
+[Cmdlet(VerbsCommon.Get, "CcatJobLog", DefaultParameterSetName = ByIdSet, HelpUri = HelpLinks.Online)]
 [OutputType(typeof(string), typeof(CcatLogLine))]
 public sealed class GetCcatJobLogCommand : JobCmdlet
 {

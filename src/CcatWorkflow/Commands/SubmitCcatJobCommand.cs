@@ -22,7 +22,7 @@ namespace CcatWorkflow.Commands;
 /// <code>Import-Csv steps.csv | Submit-CcatJob -Backend Slurm -WhatIf</code>
 /// <para>Shows, for each row (columns ExecutionCommand, JobName, ...), exactly what would be submitted (the sbatch script), without submitting anything.</para>
 /// </example>
-[Cmdlet(VerbsLifecycle.Submit, "CcatJob", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = CommandSet)]
+[Cmdlet(VerbsLifecycle.Submit, "CcatJob", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = CommandSet, HelpUri = HelpLinks.Online)]
 [OutputType(typeof(HPCJobInfo))]
 public sealed class SubmitCcatJobCommand : CcatCmdlet
 {

@@ -17,7 +17,7 @@ namespace CcatWorkflow.Commands;
 /// <code>Wait-CcatJob -JobId 123456 -Backend Slurm -Timeout 60 -ErrorAction Stop</code>
 /// <para>Waits at most a minute; a WaitTimeout error stops the script if the job is still running.</para>
 /// </example>
-[Cmdlet(VerbsLifecycle.Wait, "CcatJob", DefaultParameterSetName = ByIdSet)]
+[Cmdlet(VerbsLifecycle.Wait, "CcatJob", DefaultParameterSetName = ByIdSet, HelpUri = HelpLinks.Online)]
 [OutputType(typeof(HPCJobInfo))]
 public sealed class WaitCcatJobCommand : JobCmdlet
 {
