@@ -22,6 +22,7 @@ public abstract class JobCmdlet : CcatCmdlet
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByIdSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     [Alias("Id")]
+    [ArgumentCompleter(typeof(Completion.JobIdCompleter))]
     public string[] JobId { get; set; } = [];
 
     /// <summary>The backend that owns the jobs; default: the configured HPC_BACKEND.</summary>
@@ -108,7 +109,10 @@ public abstract class JobCmdlet : CcatCmdlet
             try
             {
                 var ids = list.Select(t => t.JobId).ToList();
+                var start = System.Diagnostics.Stopwatch.GetTimestamp();
                 var results = RunSync(ct => backend.QueryJobsAsync(ids, ct)).ToDictionary(r => r.JobId, StringComparer.Ordinal);
+                WriteVerboseTimed($"{backend.Kind}: status of {ids.Count} job{(ids.Count == 1 ? "" : "s")}", start,
+                    $"{results.Values.Count(r => r.Info is not null)} answered, {results.Values.Count(r => r.Error is not null)} with an error");
                 foreach (var t in list)
                 {
                     if (results.TryGetValue(t.JobId, out var withElements) && withElements.Elements is { } elements)
@@ -123,6 +127,7 @@ public abstract class JobCmdlet : CcatCmdlet
             }
             catch (CcatException ex)
             {
+                WriteVerbose($"{backend.Kind}: could not be asked ({ex.ErrorId}): {ex.Message}");
                 foreach (var t in list)
                 {
                     outcome[t] = (null, ex);
