@@ -73,7 +73,34 @@ public abstract class CcatCmdlet : PSCmdlet, IDisposable
         }
     }
 
-    /// <summary>The void form of <see cref="RunSync{T}"/>.</summary>
+    /// <summary>
+    /// <see cref="RunSync{T}(Func{CancellationToken, Task{T}})"/> bounded by the caller's
+    /// remaining time: when <paramref name="timeLeft"/> passes, the engine's token is cancelled
+    /// (which kills a running squeue, ends a Redis or API wait) and
+    /// <see cref="CcatErrorId.WaitTimeout"/> is thrown, naming <paramref name="what"/>. A null
+    /// <paramref name="timeLeft"/> means no deadline.
+    /// </summary>
+    protected T RunSync<T>(Func<CancellationToken, Task<T>> operation, TimeSpan? timeLeft, string what)
+    {
+        if (timeLeft is not { } left) return RunSync(operation);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_cancellation.Token);
+        deadline.CancelAfter(left < TimeSpan.Zero ? TimeSpan.Zero : left);
+        try
+        {
+            return Task.Run(() => operation(deadline.Token)).GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException) when (_cancellation.IsCancellationRequested)
+        {
+            throw new PipelineStoppedException();
+        }
+        catch (OperationCanceledException e) when (deadline.IsCancellationRequested)
+        {
+            throw new CcatException(CcatErrorId.WaitTimeout,
+                $"{what} did not answer within the {Math.Max(0, left.TotalSeconds):0.#} s left; it was stopped.", null, e);
+        }
+    }
+
+    /// <summary>The void form of <see cref="RunSync{T}(Func{CancellationToken, Task{T}})"/>.</summary>
     protected void RunSync(Func<CancellationToken, Task> operation) =>
         RunSync<bool>(async ct =>
         {

@@ -73,7 +73,9 @@ public abstract class JobCmdlet : CcatCmdlet
     /// <paramref name="targets"/>. A backend that cannot be asked yields its exception for each
     /// of its jobs; a job the backend does not know yields its per-job error.
     /// </summary>
-    private protected Dictionary<JobTarget, (HPCJobInfo? Info, CcatException? Error)> QueryStatuses(IEnumerable<JobTarget> targets)
+    /// <param name="targets">The jobs.</param>
+    /// <param name="deadline">When set, no backend call outlasts it: a call still running then is stopped and yields <see cref="CcatErrorId.WaitTimeout"/>.</param>
+    private protected Dictionary<JobTarget, (HPCJobInfo? Info, CcatException? Error)> QueryStatuses(IEnumerable<JobTarget> targets, DateTime? deadline = null)
     {
         var outcome = new Dictionary<JobTarget, (HPCJobInfo?, CcatException?)>();
         foreach (var group in targets.GroupBy(t => t.Backend))
@@ -83,7 +85,8 @@ public abstract class JobCmdlet : CcatCmdlet
             try
             {
                 var ids = list.Select(t => t.JobId).ToList();
-                var results = RunSync(ct => backend.GetStatusesAsync(ids, ct)).ToDictionary(r => r.JobId, StringComparer.Ordinal);
+                var results = RunSync(ct => backend.GetStatusesAsync(ids, ct), deadline - DateTime.UtcNow, $"The {backend.Kind} backend")
+                    .ToDictionary(r => r.JobId, StringComparer.Ordinal);
                 foreach (var t in list)
                 {
                     outcome[t] = results.TryGetValue(t.JobId, out var r)
