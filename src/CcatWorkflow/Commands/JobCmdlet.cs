@@ -18,8 +18,8 @@ public abstract class JobCmdlet : CcatCmdlet
     private readonly List<JobTarget> _targets = [];
     private readonly HashSet<(string, HPCBackendKind)> _seen = [];
 
-    /// <summary>The backend-specific ids of the jobs.</summary>
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByIdSet, ValueFromPipelineByPropertyName = true)]
+    /// <summary>The backend-specific ids of the jobs (Slurm job id, Kubernetes Job name, Local UUID); bare strings from the pipeline bind here.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByIdSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     [Alias("Id")]
     public string[] JobId { get; set; } = [];
@@ -33,7 +33,14 @@ public abstract class JobCmdlet : CcatCmdlet
     [ValidateNotNull]
     public HPCJobInfo[] InputObject { get; set; } = [];
 
-    /// <summary>The jobs collected so far, in the order given, without repeats.</summary>
+    /// <summary>
+    /// For each target that is a job array's id, its elements as the last
+    /// <see cref="QueryStatuses"/> read them (the info it returned is then the array's summary):
+    /// an array id means all its elements.
+    /// </summary>
+    private protected Dictionary<JobTarget, IReadOnlyList<HPCJobInfo>> ArrayElements { get; } = [];
+
+        /// <summary>The jobs collected so far, in the order given, without repeats.</summary>
     private protected IReadOnlyList<JobTarget> Targets => _targets;
 
     /// <inheritdoc />
@@ -85,10 +92,15 @@ public abstract class JobCmdlet : CcatCmdlet
             try
             {
                 var ids = list.Select(t => t.JobId).ToList();
-                var results = RunSync(ct => backend.GetStatusesAsync(ids, ct), deadline - DateTime.UtcNow, $"The {backend.Kind} backend")
+                var results = RunSync(ct => backend.QueryJobsAsync(ids, ct), deadline - DateTime.UtcNow, $"The {backend.Kind} backend")
                     .ToDictionary(r => r.JobId, StringComparer.Ordinal);
                 foreach (var t in list)
                 {
+                    if (results.TryGetValue(t.JobId, out var withElements) && withElements.Elements is { } elements)
+                    {
+                        ArrayElements[t] = elements;
+                    }
+
                     outcome[t] = results.TryGetValue(t.JobId, out var r)
                         ? (r.Info, r.Error)
                         : (null, new CcatException(CcatErrorId.JobNotFound, $"The {backend.Kind} backend returned nothing for job '{t.JobId}'.", t.JobId));
