@@ -71,4 +71,8 @@ public enum CcatErrorId
     DependencyNeverSatisfied,
     /// <summary>The backend does not support this feature yet (for example job arrays on Local); nothing was submitted.</summary>
     NotSupportedOnBackend,
+
+    // ---- names
+    /// <summary>A job name or a name pattern (-Name wildcards) is malformed.</summary>
+    InvalidJobName,
 }

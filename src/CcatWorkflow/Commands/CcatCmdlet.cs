@@ -75,7 +75,20 @@ public abstract class CcatCmdlet : PSCmdlet, IDisposable
         {
             throw new PipelineStoppedException();
         }
+        catch (Exception e) when (IsUnexpected(e))
+        {
+            throw Unexpected(e);
+        }
     }
+
+    // Every error a user sees carries one of our ids: an exception the engine did not turn into
+    // a CcatException (a bug, or a library failure it did not foresee) becomes InternalError,
+    // with the original kept as the inner exception.
+    private static bool IsUnexpected(Exception e) =>
+        e is not (CcatException or OperationCanceledException or PipelineStoppedException);
+
+    private static CcatException Unexpected(Exception e) =>
+        new(CcatErrorId.InternalError, $"Unexpected {e.GetType().Name} inside CcatWorkflow: {e.Message}", null, e);
 
     /// <summary>
     /// <see cref="RunSync{T}(Func{CancellationToken, Task{T}})"/> bounded by the caller's
@@ -101,6 +114,10 @@ public abstract class CcatCmdlet : PSCmdlet, IDisposable
         {
             throw new CcatException(CcatErrorId.WaitTimeout,
                 $"{what} did not answer within the {Math.Max(0, left.TotalSeconds):0.#} s left; it was stopped.", null, e);
+        }
+        catch (Exception e) when (IsUnexpected(e))
+        {
+            throw Unexpected(e);
         }
     }
 
