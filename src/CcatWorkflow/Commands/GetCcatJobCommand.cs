@@ -54,6 +54,19 @@ public sealed class GetCcatJobCommand : CcatCmdlet
     /// <inheritdoc />
     protected override void EndProcessing()
     {
+        // Checked before the backend is asked: a bad pattern is the caller's error, not the backend's.
+        List<WildcardPattern>? names, ids;
+        try
+        {
+            names = Patterns(Name, "-Name");
+            ids = Patterns(JobId, "-JobId");
+        }
+        catch (CcatException ex)
+        {
+            WriteCcatError(ex, ex.JobId);
+            return;
+        }
+
         var backend = GetBackend(Backend);
         IReadOnlyList<HPCJobInfo> jobs;
         try
@@ -68,8 +81,6 @@ public sealed class GetCcatJobCommand : CcatCmdlet
             return;
         }
 
-        var names = Patterns(Name);
-        var ids = Patterns(JobId);
         var selected = jobs
             .Where(j => Status is null || Status.Contains(j.Status))
             .Where(j => names is null || names.Any(p => p.IsMatch(j.JobName ?? "")))
@@ -81,6 +92,20 @@ public sealed class GetCcatJobCommand : CcatCmdlet
         }
     }
 
-    private static List<WildcardPattern>? Patterns(string[]? values) =>
-        values?.Select(v => new WildcardPattern(v.Trim(), WildcardOptions.IgnoreCase)).ToList();
+    private static List<WildcardPattern>? Patterns(string[]? values, string parameter) =>
+        values?.Select(v =>
+        {
+            var pattern = new WildcardPattern(v.Trim(), WildcardOptions.IgnoreCase);
+            try
+            {
+                _ = pattern.IsMatch(""); // parsed here: '[' without ']' throws
+            }
+            catch (WildcardPatternException e)
+            {
+                throw new CcatException(CcatErrorId.InvalidJobName,
+                    $"{parameter} '{v}' is not a valid wildcard pattern ({e.Message}); write a literal '[' as '`['.", v);
+            }
+
+            return pattern;
+        }).ToList();
 }

@@ -24,7 +24,8 @@ namespace CcatWorkflow.Core.Backends.Kubernetes;
 /// number; a job seen finished for the first time adds its one-off capture (log read, log
 /// ConfigMap, record patch).</para>
 /// <para>RBAC the module needs in the namespace: jobs (create, get, list, delete), pods (get,
-/// list), pods/log (get), configmaps (create, get, list, patch, delete).</para>
+/// list), pods/log (get), configmaps (create, get, list, patch, delete), secrets (create, patch,
+/// delete; only for jobs with secret variables, and for pruning).</para>
 /// </remarks>
 public sealed class KubernetesBackend : HPCBackend
 {
@@ -78,7 +79,8 @@ public sealed class KubernetesBackend : HPCBackend
         var id = KubernetesNames.NewJobId(submission.JobName);
         return KubernetesJobSpecBuilder.Render(
             KubernetesJobSpecBuilder.BuildJob(submission, _options, id),
-            KubernetesJobSpecBuilder.BuildRecord(submission, _options, id, _time.GetUtcNow()));
+            KubernetesJobSpecBuilder.BuildRecord(submission, _options, id, _time.GetUtcNow()),
+            KubernetesJobSpecBuilder.BuildSecret(submission, _options, id));
     }
 
     /// <inheritdoc />
@@ -88,19 +90,48 @@ public sealed class KubernetesBackend : HPCBackend
         var id = KubernetesNames.NewJobId(submission.JobName);
         var job = KubernetesJobSpecBuilder.BuildJob(submission, _options, id);
         var record = KubernetesJobSpecBuilder.BuildRecord(submission, _options, id, _time.GetUtcNow());
+        var secret = KubernetesJobSpecBuilder.BuildSecret(submission, _options, id);
 
         // The record first: without it a cancelled or vanished job could not be told apart later.
         await CallAsync($"creating the record ConfigMap {id}",
             (c, ct) => c.CoreV1.CreateNamespacedConfigMapAsync(record, _options.Namespace, cancellationToken: ct), cancellationToken, id).ConfigureAwait(false);
+        V1Job created;
         try
         {
-            await CallAsync($"creating Job {id} in namespace {_options.Namespace}",
+            // The secret variables' Secret before the Job, so the pod finds it when it starts.
+            if (secret is not null)
+            {
+                await CallAsync($"creating the Secret {id} of the job's secret variables",
+                    (c, ct) => c.CoreV1.CreateNamespacedSecretAsync(secret, _options.Namespace, cancellationToken: ct), cancellationToken, id).ConfigureAwait(false);
+            }
+
+            created = await CallAsync($"creating Job {id} in namespace {_options.Namespace}",
                 (c, ct) => c.BatchV1.CreateNamespacedJobAsync(job, _options.Namespace, cancellationToken: ct), cancellationToken, id).ConfigureAwait(false);
         }
         catch
         {
+            if (secret is not null)
+            {
+                await BestEffortAsync((c, ct) => c.CoreV1.DeleteNamespacedSecretAsync(id, _options.Namespace, cancellationToken: ct)).ConfigureAwait(false);
+            }
+
             await BestEffortAsync((c, ct) => c.CoreV1.DeleteNamespacedConfigMapAsync(id, _options.Namespace, cancellationToken: ct)).ConfigureAwait(false);
             throw;
+        }
+
+        if (secret is not null && created.Metadata?.Uid is { Length: > 0 } uid)
+        {
+            // The Job owns its Secret: the garbage collector deletes it with the Job (TTL,
+            // cancel, capture). If this patch fails, record pruning deletes it later.
+            var owner = JsonSerializer.Serialize(new
+            {
+                metadata = new
+                {
+                    ownerReferences = new[] { new { apiVersion = "batch/v1", kind = "Job", name = id, uid, blockOwnerDeletion = false } },
+                },
+            });
+            await BestEffortAsync((c, ct) => c.CoreV1.PatchNamespacedSecretAsync(
+                new V1Patch(owner, V1Patch.PatchType.MergePatch), id, _options.Namespace, cancellationToken: ct), cancellationToken).ConfigureAwait(false);
         }
 
         return id;
@@ -149,6 +180,8 @@ public sealed class KubernetesBackend : HPCBackend
         {
             var id = s.Info.JobId;
             await BestEffortAsync((c, ct) => c.CoreV1.DeleteNamespacedConfigMapAsync(KubernetesNames.LogConfigMapName(id), _options.Namespace, cancellationToken: ct), cancellationToken).ConfigureAwait(false);
+            // A Secret whose owner reference could not be set at submission is left to here.
+            await BestEffortAsync((c, ct) => c.CoreV1.DeleteNamespacedSecretAsync(id, _options.Namespace, cancellationToken: ct), cancellationToken).ConfigureAwait(false);
             if (await BestEffortAsync((c, ct) => c.CoreV1.DeleteNamespacedConfigMapAsync(id, _options.Namespace, cancellationToken: ct), cancellationToken).ConfigureAwait(false))
             {
                 mapped.Remove(id);
