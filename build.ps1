@@ -94,6 +94,8 @@ function Invoke-Build {
     Copy-Item (Join-Path $root 'examples/settings.toml') (Join-Path $moduleDir 'settings.example.toml')
     # MAML help from the XML documentation comments (a fresh pwsh: it imports the module).
     dotnet (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -File (Join-Path $root 'build/New-CmdletHelp.ps1') -ModuleDir $moduleDir
+    # The conceptual help topic (Get-Help about_CcatWorkflow).
+    Copy-Item (Join-Path $root 'src/CcatWorkflow/en-US/about_CcatWorkflow.help.txt') (Join-Path $moduleDir 'en-US')
     $manifest = Test-ModuleManifest (Join-Path $moduleDir 'CcatWorkflow.psd1')
     $propsVersion = ([xml](Get-Content (Join-Path $root 'Directory.Build.props'))).Project.PropertyGroup.ModuleVersion
     if ("$($manifest.Version)" -ne "$propsVersion") {

@@ -75,4 +75,8 @@ public enum CcatErrorId
     // ---- input
     /// <summary>A backend name (from -Backend or a piped object's Backend) that names no registered backend.</summary>
     UnknownBackend,
+
+    // ---- names
+    /// <summary>A job name or a name pattern (-Name wildcards) is malformed.</summary>
+    InvalidJobName,
 }
