@@ -19,7 +19,7 @@ namespace CcatWorkflow.Commands;
 /// <code>Get-CcatJob -Backend Slurm -Status Failed -First 10</code>
 /// <para>The ten newest failed Slurm jobs this module submitted.</para>
 /// </example>
-[Cmdlet(VerbsCommon.Get, "CcatJob")]
+[Cmdlet(VerbsCommon.Get, "CcatJob", HelpUri = HelpLinks.Online)]
 [OutputType(typeof(HPCJobInfo))]
 public sealed class GetCcatJobCommand : CcatCmdlet
 {
@@ -35,6 +35,7 @@ public sealed class GetCcatJobCommand : CcatCmdlet
     [Parameter]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(Completion.JobNameCompleter))]
     public string[]? Name { get; set; }
 
     /// <summary>Only jobs whose id matches one of these ids (wildcards allowed).</summary>
@@ -42,6 +43,7 @@ public sealed class GetCcatJobCommand : CcatCmdlet
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
     [Alias("Id")]
+    [ArgumentCompleter(typeof(Completion.JobIdCompleter))]
     public string[]? JobId { get; set; }
 
     /// <summary>At most this many jobs (the newest).</summary>
@@ -69,7 +71,9 @@ public sealed class GetCcatJobCommand : CcatCmdlet
         IReadOnlyList<HPCJobInfo> jobs;
         try
         {
+            var start = System.Diagnostics.Stopwatch.GetTimestamp();
             jobs = RunSync(ct => backend.ListAsync(ct));
+            WriteVerboseTimed($"{backend.Kind}: list jobs", start, $"{jobs.Count} jobs");
         }
         catch (CcatException ex)
         {

@@ -17,7 +17,7 @@ namespace CcatWorkflow.Commands;
 /// <code>Wait-CcatJob -JobId 123456 -Backend Slurm -Timeout 60 -ErrorAction Stop</code>
 /// <para>Waits at most a minute; a WaitTimeout error stops the script if the job is still running.</para>
 /// </example>
-[Cmdlet(VerbsLifecycle.Wait, "CcatJob", DefaultParameterSetName = ByIdSet)]
+[Cmdlet(VerbsLifecycle.Wait, "CcatJob", DefaultParameterSetName = ByIdSet, HelpUri = HelpLinks.Online)]
 [OutputType(typeof(HPCJobInfo))]
 public sealed class WaitCcatJobCommand : JobCmdlet
 {
@@ -102,6 +102,7 @@ public sealed class WaitCcatJobCommand : JobCmdlet
 
             if (deadline is { } d && DateTime.UtcNow >= d)
             {
+                WriteVerbose($"Timed out: {Timeout} s passed ({clock.Elapsed.TotalSeconds:0.0} s waited) with {pending.Count} job{(pending.Count == 1 ? "" : "s")} unfinished.");
                 foreach (var t in pending)
                 {
                     var last = latest.GetValueOrDefault(t);
@@ -120,6 +121,7 @@ public sealed class WaitCcatJobCommand : JobCmdlet
                 sleep = Math.Max(0.01, Math.Min(sleep, (until - DateTime.UtcNow).TotalSeconds));
             }
 
+            WriteDebug($"{pending.Count} unfinished; next poll in {sleep:0.00} s.");
             Sleep(TimeSpan.FromSeconds(sleep));
             pause = Math.Min(maxPause, pause * 1.5);
         }

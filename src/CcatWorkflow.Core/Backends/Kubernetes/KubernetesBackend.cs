@@ -194,6 +194,30 @@ public sealed class KubernetesBackend : HPCBackend
             .ToList();
     }
 
+    /// <inheritdoc />
+    /// <remarks>
+    /// Two list calls (Jobs and job records, no pods) and nothing else: no result is captured
+    /// and no old record pruned, as <see cref="ListJobsAsync"/> does.
+    /// </remarks>
+    public override async Task<IReadOnlyList<HPCJobInfo>> PeekJobsAsync(int max, CancellationToken cancellationToken)
+    {
+        var ns = _options.Namespace;
+        var jobsTask = CallAsync("listing Jobs", (c, ct) => c.BatchV1.ListNamespacedJobAsync(ns, labelSelector: KubernetesNames.ManagedBySelector, cancellationToken: ct), cancellationToken);
+        var recordsTask = CallAsync("listing job records", (c, ct) => c.CoreV1.ListNamespacedConfigMapAsync(ns,
+            labelSelector: $"{KubernetesNames.RecordLabel}=job,{KubernetesNames.ManagedBySelector}", cancellationToken: ct), cancellationToken);
+        await Task.WhenAll(jobsTask, recordsTask).ConfigureAwait(false);
+        var jobs = ById(jobsTask.Result.Items, j => j.Metadata).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        var records = ById(recordsTask.Result.Items, r => r.Metadata).ToDictionary(g => g.Key, g => KubernetesJobRecord.FromConfigMap(g.First()), StringComparer.Ordinal);
+        var now = _time.GetUtcNow();
+        return jobs.Keys.Union(records.Keys)
+            .Select(id => KubernetesStatusMapper.Map(id, jobs.GetValueOrDefault(id), [], records.GetValueOrDefault(id), now)?.Info)
+            .OfType<HPCJobInfo>()
+            .OrderByDescending(i => i.SubmittedAt ?? DateTimeOffset.MinValue)
+            .ThenByDescending(i => i.JobId, StringComparer.Ordinal)
+            .Take(max)
+            .ToList();
+    }
+
     /// <summary>
     /// Reads the Jobs, pods and records of <paramref name="ids"/> (all managed ones when null) in
     /// three list calls, maps them, and captures the result of jobs seen finished for the first time.
