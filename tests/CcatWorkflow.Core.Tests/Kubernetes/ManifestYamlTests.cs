@@ -17,7 +17,7 @@ public class ManifestYamlTests
         "yes", "No", "ON", "off", "y", "n", "true", "False", "null", "Null", "~", "", " ", " lead", "trail ",
         "a: b", "a #b", "#c", "- x", "? q", "*alias", "&anchor", "!tag", "%dir", "@at", "`bt", "|", ">", "'q'", "\"dq\"",
         "{a}", "[a]", "a,b", "cr\rhere", "lf\nhere", "crlf\r\n", "tab\there", "nul\0byte", "bell\u0007", "esc\u001b[0m",
-        "del\u007f", "c1\u0085x", "ls\u2028ps\u2029", "bom\uFEFF", "back\\slash", "üñí©ødé", "emoji 🚀", "=", "<<",
+        "del\u007f", "c1\u0085x", "ls\u2028ps\u2029", "bom\uFEFF", "back\\slash", "üñí©ødé", "emoji 🚀", "=", "<<", "/", "//x", "/a b",
     ];
 
     public static TheoryData<string> Hostile => new(HostileValues);
@@ -73,6 +73,7 @@ public class ManifestYamlTests
 
     [Theory]
     [InlineData("batch/v1")]
+    [InlineData("/bin/sh")]
     [InlineData("app.kubernetes.io/managed-by")]
     [InlineData("Never")]
     public void Plain_words_stay_plain(string value) => Assert.Equal(value, ManifestYaml.Scalar(value));

@@ -10,7 +10,7 @@ namespace CcatWorkflow.Core.Backends.Kubernetes;
 /// The YAML that -WhatIf shows for Kubernetes objects: the object's API JSON (the exact field
 /// names and values the API server gets) written as block YAML by rules that round-trip under
 /// every YAML reader kubectl and people use (YAML 1.1 and 1.2): a string is written plain only
-/// when it cannot be read as anything else (it starts with a letter, holds only letters, digits
+/// when it cannot be read as anything else (it starts with a letter or /, holds only letters, digits
 /// and <c>_ . / -</c>, and is not a YAML 1.1 boolean or null word such as <c>yes</c>, <c>on</c>,
 /// <c>null</c>); every other string — numbers, dates, <c>0x1F</c>, <c>.inf</c>, <c>~</c>,
 /// empty, anything with spaces, quotes, control characters or line breaks — is double-quoted
@@ -24,7 +24,7 @@ public static partial class ManifestYaml
         "y", "yes", "n", "no", "true", "false", "on", "off", "null",
     };
 
-    [GeneratedRegex(@"^[A-Za-z][A-Za-z0-9_./-]*$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[A-Za-z/][A-Za-z0-9_./-]*$", RegexOptions.CultureInvariant)]
     private static partial Regex SafePlain();
 
     /// <summary>The object as block YAML.</summary>
