@@ -69,7 +69,7 @@ public abstract class CcatCmdlet : PSCmdlet, IDisposable
     /// Runs an engine call to completion on the thread pool and returns its result on the
     /// pipeline thread. Ctrl+C cancels the call and stops the pipeline.
     /// </summary>
-    protected T RunSync<T>(Func<CancellationToken, Task<T>> operation) => RunSync(operation, null, "The call");
+    protected T RunSync<T>(Func<CancellationToken, Task<T>> operation) => RunSync(operation, null, "");
 
     /// <summary>
     /// <see cref="RunSync{T}(Func{CancellationToken, Task{T}})"/> bounded by the caller's
@@ -80,15 +80,18 @@ public abstract class CcatCmdlet : PSCmdlet, IDisposable
     /// </summary>
     protected T RunSync<T>(Func<CancellationToken, Task<T>> operation, TimeSpan? timeLeft, string what)
     {
-        using var deadline = timeLeft is null ? null : CancellationTokenSource.CreateLinkedTokenSource(_cancellation.Token);
-        deadline?.CancelAfter(timeLeft!.Value < TimeSpan.Zero ? TimeSpan.Zero : timeLeft.Value);
-        var token = deadline?.Token ?? _cancellation.Token;
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_cancellation.Token);
+        if (timeLeft is { } limit)
+        {
+            deadline.CancelAfter(limit < TimeSpan.Zero ? TimeSpan.Zero : limit);
+        }
+
         Task<T> task;
         var log = new QueuedLogSink();
         using (CcatLog.Use(log))
         {
             // The engine's log records flow with this call into the thread pool.
-            task = Task.Run(() => operation(token));
+            task = Task.Run(() => operation(deadline.Token));
         }
 
         try
@@ -106,25 +109,16 @@ public abstract class CcatCmdlet : PSCmdlet, IDisposable
         {
             throw new PipelineStoppedException();
         }
-        catch (OperationCanceledException e) when (deadline?.IsCancellationRequested == true)
+        catch (OperationCanceledException e) when (timeLeft is { } left && deadline.IsCancellationRequested)
         {
             throw new CcatException(CcatErrorId.WaitTimeout,
-                $"{what} did not answer within the {Math.Max(0, timeLeft!.Value.TotalSeconds):0.#} s left; it was stopped.", null, e);
+                $"{what} did not answer within the {Math.Max(0, left.TotalSeconds):0.#} s left; it was stopped.", null, e);
         }
         catch (Exception e) when (IsUnexpected(e))
         {
             throw Unexpected(e);
         }
     }
-
-    // Every error a user sees carries one of our ids: an exception the engine did not turn into
-    // a CcatException (a bug, or a library failure it did not foresee) becomes InternalError,
-    // with the original kept as the inner exception.
-    private static bool IsUnexpected(Exception e) =>
-        e is not (CcatException or OperationCanceledException or PipelineStoppedException);
-
-    private static CcatException Unexpected(Exception e) =>
-        new(CcatErrorId.InternalError, $"Unexpected {e.GetType().Name} inside CcatWorkflow: {e.Message}", null, e);
 
     /// <summary>Writes a verbose record with how long <paramref name="startTimestamp"/> ago was, in ms.</summary>
     protected void WriteVerboseTimed(string what, long startTimestamp, string? outcome = null) =>
@@ -138,6 +132,15 @@ public abstract class CcatCmdlet : PSCmdlet, IDisposable
             else WriteVerbose(message);
         }
     }
+
+    // Every error a user sees carries one of our ids: an exception the engine did not turn into
+    // a CcatException (a bug, or a library failure it did not foresee) becomes InternalError,
+    // with the original kept as the inner exception.
+    private static bool IsUnexpected(Exception e) =>
+        e is not (CcatException or OperationCanceledException or PipelineStoppedException);
+
+    private static CcatException Unexpected(Exception e) =>
+        new(CcatErrorId.InternalError, $"Unexpected {e.GetType().Name} inside CcatWorkflow: {e.Message}", null, e);
 
     /// <summary>The void form of <see cref="RunSync{T}(Func{CancellationToken, Task{T}})"/>.</summary>
     protected void RunSync(Func<CancellationToken, Task> operation) =>
