@@ -40,7 +40,9 @@ public class CcatException : Exception
         CcatErrorId.InvalidConfiguration => CcatErrorKind.InvalidData,
         CcatErrorId.JobNotFound or CcatErrorId.KubernetesNotFound => CcatErrorKind.ObjectNotFound,
         CcatErrorId.SchedulerUnavailable or CcatErrorId.StoreUnavailable
-            or CcatErrorId.KubernetesConnectionFailed or CcatErrorId.KubernetesTlsFailed => CcatErrorKind.ConnectionError,
+            or CcatErrorId.KubernetesConnectionFailed or CcatErrorId.KubernetesTlsFailed
+            or CcatErrorId.SshHostUnreachable => CcatErrorKind.ConnectionError,
+        CcatErrorId.SshAuthenticationFailed or CcatErrorId.HostKeyMismatch => CcatErrorKind.AuthenticationError,
         CcatErrorId.KubernetesServerError or CcatErrorId.LogUnavailable => CcatErrorKind.ResourceUnavailable,
         CcatErrorId.KubernetesUnauthorized => CcatErrorKind.AuthenticationError,
         CcatErrorId.KubernetesForbidden => CcatErrorKind.PermissionDenied,
