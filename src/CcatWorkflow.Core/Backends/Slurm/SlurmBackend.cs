@@ -578,8 +578,12 @@ public sealed partial class SlurmBackend : HPCBackend
     public override async Task<IReadOnlyList<HPCJobInfo>> ListJobsAsync(CancellationToken cancellationToken)
     {
         var since = DateTimeOffset.UtcNow - ListWindow;
+        // An explicit end: with sacct's default (--endtime=now) a job submitted in the last
+        // seconds is missing from the list (seen on 22.05), though sacct --jobs finds it.
+        var until = DateTimeOffset.UtcNow + TimeSpan.FromDays(1);
         var result = await _commands.RunAsync("sacct",
-            ["--parsable2", "--noheader", "--format=" + SacctParser.Format, "--starttime=" + SlurmTime.FormatQueryTime(since)],
+            ["--parsable2", "--noheader", "--format=" + SacctParser.Format, "--starttime=" + SlurmTime.FormatQueryTime(since),
+                "--endtime=" + SlurmTime.FormatQueryTime(until)],
             SlurmCommands.QueryEnvironment(), SlurmCommands.QueryTimeout, cancellationToken).ConfigureAwait(false);
         if (!result.Succeeded) throw SlurmCommands.Unavailable("sacct", result);
 
