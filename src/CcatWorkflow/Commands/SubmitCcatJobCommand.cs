@@ -26,7 +26,7 @@ namespace CcatWorkflow.Commands;
 /// <code>Import-Csv steps.csv | Submit-CcatJob -Backend Slurm -WhatIf</code>
 /// <para>Shows, for each row (columns ExecutionCommand, JobName, ...), exactly what would be submitted (the sbatch script), without submitting anything.</para>
 /// </example>
-[Cmdlet(VerbsLifecycle.Submit, "CcatJob", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = CommandSet)]
+[Cmdlet(VerbsLifecycle.Submit, "CcatJob", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = CommandSet, HelpUri = HelpLinks.Online)]
 [OutputType(typeof(HPCJobInfo))]
 public sealed class SubmitCcatJobCommand : CcatCmdlet
 {
@@ -82,6 +82,7 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
     /// <summary>Resource requirements: cpu, memory_gb, time_hours, gpu. Example: @{ cpu = 4; memory_gb = 16; time_hours = 2 }.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [Alias("ResourceRequirements")]
+    [ArgumentCompleter(typeof(Completion.ResourcesCompleter))]
     public IDictionary? Resources { get; set; }
 
     /// <summary>Environment variables for the job. Example: @{ CALIBRATION_MODE = 'hot_cold' }.</summary>

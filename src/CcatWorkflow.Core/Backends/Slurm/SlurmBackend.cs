@@ -575,6 +575,13 @@ public sealed partial class SlurmBackend : HPCBackend
     // ------------------------------------------------------------------ list
 
     /// <inheritdoc />
+    /// <inheritdoc />
+    /// <remarks>The listing is one sacct call and writes nothing.</remarks>
+    public override async Task<IReadOnlyList<HPCJobInfo>> PeekJobsAsync(int max, CancellationToken cancellationToken) =>
+        (await ListJobsAsync(cancellationToken).ConfigureAwait(false))
+            .OrderByDescending(j => j.SubmittedAt ?? DateTimeOffset.MinValue).Take(max).ToList();
+
+    /// <inheritdoc />
     public override async Task<IReadOnlyList<HPCJobInfo>> ListJobsAsync(CancellationToken cancellationToken)
     {
         var since = DateTimeOffset.UtcNow - ListWindow;
