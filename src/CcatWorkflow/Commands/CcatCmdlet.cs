@@ -69,14 +69,29 @@ public abstract class CcatCmdlet : PSCmdlet, IDisposable
     /// Runs an engine call to completion on the thread pool and returns its result on the
     /// pipeline thread. Ctrl+C cancels the call and stops the pipeline.
     /// </summary>
-    protected T RunSync<T>(Func<CancellationToken, Task<T>> operation)
+    protected T RunSync<T>(Func<CancellationToken, Task<T>> operation) => RunSync(operation, null, "");
+
+    /// <summary>
+    /// <see cref="RunSync{T}(Func{CancellationToken, Task{T}})"/> bounded by the caller's
+    /// remaining time: when <paramref name="timeLeft"/> passes, the engine's token is cancelled
+    /// (which kills a running squeue, ends a Redis or API wait) and
+    /// <see cref="CcatErrorId.WaitTimeout"/> is thrown, naming <paramref name="what"/>. A null
+    /// <paramref name="timeLeft"/> means no deadline.
+    /// </summary>
+    protected T RunSync<T>(Func<CancellationToken, Task<T>> operation, TimeSpan? timeLeft, string what)
     {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_cancellation.Token);
+        if (timeLeft is { } limit)
+        {
+            deadline.CancelAfter(limit < TimeSpan.Zero ? TimeSpan.Zero : limit);
+        }
+
         Task<T> task;
         var log = new QueuedLogSink();
         using (CcatLog.Use(log))
         {
             // The engine's log records flow with this call into the thread pool.
-            task = Task.Run(() => operation(_cancellation.Token));
+            task = Task.Run(() => operation(deadline.Token));
         }
 
         try
@@ -94,13 +109,17 @@ public abstract class CcatCmdlet : PSCmdlet, IDisposable
         {
             throw new PipelineStoppedException();
         }
+        catch (OperationCanceledException e) when (timeLeft is { } left && deadline.IsCancellationRequested)
+        {
+            throw new CcatException(CcatErrorId.WaitTimeout,
+                $"{what} did not answer within the {Math.Max(0, left.TotalSeconds):0.#} s left; it was stopped.", null, e);
+        }
         catch (Exception e) when (IsUnexpected(e))
         {
             throw Unexpected(e);
         }
     }
 
-<<<<<<< HEAD
     /// <summary>Writes a verbose record with how long <paramref name="startTimestamp"/> ago was, in ms.</summary>
     protected void WriteVerboseTimed(string what, long startTimestamp, string? outcome = null) =>
         WriteVerbose($"{what}: {CcatLog.Milliseconds(startTimestamp)} ms{(string.IsNullOrEmpty(outcome) ? "" : ", " + outcome)}");
@@ -114,8 +133,6 @@ public abstract class CcatCmdlet : PSCmdlet, IDisposable
         }
     }
 
-    /// <summary>The void form of <see cref="RunSync{T}"/>.</summary>
-=======
     // Every error a user sees carries one of our ids: an exception the engine did not turn into
     // a CcatException (a bug, or a library failure it did not foresee) becomes InternalError,
     // with the original kept as the inner exception.
@@ -125,39 +142,7 @@ public abstract class CcatCmdlet : PSCmdlet, IDisposable
     private static CcatException Unexpected(Exception e) =>
         new(CcatErrorId.InternalError, $"Unexpected {e.GetType().Name} inside CcatWorkflow: {e.Message}", null, e);
 
-    /// <summary>
-    /// <see cref="RunSync{T}(Func{CancellationToken, Task{T}})"/> bounded by the caller's
-    /// remaining time: when <paramref name="timeLeft"/> passes, the engine's token is cancelled
-    /// (which kills a running squeue, ends a Redis or API wait) and
-    /// <see cref="CcatErrorId.WaitTimeout"/> is thrown, naming <paramref name="what"/>. A null
-    /// <paramref name="timeLeft"/> means no deadline.
-    /// </summary>
-    protected T RunSync<T>(Func<CancellationToken, Task<T>> operation, TimeSpan? timeLeft, string what)
-    {
-        if (timeLeft is not { } left) return RunSync(operation);
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_cancellation.Token);
-        deadline.CancelAfter(left < TimeSpan.Zero ? TimeSpan.Zero : left);
-        try
-        {
-            return Task.Run(() => operation(deadline.Token)).GetAwaiter().GetResult();
-        }
-        catch (OperationCanceledException) when (_cancellation.IsCancellationRequested)
-        {
-            throw new PipelineStoppedException();
-        }
-        catch (OperationCanceledException e) when (deadline.IsCancellationRequested)
-        {
-            throw new CcatException(CcatErrorId.WaitTimeout,
-                $"{what} did not answer within the {Math.Max(0, left.TotalSeconds):0.#} s left; it was stopped.", null, e);
-        }
-        catch (Exception e) when (IsUnexpected(e))
-        {
-            throw Unexpected(e);
-        }
-    }
-
     /// <summary>The void form of <see cref="RunSync{T}(Func{CancellationToken, Task{T}})"/>.</summary>
->>>>>>> wave/trust-cross
     protected void RunSync(Func<CancellationToken, Task> operation) =>
         RunSync<bool>(async ct =>
         {

@@ -111,15 +111,11 @@ public abstract class JobCmdlet : CcatCmdlet
             try
             {
                 var ids = list.Select(t => t.JobId).ToList();
-<<<<<<< HEAD
                 var start = System.Diagnostics.Stopwatch.GetTimestamp();
-                var results = RunSync(ct => backend.QueryJobsAsync(ids, ct)).ToDictionary(r => r.JobId, StringComparer.Ordinal);
-                WriteVerboseTimed($"{backend.Kind}: status of {ids.Count} job{(ids.Count == 1 ? "" : "s")}", start,
-                    $"{results.Values.Count(r => r.Info is not null)} answered, {results.Values.Count(r => r.Error is not null)} with an error");
-=======
                 var results = RunSync(ct => backend.QueryJobsAsync(ids, ct), deadline - DateTime.UtcNow, $"The {backend.Kind} backend")
                     .ToDictionary(r => r.JobId, StringComparer.Ordinal);
->>>>>>> wave/trust-cross
+                WriteVerboseTimed($"{backend.Kind}: status of {ids.Count} job{(ids.Count == 1 ? "" : "s")}", start,
+                    $"{results.Values.Count(r => r.Info is not null)} answered, {results.Values.Count(r => r.Error is not null)} with an error");
                 foreach (var t in list)
                 {
                     if (results.TryGetValue(t.JobId, out var withElements) && withElements.Elements is { } elements)
