@@ -73,6 +73,73 @@ public abstract class HPCBackend : IAsyncDisposable
         return results;
     }
 
+    /// <summary>
+    /// Removes jobs and everything the module keeps of them (records, job folders, log copies),
+    /// in one batch per backend. The rule lives here, once: only a finished job is removed; an
+    /// unfinished one is refused with <see cref="CcatErrorId.JobStillRunning"/>, unless
+    /// <paramref name="cancelUnfinished"/>, which cancels it first. Backends remove only what
+    /// carries the module's marks (<see cref="RemoveFinishedAsync"/>). Returns one result per
+    /// distinct id (Info is the job as it was before removal; Error set on failure).
+    /// </summary>
+    public async Task<IReadOnlyList<JobQueryResult>> RemoveManyAsync(IReadOnlyList<string> jobIds, bool cancelUnfinished, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(jobIds);
+        var statuses = (await GetStatusesAsync(jobIds, cancellationToken).ConfigureAwait(false)).ToList();
+        var unfinished = statuses.Where(s => s.Info is { IsFinished: false }).Select(s => s.JobId).ToList();
+        if (cancelUnfinished && unfinished.Count > 0)
+        {
+            var cancels = (await CancelManyAsync(unfinished, cancellationToken).ConfigureAwait(false)).ToDictionary(r => r.JobId, StringComparer.Ordinal);
+            var again = (await GetStatusesAsync(unfinished, cancellationToken).ConfigureAwait(false)).ToDictionary(r => r.JobId, StringComparer.Ordinal);
+            for (var i = 0; i < statuses.Count; i++)
+            {
+                var id = statuses[i].JobId;
+                if (cancels.TryGetValue(id, out var c) && c.Error is { } cancelError) statuses[i] = new JobQueryResult(id, null, cancelError);
+                else if (again.TryGetValue(id, out var a)) statuses[i] = a;
+            }
+        }
+
+        var results = new Dictionary<string, JobQueryResult>(StringComparer.Ordinal);
+        var finished = new List<HPCJobInfo>();
+        foreach (var s in statuses)
+        {
+            if (s.Info is not { } info) results[s.JobId] = s;
+            else if (!info.IsFinished)
+            {
+                results[s.JobId] = new JobQueryResult(s.JobId, info, new CcatException(CcatErrorId.JobStillRunning,
+                    $"Job '{s.JobId}' on {Kind} is {info.Status.ToString().ToLowerInvariant()}: it is not removed (Remove-CcatJob -Force cancels it first).", s.JobId));
+            }
+            else finished.Add(info);
+        }
+
+        if (finished.Count > 0)
+        {
+            var removed = await RemoveFinishedAsync(finished, cancellationToken).ConfigureAwait(false);
+            foreach (var r in removed) results[r.JobId] = r;
+        }
+
+        return statuses.Select(s => results.TryGetValue(s.JobId, out var r)
+            ? r
+            : new JobQueryResult(s.JobId, null, new CcatException(CcatErrorId.RemoveFailed, $"The {Kind} backend returned nothing for job '{s.JobId}'.", s.JobId))).ToList();
+    }
+
+    /// <summary>
+    /// Removes finished jobs' records and files: the primitive under <see cref="RemoveManyAsync"/>.
+    /// Removes nothing that lacks the module's marks (<see cref="CcatErrorId.NotOwnedByModule"/>).
+    /// Returns one result per job (Info: the job as it was; Error on failure).
+    /// </summary>
+    protected virtual Task<IReadOnlyList<JobQueryResult>> RemoveFinishedAsync(IReadOnlyList<HPCJobInfo> jobs, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<JobQueryResult>>(jobs.Select(j => new JobQueryResult(j.JobId, j,
+            new CcatException(CcatErrorId.RemoveFailed, $"The {Kind} backend cannot remove jobs.", j.JobId))).ToList());
+
+    /// <summary>
+    /// The jobs this module submitted, for a listing that looks back to
+    /// <paramref name="submittedBefore"/> at least (Get-CcatJob -OlderThan). The default is
+    /// <see cref="ListJobsAsync"/>; a backend whose listing looks back a
+    /// limited time (Slurm's sacct window) adds the older jobs it can still find.
+    /// </summary>
+    public virtual Task<IReadOnlyList<HPCJobInfo>> ListJobsIncludingOlderAsync(DateTimeOffset submittedBefore, CancellationToken cancellationToken) =>
+        ListJobsAsync(cancellationToken);
+
     /// <summary>The job's logs (stdout then stderr, or one of them), optionally only the last lines.</summary>
     public abstract Task<string> GetLogsAsync(string jobId, LogQuery query, CancellationToken cancellationToken);
 

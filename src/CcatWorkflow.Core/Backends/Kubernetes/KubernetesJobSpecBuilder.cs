@@ -89,6 +89,10 @@ public static class KubernetesJobSpecBuilder
             [KubernetesJobRecord.SubmittedAtKey] = KubernetesJobRecord.FormatTime(submittedAt),
         };
         if (submission.Resources.Cpu is { } cpu) data[KubernetesJobRecord.CpuKey] = cpu.ToString(CultureInfo.InvariantCulture);
+        if (submission.Resources.MemoryGb is { } mem) data[KubernetesJobRecord.MemoryGbKey] = mem.ToString("R", CultureInfo.InvariantCulture);
+        if (submission.Resources.TimeHours is { } hours) data[KubernetesJobRecord.TimeHoursKey] = hours.ToString("R", CultureInfo.InvariantCulture);
+        if (submission.Resources.Gpu is { } gpu) data[KubernetesJobRecord.GpuKey] = gpu.ToString(CultureInfo.InvariantCulture);
+        data[KubernetesJobRecord.CommandKey] = submission.ExecutionCommand;
         return new V1ConfigMap
         {
             ApiVersion = "v1",

@@ -20,8 +20,14 @@ public sealed record KubernetesOptions
     [
         "K8S_NAMESPACE", "K8S_CONTEXT", "K8S_KUBECONFIG", "K8S_RUNNER_IMAGE", "K8S_TTL_SECONDS_AFTER_FINISHED",
         "K8S_SERVICE_ACCOUNT", "K8S_NODE_SELECTOR", "K8S_RUN_AS_USER", "K8S_PRIVILEGED", "K8S_VOLUME_KIND",
-        "K8S_PVC_NAME", "K8S_GPU_RESOURCE", "PIPELINE_BASE_DIR", "SIF_CACHE_DIR",
+        "K8S_PVC_NAME", "K8S_GPU_RESOURCE", "PIPELINE_BASE_DIR", "SIF_CACHE_DIR", "JOB_RETENTION_DAYS",
     ];
+
+    /// <summary>
+    /// How long the record of a finished job whose Job is gone is kept before a listing removes
+    /// it (JOB_RETENTION_DAYS); null = never (the default: a read does not delete).
+    /// </summary>
+    public TimeSpan? RecordRetention { get; init; }
 
     /// <summary>Namespace of the jobs (K8S_NAMESPACE).</summary>
     public string Namespace { get; init; } = "ccat-workflows";
@@ -99,6 +105,12 @@ public sealed record KubernetesOptions
             GpuResource = settings.GetString("K8S_GPU_RESOURCE").Trim(),
             PipelineBaseDir = settings.GetString("PIPELINE_BASE_DIR"),
             SifCacheDir = settings.GetString("SIF_CACHE_DIR"),
+            RecordRetention = settings.GetInteger("JOB_RETENTION_DAYS") switch
+            {
+                0 => null,
+                > 0 and <= 36500 and var days => TimeSpan.FromDays(days),
+                var bad => throw new CcatException(CcatErrorId.InvalidConfiguration, $"JOB_RETENTION_DAYS is {bad}; it must be 0 (off) or a number of days up to 36500."),
+            },
         };
         options.Validate();
         return options;

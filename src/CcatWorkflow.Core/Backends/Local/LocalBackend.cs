@@ -16,7 +16,7 @@ namespace CcatWorkflow.Core.Backends.Local;
 /// with the Redis store and a shared <c>LOCAL_JOB_DIR</c>, any host — can read, wait for and
 /// cancel the job. The design and the files are described in docs/local-backend.md.
 /// </summary>
-public sealed class LocalBackend : HPCBackend
+public sealed partial class LocalBackend : HPCBackend
 {
     private readonly LocalBackendOptions _options;
     private readonly ILocalJobStore _store;

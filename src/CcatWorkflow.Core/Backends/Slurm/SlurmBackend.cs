@@ -83,6 +83,11 @@ public sealed partial class SlurmBackend : HPCBackend
             ImageRef = submission.ImageRef,
             SifPath = submission.SifPath,
             EnvironmentNames = submission.Environment.Select(kv => kv.Key).ToList(),
+            Cpu = submission.Resources.Cpu,
+            MemoryGb = submission.Resources.MemoryGb,
+            TimeHours = submission.Resources.TimeHours,
+            Gpu = submission.Resources.Gpu,
+            Command = submission.ExecutionCommand,
         });
 
         CommandResult result;
@@ -258,7 +263,7 @@ public sealed partial class SlurmBackend : HPCBackend
             }
 
             if (result.Info is { } info) _lastKnown[id] = info;
-            results.Add(result);
+            results.Add(WithSubmission(result, folder));
         }
 
         return results;
@@ -581,7 +586,7 @@ public sealed partial class SlurmBackend : HPCBackend
                 Sacct = job,
                 CancelRequested = _cancelRequested.ContainsKey(job.JobId),
             }, StderrTail);
-            if (r.Info is { } info) list.Add(info);
+            if (r.Info is { } info && !IsRemoved(job)) list.Add(WithSubmission(info, folder));
         }
 
         return list.OrderByDescending(i => i.SubmittedAt ?? DateTimeOffset.MinValue).ToList();

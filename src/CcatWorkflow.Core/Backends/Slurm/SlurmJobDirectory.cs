@@ -45,6 +45,21 @@ public sealed record SlurmJobMetadata
 
     /// <summary>The environment variable names given (values are not written: they may be secrets).</summary>
     public IReadOnlyList<string> EnvironmentNames { get; init; } = [];
+
+    /// <summary>CPUs asked for (cpu); null when not asked.</summary>
+    public int? Cpu { get; init; }
+
+    /// <summary>Memory asked for in GiB (memory_gb); null when not asked.</summary>
+    public double? MemoryGb { get; init; }
+
+    /// <summary>Time limit asked for in hours (time_hours); null when not asked.</summary>
+    public double? TimeHours { get; init; }
+
+    /// <summary>GPUs asked for (gpu); null when not asked.</summary>
+    public int? Gpu { get; init; }
+
+    /// <summary>The execution command as submitted.</summary>
+    public string? Command { get; init; }
 }
 
 /// <summary>

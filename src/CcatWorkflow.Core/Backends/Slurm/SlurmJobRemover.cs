@@ -1,0 +1,142 @@
+using System.Collections.Concurrent;
+using CcatWorkflow.Core.Errors;
+
+namespace CcatWorkflow.Core.Backends.Slurm;
+
+/// <summary>
+/// Campaign hygiene on Slurm: what was asked at submission (from the job folder's
+/// <c>job.json</c>), listing jobs older than sacct's listing window (from the job folders), and
+/// Remove-CcatJob (the job folder and its by-id link). The module's mark is the folder: named
+/// <c>&lt;UTC time&gt;-&lt;random&gt;</c> directly under SLURM_JOB_DIR, reached through the link
+/// <c>&lt;SLURM_JOB_DIR&gt;/&lt;id&gt;</c>, a real directory, with a <c>job.json</c> carrying the tag
+/// <see cref="SlurmOptions.Tag"/>. Slurm's accounting record is the cluster's, and stays.
+/// </summary>
+public sealed partial class SlurmBackend
+{
+    // job.json never changes after submission: read once per folder. Bounded, so a long
+    // session over many campaigns does not grow without limit.
+    private const int MetadataCacheLimit = 20_000;
+    private readonly ConcurrentDictionary<string, SlurmJobMetadata?> _metadata = new(StringComparer.Ordinal);
+
+    private JobQueryResult WithSubmission(JobQueryResult result, SlurmJobFolder? folder) =>
+        result.Info is { } info ? result with { Info = WithSubmission(info, folder) } : result;
+
+    private HPCJobInfo WithSubmission(HPCJobInfo info, SlurmJobFolder? folder)
+    {
+        if (folder is null) return info;
+        if (_metadata.Count > MetadataCacheLimit) _metadata.Clear();
+        var m = _metadata.GetOrAdd(folder.Path, _ => SlurmJobDirectory.ReadMetadata(folder));
+        return info.WithSubmission(m?.Cpu, m?.MemoryGb, m?.TimeHours, m?.Gpu, m?.Command, folder.StdoutPath);
+    }
+
+    /// <summary>
+    /// True for an accounting row of a job whose folder was removed (Remove-CcatJob): sacct keeps
+    /// the row, but the module no longer lists the job.
+    /// </summary>
+    private bool IsRemoved(SacctJob job) =>
+        job.WorkDir is { } wd
+        && SlurmJobDirectory.SubmittedAtOf(Path.GetFileName(wd.TrimEnd('/'))) is not null
+        && string.Equals(Path.GetDirectoryName(wd.TrimEnd('/')), Options.JobDirectory.TrimEnd('/'), StringComparison.Ordinal)
+        && Directory.Exists(Options.JobDirectory)
+        && !Directory.Exists(wd);
+
+    /// <summary>
+    /// The usual listing (sacct, <see cref="ListWindow"/> back) plus the jobs in the job
+    /// directory submitted before both <paramref name="submittedBefore"/> and that window,
+    /// whose status is then asked for by id (sacct from their own submit time).
+    /// </summary>
+    public override async Task<IReadOnlyList<HPCJobInfo>> ListJobsIncludingOlderAsync(DateTimeOffset submittedBefore, CancellationToken cancellationToken)
+    {
+        var recent = await ListJobsAsync(cancellationToken).ConfigureAwait(false);
+        var windowStart = DateTimeOffset.UtcNow - ListWindow;
+        var cutoff = submittedBefore < windowStart ? submittedBefore : windowStart;
+        var seen = recent.Select(i => i.JobId).ToHashSet(StringComparer.Ordinal);
+        var older = OlderFolderJobIds(cutoff).Where(id => !seen.Contains(id)).ToList();
+        if (older.Count == 0) return recent;
+
+        var found = new List<HPCJobInfo>(recent);
+        foreach (var chunk in older.Chunk(QueryChunkSize))
+        {
+            var results = await GetStatusesAsync(chunk, cancellationToken).ConfigureAwait(false);
+            found.AddRange(results.Select(r => r.Info).OfType<HPCJobInfo>());
+        }
+
+        return found.OrderByDescending(i => i.SubmittedAt ?? DateTimeOffset.MinValue).ToList();
+    }
+
+    private List<string> OlderFolderJobIds(DateTimeOffset cutoff)
+    {
+        var ids = new List<string>();
+        IEnumerable<string> entries;
+        try
+        {
+            entries = Directory.EnumerateFileSystemEntries(Options.JobDirectory).ToList();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return ids; // no job directory (yet): nothing older to list
+        }
+
+        foreach (var entry in entries)
+        {
+            var name = Path.GetFileName(entry);
+            if (!SlurmJobId.IsValid(name)) continue;
+            if (_directory.Find(name) is { } folder && folder.SubmittedAt < cutoff) ids.Add(name);
+        }
+
+        return ids;
+    }
+
+    /// <inheritdoc />
+    protected override Task<IReadOnlyList<JobQueryResult>> RemoveFinishedAsync(IReadOnlyList<HPCJobInfo> jobs, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(jobs);
+        var results = new List<JobQueryResult>(jobs.Count);
+        foreach (var job in jobs)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            results.Add(new JobQueryResult(job.JobId, job, RemoveOne(job.JobId)));
+        }
+
+        return Task.FromResult<IReadOnlyList<JobQueryResult>>(results);
+    }
+
+    private CcatException? RemoveOne(string id)
+    {
+        var folder = _directory.Find(id);
+        if (folder is null)
+        {
+            return new CcatException(CcatErrorId.NotOwnedByModule,
+                $"Slurm job '{id}' has no folder in the job directory {Options.JobDirectory}: the module did not submit it here, and nothing of it is removed.", id);
+        }
+
+        var inRoot = string.Equals(Path.GetDirectoryName(folder.Path.TrimEnd('/')), Options.JobDirectory.TrimEnd('/'), StringComparison.Ordinal);
+        var dir = new DirectoryInfo(folder.Path);
+        if (!inRoot || dir.LinkTarget is not null || !dir.Exists || SlurmJobDirectory.ReadMetadata(folder)?.Tag != SlurmOptions.Tag)
+        {
+            return new CcatException(CcatErrorId.NotOwnedByModule,
+                $"{folder.Path} (the folder of Slurm job '{id}') is not a job folder the module made (no {SlurmJobDirectory.MetadataFile} with the tag '{SlurmOptions.Tag}' directly under {Options.JobDirectory}): nothing of it is removed.", id);
+        }
+
+        try
+        {
+            // The link first: without it nothing leads to the folder, so a half-done removal
+            // leaves no job that looks alive.
+            File.Delete(Path.Combine(Options.JobDirectory, id));
+            Directory.Delete(folder.Path, recursive: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return new CcatException(CcatErrorId.RemoveFailed, $"Could not remove the folder of Slurm job '{id}' ({folder.Path}): {ex.Message}", id, ex);
+        }
+        finally
+        {
+            _metadata.TryRemove(folder.Path, out _);
+            _lastKnown.TryRemove(id, out _);
+            _names.TryRemove(id, out _);
+            _cancelRequested.TryRemove(id, out _);
+        }
+
+        return null;
+    }
+}
