@@ -21,6 +21,8 @@
         'Wait-CcatJob'
         'Get-CcatJob'
         'Get-CcatConfiguration'
+        'Measure-CcatJob'
+        'Remove-CcatJob'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -5,7 +5,7 @@ namespace CcatWorkflow.Commands;
 
 /// <summary>
 /// <para type="synopsis">Lists the jobs this module submitted that a backend still knows.</para>
-/// <para type="description">Lists the jobs of one backend (default: the configured HPC_BACKEND), newest first, with their current status. Filter by -Status and by -Name (wildcards).</para>
+/// <para type="description">Lists the jobs of one backend (default: the configured HPC_BACKEND), newest first, with their current status. Filter by -Status, by -Name (wildcards) and by age with -OlderThan (30d, 12h, 2w or a TimeSpan: a finished job counts from when it ended, an unfinished one from its submission). Get-CcatJob -OlderThan 30d | Remove-CcatJob is the cleanup routine. Listing never deletes anything unless JOB_RETENTION_DAYS is set (Kubernetes records whose Job is gone, older than that many days).</para>
 /// </summary>
 /// <example>
 /// <code>Get-CcatJob</code>
@@ -14,6 +14,10 @@ namespace CcatWorkflow.Commands;
 /// <example>
 /// <code>Get-CcatJob -Backend Slurm -Status Failed -First 10</code>
 /// <para>The ten newest failed Slurm jobs this module submitted.</para>
+/// </example>
+/// <example>
+/// <code>Get-CcatJob -OlderThan 30d | Remove-CcatJob</code>
+/// <para>Removes every job that ended more than 30 days ago, with its record and files.</para>
 /// </example>
 [Cmdlet(VerbsCommon.Get, "CcatJob")]
 [OutputType(typeof(HPCJobInfo))]
@@ -33,6 +37,14 @@ public sealed class GetCcatJobCommand : CcatCmdlet
     [ValidateNotNullOrEmpty]
     public string? Name { get; set; }
 
+    /// <summary>
+    /// Only jobs older than this: a finished job by when it ended, an unfinished one by when it
+    /// was submitted. Takes 30d, 12h, 90m, 2w or any TimeSpan.
+    /// </summary>
+    [Parameter]
+    [DurationTransformation]
+    public TimeSpan? OlderThan { get; set; }
+
     /// <summary>At most this many jobs (the newest).</summary>
     [Parameter]
     [ValidateRange(1, int.MaxValue)]
@@ -45,7 +57,9 @@ public sealed class GetCcatJobCommand : CcatCmdlet
         IReadOnlyList<HPCJobInfo> jobs;
         try
         {
-            jobs = RunSync(ct => backend.ListJobsAsync(ct));
+            jobs = OlderThan is { } age
+                ? RunSync(ct => backend.ListJobsIncludingOlderAsync(DateTimeOffset.UtcNow - age, ct))
+                : RunSync(ct => backend.ListJobsAsync(ct));
         }
         catch (CcatException ex)
         {
@@ -53,10 +67,12 @@ public sealed class GetCcatJobCommand : CcatCmdlet
             return;
         }
 
+        var now = DateTimeOffset.UtcNow;
         var pattern = Name is null ? null : new WildcardPattern(Name, WildcardOptions.IgnoreCase);
         var selected = jobs
             .Where(j => Status is null || Status.Contains(j.Status))
             .Where(j => pattern is null || pattern.IsMatch(j.JobName ?? ""))
+            .Where(j => OlderThan is not { } age || (j.IsFinished ? j.FinishedAt ?? j.SubmittedAt : j.SubmittedAt) is { } t && t < now - age)
             .Take(First);
         foreach (var job in selected)
         {
