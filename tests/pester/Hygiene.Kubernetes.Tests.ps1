@@ -106,11 +106,12 @@ Describe 'Campaign hygiene on Kubernetes' {
     }
 
     It 'leaves objects without the module''s labels alone, even when named like the job''s' {
-        $job = Submit-CcatJob -ExecutionCommand 'echo foreign' -JobName 'hygiene foreign' | Wait-CcatJob -Timeout 60
-        # Someone else's ConfigMap under the name the captured log would have.
+        $job = Submit-CcatJob -ExecutionCommand 'sleep 2; echo foreign' -JobName 'hygiene foreign'
+        # Someone else's ConfigMap under the name the captured log will want, made while the job runs.
         Invoke-Kube 'api/v1/namespaces/ccat-test/configmaps' -Method Post -Body @{
             apiVersion = 'v1'; kind = 'ConfigMap'; metadata = @{ name = "$($job.JobId).log" }; data = @{ owner = 'someone else' }
         } | Out-Null
+        $job = $job | Wait-CcatJob -Timeout 60
         $null = $job | Get-CcatJobStatus
         $job | Remove-CcatJob
         Wait-Until { (Get-KubeTrace $job.JobId) -eq 0 }

@@ -100,8 +100,8 @@ Describe 'Campaign hygiene on Local with the <Store> store' -ForEach $stores {
         [math]::Abs($time.P95Used - $p95) | Should -BeLessOrEqual ($p95 * 0.01)
         $time.SuggestedRequest | Should -Be ([math]::Max(1, [math]::Ceiling($p95 * 1.2 * 60 - 1e-9)) / 60)
         ($summary | Where-Object Resource -eq 'Cpu').ResourceKey | Should -Be 'cpu'
-        ($summary | Out-String) | Should -Match 'ResourceKey\s+Unit\s+Jobs\s+Median\s+P95\s+MedEff%\s+P95Eff%\s+Over\s+AtLimit\s+Suggested'
-        ($jobs[0] | Measure-CcatJob | Out-String) | Should -Match 'JobId\s+JobName\s+Status\s+Cpu%\s+Cpu\s+Mem%\s+Memory\s+Time%\s+Time'
+        ($summary | Out-String -Width 200) | Should -Match 'ResourceKey\s+Unit\s+Jobs\s+Median\s+P95\s+MedEff%\s+P95Eff%\s+Over\s+AtLimit\s+Suggested'
+        ($jobs[0] | Measure-CcatJob | Out-String -Width 200) | Should -Match 'JobId\s+JobName\s+Status\s+Cpu%\s+Cpu\s+Mem%\s+Memory\s+Time%\s+Time'
     }
 
     It 'Get-CcatJob -OlderThan keeps only jobs that ended longer ago' {

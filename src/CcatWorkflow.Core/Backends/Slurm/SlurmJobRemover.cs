@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Text.Json;
 using CcatWorkflow.Core.Errors;
 
 namespace CcatWorkflow.Core.Backends.Slurm;
@@ -101,6 +102,22 @@ public sealed partial class SlurmBackend
         return Task.FromResult<IReadOnlyList<JobQueryResult>>(results);
     }
 
+    // The tag as written in job.json (the metadata type defaults it, so it is read raw).
+    private static bool CarriesTag(SlurmJobFolder folder)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(folder.Path, SlurmJobDirectory.MetadataFile)));
+            return doc.RootElement.ValueKind == JsonValueKind.Object
+                && doc.RootElement.TryGetProperty("tag", out var tag) && tag.ValueKind == JsonValueKind.String
+                && tag.GetString() == SlurmOptions.Tag;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException)
+        {
+            return false;
+        }
+    }
+
     private CcatException? RemoveOne(string id)
     {
         var folder = _directory.Find(id);
@@ -112,7 +129,7 @@ public sealed partial class SlurmBackend
 
         var inRoot = string.Equals(Path.GetDirectoryName(folder.Path.TrimEnd('/')), Options.JobDirectory.TrimEnd('/'), StringComparison.Ordinal);
         var dir = new DirectoryInfo(folder.Path);
-        if (!inRoot || dir.LinkTarget is not null || !dir.Exists || SlurmJobDirectory.ReadMetadata(folder)?.Tag != SlurmOptions.Tag)
+        if (!inRoot || dir.LinkTarget is not null || !dir.Exists || !CarriesTag(folder))
         {
             return new CcatException(CcatErrorId.NotOwnedByModule,
                 $"{folder.Path} (the folder of Slurm job '{id}') is not a job folder the module made (no {SlurmJobDirectory.MetadataFile} with the tag '{SlurmOptions.Tag}' directly under {Options.JobDirectory}): nothing of it is removed.", id);
