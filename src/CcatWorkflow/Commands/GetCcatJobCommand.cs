@@ -5,11 +5,15 @@ namespace CcatWorkflow.Commands;
 
 /// <summary>
 /// <para type="synopsis">Lists the jobs this module submitted that a backend still knows.</para>
-/// <para type="description">Lists the jobs of one backend (default: the configured HPC_BACKEND), newest first, with their current status. Filter by -Status, by -Name (wildcards) and by age with -OlderThan (30d, 12h, 2w or a TimeSpan: a finished job counts from when it ended, an unfinished one from its submission). Get-CcatJob -OlderThan 30d | Remove-CcatJob is the cleanup routine. Listing never deletes anything unless JOB_RETENTION_DAYS is set (Kubernetes records whose Job is gone, older than that many days).</para>
+/// <para type="description">Lists the jobs of one backend (default: the configured HPC_BACKEND), newest first, with their current status. Filter by -Status, by -Name and by -JobId (several values, wildcards allowed), and by age with -OlderThan (30d, 12h, 2w or a TimeSpan: a finished job counts from when it ended, an unfinished one from its submission). Get-CcatJob -OlderThan 30d | Remove-CcatJob is the cleanup routine. Listing never deletes anything unless JOB_RETENTION_DAYS is set (Kubernetes records whose Job is gone, older than that many days).</para>
 /// </summary>
 /// <example>
 /// <code>Get-CcatJob</code>
 /// <para>Lists the jobs of the configured backend, newest first.</para>
+/// </example>
+/// <example>
+/// <code>Get-CcatJob -Name 'calib-*', 'flat-*' -Status Failed</code>
+/// <para>The failed jobs whose names start with calib- or flat-.</para>
 /// </example>
 /// <example>
 /// <code>Get-CcatJob -Backend Slurm -Status Failed -First 10</code>
@@ -31,11 +35,18 @@ public sealed class GetCcatJobCommand : CcatCmdlet
     [Parameter]
     public HPCJobStatus[]? Status { get; set; }
 
-    /// <summary>Only jobs whose name matches (wildcards allowed).</summary>
+    /// <summary>Only jobs whose name matches one of these names (wildcards allowed).</summary>
     [Parameter]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
-    public string? Name { get; set; }
+    public string[]? Name { get; set; }
+
+    /// <summary>Only jobs whose id matches one of these ids (wildcards allowed).</summary>
+    [Parameter]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    [Alias("Id")]
+    public string[]? JobId { get; set; }
 
     /// <summary>
     /// Only jobs older than this: a finished job by when it ended, an unfinished one by when it
@@ -58,8 +69,8 @@ public sealed class GetCcatJobCommand : CcatCmdlet
         try
         {
             jobs = OlderThan is { } age
-                ? RunSync(ct => backend.ListJobsIncludingOlderAsync(DateTimeOffset.UtcNow - age, ct))
-                : RunSync(ct => backend.ListJobsAsync(ct));
+                ? RunSync(ct => backend.ListIncludingOlderAsync(DateTimeOffset.UtcNow - age, ct))
+                : RunSync(ct => backend.ListAsync(ct));
         }
         catch (CcatException ex)
         {
@@ -68,10 +79,12 @@ public sealed class GetCcatJobCommand : CcatCmdlet
         }
 
         var now = DateTimeOffset.UtcNow;
-        var pattern = Name is null ? null : new WildcardPattern(Name, WildcardOptions.IgnoreCase);
+        var names = Patterns(Name);
+        var ids = Patterns(JobId);
         var selected = jobs
             .Where(j => Status is null || Status.Contains(j.Status))
-            .Where(j => pattern is null || pattern.IsMatch(j.JobName ?? ""))
+            .Where(j => names is null || names.Any(p => p.IsMatch(j.JobName ?? "")))
+            .Where(j => ids is null || ids.Any(p => p.IsMatch(j.JobId)))
             .Where(j => OlderThan is not { } age || (j.IsFinished ? j.FinishedAt ?? j.SubmittedAt : j.SubmittedAt) is { } t && t < now - age)
             .Take(First);
         foreach (var job in selected)
@@ -79,4 +92,7 @@ public sealed class GetCcatJobCommand : CcatCmdlet
             WriteObject(job);
         }
     }
+
+    private static List<WildcardPattern>? Patterns(string[]? values) =>
+        values?.Select(v => new WildcardPattern(v.Trim(), WildcardOptions.IgnoreCase)).ToList();
 }

@@ -94,7 +94,7 @@ public sealed class RemoveCcatJobCommand : JobCmdlet
         try
         {
             var ids = targets.Select(t => t.JobId).ToList();
-            var results = RunSync(ct => backend.RemoveManyAsync(ids, cancelUnfinished, ct)).ToDictionary(r => r.JobId, StringComparer.Ordinal);
+            var results = RunSync(ct => backend.RemoveJobsAsync(ids, cancelUnfinished, ct)).ToDictionary(r => r.JobId, StringComparer.Ordinal);
             foreach (var t in targets)
             {
                 if (!results.TryGetValue(t.JobId, out var r))

@@ -8,7 +8,8 @@ namespace CcatWorkflow.Core.Backends.Local;
 /// Starts the runner of a job, detached from the submitting session, and waits until it
 /// reports the job started. The runner is
 /// <c>dotnet CcatWorkflow.LocalRunner.dll run &lt;job dir&gt;</c>, started by
-/// <c>/bin/sh</c> in the background with stdin from /dev/null and its output appended to the
+/// <c>/bin/sh</c> in the background with stdin a pipe (that carries the job's secret variables,
+/// see <see cref="LocalSecretChannel"/>, and is then closed) and its output appended to the
 /// job's <c>runner.log</c>; its argv goes in as positional parameters, never into the script text.
 /// The runner then makes itself a session leader. Hang-up and terminal stop signals are ignored
 /// from the start, so closing the submitting terminal cannot end it.
@@ -18,8 +19,10 @@ internal sealed class RunnerLauncher
     /// <summary>The runner's file name.</summary>
     public const string RunnerFileName = "CcatWorkflow.LocalRunner.dll";
 
+    // The runner's stdin is the launch's stdin (the secrets' pipe), through fd 3: a background
+    // command's own stdin is /dev/null before any redirection of it is applied.
     private const string LaunchScript =
-        "log=$1; shift; trap '' HUP TSTP TTIN TTOU; \"$@\" </dev/null >>\"$log\" 2>&1 & echo $!";
+        "log=$1; shift; trap '' HUP TSTP TTIN TTOU; exec 3<&0; \"$@\" <&3 3<&- >>\"$log\" 2>&1 & echo $!";
 
     private readonly LocalBackendOptions _options;
     private readonly ICommandRunner _commands;
@@ -44,12 +47,12 @@ internal sealed class RunnerLauncher
         [_options.DotnetPath ?? DotnetHost.Find() ?? "dotnet", FindRunner() ?? RunnerFileName, "run", jobDir];
 
     /// <summary>
-    /// Starts the runner and waits until it has written runner.json (the job runs) or
+    /// Starts the runner, hands it <paramref name="secrets"/> over its stdin, and waits until it has written runner.json (the job runs) or
     /// result.json (it decided the job's end without running it). Throws
     /// <see cref="CcatErrorId.SubmissionRejected"/> when the runner could not be started or died
     /// first; the caller rolls the submission back.
     /// </summary>
-    public async Task<int> StartAsync(LocalJobDirectory dir, CancellationToken cancellationToken)
+    public async Task<int> StartAsync(LocalJobDirectory dir, IReadOnlyList<KeyValuePair<string, string>> secrets, CancellationToken cancellationToken)
     {
         var id = Path.GetFileName(dir.Path);
         var dotnet = _options.DotnetPath ?? DotnetHost.Find()
@@ -71,6 +74,7 @@ internal sealed class RunnerLauncher
                 ["-c", LaunchScript, "ccat-launch", dir.FilePath(LocalJobDirectory.RunnerLogFile), dotnet, runner, "run", dir.Path],
                 new CommandOptions(
                     Environment: new Dictionary<string, string?> { [LocalStoreOptions.RunnerVariable] = _options.Store.ToJson() },
+                    StandardInput: LocalSecretChannel.Serialize(secrets),
                     Timeout: TimeSpan.FromSeconds(30)),
                 CancellationToken.None).ConfigureAwait(false);
         }

@@ -46,7 +46,7 @@ public sealed partial class SlurmBackend
     /// directory submitted before both <paramref name="submittedBefore"/> and that window,
     /// whose status is then asked for by id (sacct from their own submit time).
     /// </summary>
-    public override async Task<IReadOnlyList<HPCJobInfo>> ListJobsIncludingOlderAsync(DateTimeOffset submittedBefore, CancellationToken cancellationToken)
+    protected override async Task<IReadOnlyList<HPCJobInfo>> ListJobsIncludingOlderAsync(DateTimeOffset submittedBefore, CancellationToken cancellationToken)
     {
         var recent = await ListJobsAsync(cancellationToken).ConfigureAwait(false);
         var windowStart = DateTimeOffset.UtcNow - ListWindow;
