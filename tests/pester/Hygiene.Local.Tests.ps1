@@ -123,7 +123,12 @@ Describe 'Campaign hygiene on Local with the <Store> store' -ForEach $stores {
     }
 
     It 'Remove-CcatJob leaves nothing of a finished job behind' {
-        $job = Submit-CcatJob -ExecutionCommand 'echo bye' -JobName 'removed' | Wait-CcatJob -Timeout 60
+        # The job leaves a symbolic link to a folder outside in its directory: only the link goes.
+        $outside = Join-Path $TestDrive "outside-$Store"
+        New-Item -ItemType Directory -Force $outside | Out-Null
+        Set-Content (Join-Path $outside 'precious.txt') 'keep me'
+        $job = Submit-CcatJob -ExecutionCommand "echo bye; ln -s '$outside' escape" -JobName 'removed' | Wait-CcatJob -Timeout 60
+        (Get-Item (Join-Path $script:dir $job.JobId 'escape')).LinkTarget | Should -Be $outside
         $keep = Submit-CcatJob -ExecutionCommand 'true' -JobName 'kept' | Wait-CcatJob -Timeout 60
         Get-StoreTrace $Store $script:dir $job.JobId | Should -BeGreaterThan 0
         $removed = $job | Remove-CcatJob -PassThru
@@ -131,6 +136,7 @@ Describe 'Campaign hygiene on Local with the <Store> store' -ForEach $stores {
         Test-Path (Join-Path $script:dir $job.JobId) | Should -BeFalse
         Get-StoreTrace $Store $script:dir $job.JobId | Should -Be 0
         Get-CcatJob -Backend Local | Where-Object JobId -eq $job.JobId | Should -BeNullOrEmpty
+        Get-Content (Join-Path $outside 'precious.txt') | Should -Be 'keep me'
         Get-CcatJobStatus -Backend Local -JobId $job.JobId -ErrorVariable err -ErrorAction SilentlyContinue
         $err[0].FullyQualifiedErrorId | Should -BeLike 'JobNotFound,*'
         (Get-CcatJobStatus -Backend Local -JobId $keep.JobId).Status | Should -Be 'Completed'
