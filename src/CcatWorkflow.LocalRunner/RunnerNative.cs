@@ -165,8 +165,8 @@ internal static unsafe partial class RunnerNative
             try
             {
                 var err = posix_spawn_file_actions_addopen(actions, 0, Utf8("/dev/null"), O_RDONLY, 0);
-                if (err == 0) err = posix_spawn_file_actions_addopen(actions, 1, Utf8(stdoutPath), O_WRONLY | O_CREAT | O_APPEND, 0x1A4);
-                if (err == 0) err = posix_spawn_file_actions_addopen(actions, 2, Utf8(stderrPath), O_WRONLY | O_CREAT | O_APPEND, 0x1A4);
+                if (err == 0) err = posix_spawn_file_actions_addopen(actions, 1, Utf8(stdoutPath), O_WRONLY | O_CREAT | O_APPEND, 0x180);
+                if (err == 0) err = posix_spawn_file_actions_addopen(actions, 2, Utf8(stderrPath), O_WRONLY | O_CREAT | O_APPEND, 0x180);
                 sigfillset(all);
                 sigemptyset(none);
                 if (err == 0) err = posix_spawnattr_setsigdefault(attr, all);

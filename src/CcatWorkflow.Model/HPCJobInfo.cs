@@ -27,6 +27,8 @@ public sealed class HPCJobInfo
     /// <param name="finishedAt">When the job ended.</param>
     /// <param name="message">A human-readable detail from the backend, if any.</param>
     /// <param name="allocatedCpuHours">Core-hours allocated (elapsed × allocated CPUs), where the backend reports it.</param>
+    /// <param name="arrayJobId">For an element of a job array, the array's id (the element's id is <c>&lt;arrayJobId&gt;_&lt;arrayIndex&gt;</c>).</param>
+    /// <param name="arrayIndex">For an element of a job array, its index.</param>
     /// <param name="requestedCpu">CPUs asked for at submission; null when not asked.</param>
     /// <param name="requestedMemoryGb">Memory asked for at submission, in GiB; null when not asked.</param>
     /// <param name="requestedTimeHours">Time limit asked for at submission, in hours; null when not asked.</param>
@@ -49,6 +51,8 @@ public sealed class HPCJobInfo
         DateTimeOffset? finishedAt = null,
         string? message = null,
         double? allocatedCpuHours = null,
+        string? arrayJobId = null,
+        int? arrayIndex = null,
         int? requestedCpu = null,
         double? requestedMemoryGb = null,
         double? requestedTimeHours = null,
@@ -76,6 +80,8 @@ public sealed class HPCJobInfo
         FinishedAt = finishedAt;
         Message = message;
         AllocatedCpuHours = allocatedCpuHours;
+        ArrayJobId = arrayJobId;
+        ArrayIndex = arrayIndex;
         _requestedCpu = requestedCpu;
         _requestedMemoryGb = requestedMemoryGb;
         _requestedTimeHours = requestedTimeHours;
@@ -136,6 +142,12 @@ public sealed class HPCJobInfo
 
     /// <summary>Core-hours allocated (elapsed × allocated CPUs), where the backend reports it.</summary>
     public double? AllocatedCpuHours { get; }
+
+    /// <summary>For an element of a job array, the array's id; null for a job that is not an array element.</summary>
+    public string? ArrayJobId { get; }
+
+    /// <summary>For an element of a job array, its index (what the job sees in CCAT_ARRAY_INDEX); null otherwise.</summary>
+    public int? ArrayIndex { get; }
 
     /// <summary>CPUs asked for at submission; null when not asked (the backend's default applied).</summary>
     public int? RequestedCpu => _requestedCpu;

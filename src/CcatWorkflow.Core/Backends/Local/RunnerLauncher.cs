@@ -20,9 +20,14 @@ internal sealed class RunnerLauncher
     public const string RunnerFileName = "CcatWorkflow.LocalRunner.dll";
 
     // The runner's stdin is the launch's stdin (the secrets' pipe), through fd 3: a background
-    // command's own stdin is /dev/null before any redirection of it is applied.
+    // command's own stdin is /dev/null before any redirection of it is applied. runner.log is
+    // created 0600 (umask 077 for that one redirection only: the runner, and so the job, keep
+    // the submitter's umask).
     private const string LaunchScript =
-        "log=$1; shift; trap '' HUP TSTP TTIN TTOU; exec 3<&0; \"$@\" <&3 3<&- >>\"$log\" 2>&1 & echo $!";
+        "log=$1; shift; m=$(umask); umask 077; : >>\"$log\"; umask \"$m\"; trap '' HUP TSTP TTIN TTOU; exec 3<&0; \"$@\" <&3 3<&- >>\"$log\" 2>&1 & echo $!";
+
+    /// <summary>The key of <see cref="Exception.Data"/> set on a launch error after which the job had started (no roll-back).</summary>
+    public const string JobStartedKey = "CcatWorkflow.Local.JobStarted";
 
     private readonly LocalBackendOptions _options;
     private readonly ICommandRunner _commands;
@@ -73,7 +78,7 @@ internal sealed class RunnerLauncher
             launched = await _commands.RunAsync("/bin/sh",
                 ["-c", LaunchScript, "ccat-launch", dir.FilePath(LocalJobDirectory.RunnerLogFile), dotnet, runner, "run", dir.Path],
                 new CommandOptions(
-                    Environment: new Dictionary<string, string?> { [LocalStoreOptions.RunnerVariable] = _options.Store.ToJson() },
+                    Environment: RunnerEnvironment(),
                     StandardInput: LocalSecretChannel.Serialize(secrets),
                     Timeout: TimeSpan.FromSeconds(30)),
                 CancellationToken.None).ConfigureAwait(false);
@@ -93,6 +98,27 @@ internal sealed class RunnerLauncher
         return pid;
     }
 
+    /// <summary>
+    /// The runner's environment on top of ours: the store options (which the runner removes
+    /// before it starts the job), and without any secret setting given as a
+    /// <c>CCAT_WORKFLOW_MANAGER_*</c> variable (REDIS_PASSWORD): the job must not inherit it.
+    /// </summary>
+    private Dictionary<string, string?> RunnerEnvironment()
+    {
+        var env = new Dictionary<string, string?>(StringComparer.Ordinal) { [LocalStoreOptions.RunnerVariable] = _options.Store.ToJson() };
+        foreach (var d in Configuration.SettingsSchema.All.Where(d => d.IsSecret))
+        {
+            env[Configuration.SettingsSchema.EnvPrefix + d.Name] = null;
+        }
+
+        return env;
+    }
+
+    /// <summary>
+    /// The runner writes runner.json (create-only) before it starts the job, and starts it only
+    /// when that worked: so runner.json present means the job may have started (the submission
+    /// stands), and a runner that is gone without one provably never started it (roll back).
+    /// </summary>
     private async Task WaitForStartAsync(LocalJobDirectory dir, int pid, CancellationToken cancellationToken)
     {
         var id = Path.GetFileName(dir.Path);
@@ -103,20 +129,20 @@ internal sealed class RunnerLauncher
         {
             while (true)
             {
-                if (File.Exists(dir.FilePath(LocalJobDirectory.RunnerFile)) || dir.HasResult) return;
+                if (Started(dir)) return;
                 if (ProcFs.TryReadStat(pid) is not { HasExited: false } st || (ticks is { } t && st.StartTicks != t))
                 {
                     // It may have written its file just before it ended.
-                    if (File.Exists(dir.FilePath(LocalJobDirectory.RunnerFile)) || dir.HasResult) return;
+                    if (Started(dir)) return;
                     throw new CcatException(CcatErrorId.SubmissionRejected,
-                        $"The Local runner ended before it started the job. {RunnerLog(dir)}", id);
+                        $"The Local runner ended before it started the job (the job never ran). {RunnerLog(dir)}", id);
                 }
 
                 if (DateTime.UtcNow >= deadline)
                 {
-                    await AbandonAsync(dir, pid, ticks).ConfigureAwait(false);
+                    await AbandonAsync(dir, pid, ticks, $"The Local runner did not start the job within {_options.LaunchTimeout.TotalSeconds:0} s").ConfigureAwait(false);
                     throw new CcatException(CcatErrorId.SubmissionRejected,
-                        $"The Local runner did not start the job within {_options.LaunchTimeout.TotalSeconds:0} s. {RunnerLog(dir)}", id);
+                        $"The Local runner did not start the job within {_options.LaunchTimeout.TotalSeconds:0} s (the job never ran). {RunnerLog(dir)}", id);
                 }
 
                 await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
@@ -125,40 +151,53 @@ internal sealed class RunnerLauncher
         }
         catch (OperationCanceledException)
         {
-            await AbandonAsync(dir, pid, ticks).ConfigureAwait(false);
+            await AbandonAsync(dir, pid, ticks, "The submission was cancelled").ConfigureAwait(false);
             throw;
         }
     }
 
+    private static bool Started(LocalJobDirectory dir) => File.Exists(dir.FilePath(LocalJobDirectory.RunnerFile)) || dir.HasResult;
+
     /// <summary>
-    /// Ends a runner the submission gives up on, and the job if it started meanwhile, so that
-    /// a rolled-back submission leaves nothing running.
+    /// Ends a runner the submission gives up on. Once it is gone, runner.json decides: absent,
+    /// the job provably never started and the caller rolls back; present, it started in the
+    /// meantime — its processes are ended, the result says so, and the error says the job ran
+    /// (with its id) instead of pretending nothing happened.
     /// </summary>
-    private async Task AbandonAsync(LocalJobDirectory dir, int pid, ulong? ticks)
+    private static async Task AbandonAsync(LocalJobDirectory dir, int pid, ulong? ticks, string why)
     {
-        if (ticks is { } t && ProcFs.IsAlive(pid, t))
+        var id = Path.GetFileName(dir.Path);
+        if (ticks is { } t)
         {
-            // The job may have started an instant before runner.json was written: take the
-            // runner's descendants first, then end the runner, then them.
-            var descendants = ProcFs.Descendants(ProcFs.Snapshot(), pid);
             _ = LocalNative.Kill(pid, LocalNative.SIGKILL);
-            foreach (var d in descendants.Where(d => d.StartTicks >= t))
-            {
-                _ = LocalNative.Kill(d.Pid, LocalNative.SIGKILL);
-            }
+            var until = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+            while (ProcFs.IsAlive(pid, t) && DateTime.UtcNow < until) await Task.Delay(20, CancellationToken.None).ConfigureAwait(false);
         }
 
+        if (!File.Exists(dir.FilePath(LocalJobDirectory.RunnerFile))) return;
+
+        var report = await JobSessionKiller.EndAsync(dir, TimeSpan.Zero, CancellationToken.None).ConfigureAwait(false);
         try
         {
-            if (dir.TryReadRunner() is { } state && state.IsOnThisMachine())
+            dir.TryWriteResult(new LocalJobResult
             {
-                await JobSessionKiller.EndAsync(Path.GetFileName(dir.Path), state, TimeSpan.Zero, CancellationToken.None).ConfigureAwait(false);
-            }
+                Reason = LocalJobRecord.ReasonText(HPCJobReason.Cancelled),
+                StartedAt = dir.TryReadRunner()?.StartedAt,
+                FinishedAt = DateTimeOffset.UtcNow,
+                Message = $"{why}; it had started the job, and the submitter ended it. {report.Describe()}",
+                RecordedBy = "submitter",
+                Host = Environment.MachineName,
+            });
         }
-        catch (Exception e) when (e is CcatException or IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CcatException)
         {
-            // nothing more to end
+            // the store record and the folder stay: a reader finds the runner gone and says lost
         }
+
+        var error = new CcatException(CcatErrorId.SubmissionRejected,
+            $"{why}. Job {id} had started and was ended (not rolled back: it ran). {report.Describe()}", id);
+        error.Data[JobStartedKey] = true;
+        throw error;
     }
 
     /// <summary>The end of runner.log, for error messages.</summary>
@@ -166,13 +205,13 @@ internal sealed class RunnerLauncher
     {
         try
         {
-            var text = File.ReadAllText(dir.FilePath(LocalJobDirectory.RunnerLogFile)).Trim();
+            var text = (SafeFile.ReadCappedText(dir.FilePath(LocalJobDirectory.RunnerLogFile), 16 * 1024 * 1024) ?? "").Trim();
             if (text.Length == 0) return "runner.log is empty.";
             return "runner.log: " + (text.Length > 2000 ? "…" + text[^2000..] : text);
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return "runner.log is missing.";
+            return "runner.log cannot be read.";
         }
     }
 }
