@@ -163,7 +163,7 @@ Describe 'Campaign hygiene on Local with the <Store> store' -ForEach $stores {
         $job = Submit-CcatJob -ExecutionCommand 'true' -JobName 'not ours' | Wait-CcatJob -Timeout 60
         $path = Join-Path $script:dir $job.JobId
         $elsewhere = Join-Path $TestDrive "elsewhere-$Store"
-        Copy-Item -Recurse $path $elsewhere
+        cp -a $path $elsewhere   # (not Copy-Item: the runner may still hold its lock file)
         Remove-Item -Recurse -Force $path
         New-Item -ItemType SymbolicLink -Path $path -Target $elsewhere | Out-Null
         $files = @(Get-ChildItem -Recurse -Force $elsewhere).Count
