@@ -22,6 +22,7 @@
         'Wait-CcatJob'
         'Get-CcatJob'
         'Get-CcatConfiguration'
+        'New-CcatJobInfo'
         'Measure-CcatJob'
         'Remove-CcatJob'
     )

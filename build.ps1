@@ -160,7 +160,8 @@ function Install-Pester {
 function Invoke-PesterRun {
     Invoke-Build
     $modules = Install-Pester
-    $paths = if ($PesterPath) { $PesterPath | ForEach-Object { (Resolve-Path $_).Path } } else { Join-Path $root 'tests/pester' }
+    # The module's suites, and the example runbooks' own tests (they mock the cmdlets).
+    $paths = if ($PesterPath) { $PesterPath | ForEach-Object { (Resolve-Path $_).Path } } else { (Join-Path $root 'tests/pester'), (Join-Path $root 'examples/runbooks') }
     $xml = Join-Path $results 'pester.junit.xml'
     New-Item -ItemType Directory -Force $results | Out-Null
     Step "Pester $pesterVersion (fresh pwsh: a binary module cannot be unloaded)"

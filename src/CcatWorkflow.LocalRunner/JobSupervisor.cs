@@ -59,8 +59,12 @@ internal sealed class JobSupervisor
     /// <summary>job.json as it was read: what a restored folder gets back (never the secrets merged into <see cref="_spec"/>).</summary>
     private readonly LocalJobSpec _specAsWritten;
 
-    private JobSupervisor(LocalJobDirectory dir, LocalJobSpec spec, LocalJobSpec specAsWritten, ILocalJobStore store)
+    /// <summary>The Redis store (a place apart from the job folder); the file store lives in it.</summary>
+    private readonly bool _storeIsRedis;
+
+    private JobSupervisor(LocalJobDirectory dir, LocalJobSpec spec, LocalJobSpec specAsWritten, ILocalJobStore store, bool storeIsRedis)
     {
+        _storeIsRedis = storeIsRedis;
         _dir = dir;
         _spec = spec;
         _specAsWritten = specAsWritten;
@@ -107,7 +111,7 @@ internal sealed class JobSupervisor
         try
         {
             if (subreaper != 0) Log($"warning: PR_SET_CHILD_SUBREAPER failed ({RunnerNative.Strerror(subreaper)}); orphans of the job are not counted");
-            var supervisor = new JobSupervisor(dir, spec, specAsWritten, store);
+            var supervisor = new JobSupervisor(dir, spec, specAsWritten, store, storeOptions.IsRedis);
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx =>
             {
                 ctx.Cancel = true;
@@ -472,7 +476,7 @@ internal sealed class JobSupervisor
             _dir.WriteSpec(_specAsWritten);
             if (_state is { } state) _dir.WriteRunner(state);
             _dir.ReserveResultSpace();
-            if (_store is FileJobStore && _state is { } running)
+            if (!_storeIsRedis && _state is { } running)
             {
                 var fields = LocalJobRecord.ForSubmission(_specAsWritten, _dir.Path);
                 foreach (var (k, v) in LocalJobRecord.ForRunning(running)) fields[k] = v;
@@ -664,7 +668,7 @@ internal sealed class JobSupervisor
                 return;
             }
 
-            if (_store is not FileJobStore && UpdateStore(LocalJobRecord.ForResult(result), attempts: 1))
+            if (_storeIsRedis && UpdateStore(LocalJobRecord.ForResult(result), attempts: 1))
             {
                 Log("the result is recorded in the store only (the job folder refused it)");
                 return;

@@ -2,7 +2,7 @@
 # defaults, wildcards, inputs and outputs).
 BeforeDiscovery {
     $script:cmdlets = 'Submit-CcatJob', 'Get-CcatJobStatus', 'Stop-CcatJob', 'Get-CcatJobLog',
-        'Wait-CcatJob', 'Get-CcatJob', 'Get-CcatConfiguration'
+        'Wait-CcatJob', 'Get-CcatJob', 'Get-CcatConfiguration', 'New-CcatJobInfo'
 }
 
 BeforeAll {

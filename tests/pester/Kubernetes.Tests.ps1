@@ -146,7 +146,7 @@ Describe 'Kubernetes backend: jobs that run' {
         $text | Should -Match 'restartPolicy: Never'
         $text | Should -Match 'backoffLimit: 0'
         $text | Should -Match 'activeDeadlineSeconds: 3600'
-        $text | Should -Match 'memory: 4Gi'
+        $text | Should -Match 'memory: "4Gi"'
         $text | Should -Match 'echo whatif'
         $text | Should -Match 'namespace: ccat-test'
         @((Invoke-Kube 'apis/batch/v1/namespaces/ccat-test/jobs').items).Count | Should -Be $before

@@ -1,7 +1,7 @@
 # The module as users see it: manifest, exports, parameters, types, formatting, settings.
 BeforeDiscovery {
     $script:cmdlets = 'Submit-CcatJob', 'Get-CcatJobStatus', 'Stop-CcatJob', 'Get-CcatJobLog',
-        'Wait-CcatJob', 'Get-CcatJob', 'Get-CcatConfiguration', 'Measure-CcatJob', 'Remove-CcatJob'
+        'Wait-CcatJob', 'Get-CcatJob', 'Get-CcatConfiguration', 'New-CcatJobInfo', 'Measure-CcatJob', 'Remove-CcatJob'
 }
 
 BeforeAll {

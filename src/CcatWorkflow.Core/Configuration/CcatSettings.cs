@@ -34,6 +34,12 @@ public sealed class CcatSettings
     /// <summary>Keys in the files that the module does not know (ignored; the file may be shared with the Python service).</summary>
     public IReadOnlyList<string> UnknownKeys { get; }
 
+    /// <summary>
+    /// Keys of the files and CCAT_WORKFLOW_MANAGER_ variables that the module does not know,
+    /// with their values as Dynaconf reads them (Get-CcatConfiguration -IncludeUnknown).
+    /// </summary>
+    public IReadOnlyList<UnknownSetting> Unknown { get; init; } = [];
+
     /// <summary>Every setting, in schema order.</summary>
     public IEnumerable<SettingValue> Values => SettingsSchema.All.Select(d => _values[d.Name]);
 
@@ -100,6 +106,17 @@ public sealed class CcatSettings
         long l => l.ToString(CultureInfo.InvariantCulture),
         string[] a => "[" + string.Join(", ", a.Select(x => $"\"{x}\"")) + "]",
         IReadOnlyDictionary<string, string> m => "{" + string.Join(", ", m.Select(kv => $"{kv.Key} = \"{kv.Value}\"")) + "}",
+        Tomlyn.Model.TomlArray a => "[" + string.Join(", ", a.Select(FormatItem)) + "]",
+        object?[] a => "[" + string.Join(", ", a.Select(FormatItem)) + "]",
+        System.Collections.Specialized.OrderedDictionary o => "{" + string.Join(", ", o.Cast<System.Collections.DictionaryEntry>().Select(kv => $"{kv.Key} = {FormatItem(kv.Value)}")) + "}",
+        Tomlyn.Model.TomlTable t => "{" + string.Join(", ", t.Select(kv => $"{kv.Key} = {FormatItem(kv.Value)}")) + "}",
         _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
+    };
+
+    private static string FormatItem(object? x) => x switch
+    {
+        null => "",
+        string s => $"\"{s}\"",
+        _ => Format(x, mask: false),
     };
 }

@@ -54,15 +54,16 @@ public static class SettingsLoader
         var values = SettingsSchema.All.ToDictionary(d => d.Name,
             d => new SettingValue(d, d.Default, SettingSource.Default, null), StringComparer.OrdinalIgnoreCase);
         var unknown = new List<string>();
+        var unknownValues = new Dictionary<string, UnknownSetting>(StringComparer.OrdinalIgnoreCase);
 
         if (settingsFile is not null)
         {
-            ApplyFile(settingsFile, envName, explicitEnv, values, unknown, isSecrets: false);
+            ApplyFile(settingsFile, envName, explicitEnv, values, unknown, unknownValues, isSecrets: false);
         }
 
         if (secretsFile is not null)
         {
-            ApplyFile(secretsFile, envName, explicitEnv: false, values, unknown, isSecrets: true);
+            ApplyFile(secretsFile, envName, explicitEnv: false, values, unknown, unknownValues, isSecrets: true);
         }
 
         foreach (var (name, raw) in env)
@@ -70,12 +71,23 @@ public static class SettingsLoader
             if (!name.StartsWith(SettingsSchema.EnvPrefix, StringComparison.Ordinal)) continue;
             var key = name[SettingsSchema.EnvPrefix.Length..];
             var def = SettingsSchema.Find(key);
-            if (def is null) continue; // other settings of the Python service share the prefix
-            var value = Coerce(def, ParseLiteral(raw), () => $"environment variable {name} (environment '{envName}')");
-            values[def.Name] = new SettingValue(def, value, SettingSource.EnvironmentVariable, name);
+            if (def is null)
+            {
+                // Other settings of the Python service share the prefix: shown, never refused.
+                unknown.Add($"environment variable {name}");
+                unknownValues[key] = new UnknownSetting(key.ToUpperInvariant(), ParseUnknown(raw, tomlfy: true), SettingSource.EnvironmentVariable, name);
+                continue;
+            }
+
+            var read = DynaconfValue.Parse(raw, tomlfy: true, () => $"Environment variable {name}");
+            var value = Coerce(def, read, () => $"environment variable {name} (environment '{envName}')");
+            values[def.Name] = new SettingValue(def, value, SettingSource.EnvironmentVariable, name) { AsRead = read };
         }
 
-        var settings = new CcatSettings(envName, settingsFile, secretsFile, values.Values, unknown);
+        var settings = new CcatSettings(envName, settingsFile, secretsFile, values.Values, unknown)
+        {
+            Unknown = [.. unknownValues.Values.OrderBy(u => u.Name, StringComparer.Ordinal)],
+        };
         Validate(settings);
         return settings;
     }
@@ -142,7 +154,7 @@ public static class SettingsLoader
     }
 
     private static void ApplyFile(string path, string envName, bool explicitEnv,
-        Dictionary<string, SettingValue> values, List<string> unknown, bool isSecrets)
+        Dictionary<string, SettingValue> values, List<string> unknown, Dictionary<string, UnknownSetting> unknownValues, bool isSecrets)
     {
         var what = isSecrets ? "Secrets file" : "Settings file";
         var text = SettingsFileReader.ReadText(path, what);
@@ -175,11 +187,14 @@ public static class SettingsLoader
                     // Dynaconf-style nested tables (e.g. a [default.database] sub-table) belong to
                     // other components sharing the file; note them, never fail on them.
                     unknown.Add($"{path}: [{section}] {key}");
+                    unknownValues[key] = new UnknownSetting(key.ToUpperInvariant(), raw is string text ? ParseUnknown(text, tomlfy: false) : raw, source, $"{path} [{section}]");
                     continue;
                 }
 
-                var value = Coerce(def, raw, () => $"'{path}', section [{section}] (environment '{envName}')");
-                values[def.Name] = new SettingValue(def, value, source, $"{path} [{section}]");
+                // Dynaconf applies its cast tokens to strings in files too ("@int 5").
+                var parsed = raw is string str ? DynaconfValue.Parse(str, tomlfy: false, () => $"'{path}', section [{section}], key {key}") : raw;
+                var value = Coerce(def, parsed, () => $"'{path}', section [{section}] (environment '{envName}')");
+                values[def.Name] = new SettingValue(def, value, source, $"{path} [{section}]") { AsRead = parsed };
             }
         }
 
@@ -197,6 +212,20 @@ public static class SettingsLoader
         }
 
         if (sections.TryGetValue("global", out var global)) Apply(global, "global", envSource);
+    }
+
+    // An unknown key's value is shown as Dynaconf would read it; a token it cannot evaluate
+    // here (@format, @jinja) is shown as the text given, since nothing of the module uses it.
+    private static object? ParseUnknown(string raw, bool tomlfy)
+    {
+        try
+        {
+            return DynaconfValue.Parse(raw, tomlfy, () => "");
+        }
+        catch (CcatException)
+        {
+            return raw;
+        }
     }
 
     private static TomlSerializerOptions StrictToml(string path) =>
@@ -254,7 +283,7 @@ public static class SettingsLoader
             case SettingType.Boolean:
                 return raw is bool b ? b : throw Bad($"must be true or false, not {Describe(raw)}");
             case SettingType.StringList:
-                if (raw is TomlArray arr && arr.All(x => x is string))
+                if (raw is IEnumerable<object?> arr && arr.All(x => x is string))
                 {
                     return arr.Cast<string>().ToArray();
                 }
@@ -264,6 +293,13 @@ public static class SettingsLoader
                 if (raw is TomlTable table && table.All(kv => kv.Value is string))
                 {
                     return (IReadOnlyDictionary<string, string>)table.ToDictionary(kv => kv.Key, kv => (string)kv.Value!, StringComparer.Ordinal);
+                }
+
+                if (raw is System.Collections.Specialized.OrderedDictionary json && json.Values.Cast<object?>().All(x => x is string))
+                {
+                    // From @json.
+                    return (IReadOnlyDictionary<string, string>)json.Cast<System.Collections.DictionaryEntry>()
+                        .ToDictionary(kv => (string)kv.Key, kv => (string)kv.Value!, StringComparer.Ordinal);
                 }
 
                 throw Bad($"must be a table of strings, not {Describe(raw)}");
@@ -278,7 +314,8 @@ public static class SettingsLoader
         string s => $"the string \"{s}\"",
         bool b => $"the boolean {(b ? "true" : "false")}",
         long or int or double => $"the number {Convert.ToString(raw, CultureInfo.InvariantCulture)}",
-        TomlArray => "a list",
+        TomlArray or object?[] => "a list",
+        System.Collections.Specialized.OrderedDictionary => "a table",
         TomlTable => "a table",
         _ => $"a {raw.GetType().Name}",
     };

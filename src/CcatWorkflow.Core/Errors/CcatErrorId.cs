@@ -54,6 +54,14 @@ public enum CcatErrorId
     /// <summary>TLS with the Kubernetes API server failed.</summary>
     KubernetesTlsFailed,
 
+    // ---- the Slurm SSH transport, one id each
+    /// <summary>The SSH login node could not be reached (refused, timed out, name unknown): the scheduler could not be asked.</summary>
+    SshHostUnreachable,
+    /// <summary>The SSH login node refused the key (or the key file cannot be used).</summary>
+    SshAuthenticationFailed,
+    /// <summary>The SSH login node's host key is not the one pinned in the known_hosts file (unknown or changed): never accepted.</summary>
+    HostKeyMismatch,
+
     // ---- waiting
     /// <summary>Wait-CcatJob's timeout passed before the job finished.</summary>
     WaitTimeout,

@@ -34,12 +34,15 @@ public class CcatException : Exception
     {
         CcatErrorId.InvalidResourceRequirement or CcatErrorId.InvalidEnvironmentVariable
             or CcatErrorId.InvalidSubmission or CcatErrorId.InvalidJobId
-            or CcatErrorId.InvalidArraySpec or CcatErrorId.InvalidDependency or CcatErrorId.UnknownBackend => CcatErrorKind.InvalidArgument,
+            or CcatErrorId.InvalidArraySpec or CcatErrorId.InvalidDependency or CcatErrorId.UnknownBackend
+            or CcatErrorId.InvalidJobName => CcatErrorKind.InvalidArgument,
         CcatErrorId.DependencyNeverSatisfied or CcatErrorId.NotSupportedOnBackend => CcatErrorKind.InvalidOperation,
         CcatErrorId.InvalidConfiguration => CcatErrorKind.InvalidData,
         CcatErrorId.JobNotFound or CcatErrorId.KubernetesNotFound => CcatErrorKind.ObjectNotFound,
         CcatErrorId.SchedulerUnavailable or CcatErrorId.StoreUnavailable
-            or CcatErrorId.KubernetesConnectionFailed or CcatErrorId.KubernetesTlsFailed => CcatErrorKind.ConnectionError,
+            or CcatErrorId.KubernetesConnectionFailed or CcatErrorId.KubernetesTlsFailed
+            or CcatErrorId.SshHostUnreachable => CcatErrorKind.ConnectionError,
+        CcatErrorId.SshAuthenticationFailed or CcatErrorId.HostKeyMismatch => CcatErrorKind.AuthenticationError,
         CcatErrorId.KubernetesServerError or CcatErrorId.LogUnavailable => CcatErrorKind.ResourceUnavailable,
         CcatErrorId.KubernetesUnauthorized => CcatErrorKind.AuthenticationError,
         CcatErrorId.KubernetesForbidden => CcatErrorKind.PermissionDenied,

@@ -39,7 +39,7 @@ public static class LogText
     /// is returned. Same line rule as <see cref="TailLines"/>. Newline bytes never occur inside
     /// a UTF-8 multi-byte sequence, so the offset is always on a character boundary.
     /// </summary>
-    public static async Task<long> FindTailStartAsync(FileStream file, long length, int lines, CancellationToken cancellationToken)
+    public static async Task<long> FindTailStartAsync(Stream file, long length, int lines, CancellationToken cancellationToken)
     {
         if (lines <= 0) return length;
         var buffer = new byte[Block];

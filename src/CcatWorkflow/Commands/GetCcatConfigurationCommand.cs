@@ -26,6 +26,10 @@ public sealed class GetCcatConfigurationCommand : CcatCmdlet
     [ArgumentCompleter(typeof(Completion.SettingNameCompleter))]
     public string[]? Name { get; set; }
 
+    /// <summary>Also lists the keys of the files and CCAT_WORKFLOW_MANAGER_ variables the module does not use (IsKnown false), as Dynaconf reads them.</summary>
+    [Parameter]
+    public SwitchParameter IncludeUnknown { get; set; }
+
     /// <inheritdoc />
     protected override void EndProcessing()
     {
@@ -40,14 +44,24 @@ public sealed class GetCcatConfigurationCommand : CcatCmdlet
         foreach (var v in settings.Values)
         {
             if (patterns is not null && !patterns.Any(p => p.IsMatch(v.Definition.Name))) continue;
+            var masked = v.Definition.IsSecret && v.Value is string { Length: > 0 };
             WriteObject(new CcatSetting(
                 v.Definition.Name,
+                masked ? "********" : DynaconfValue.ToPlain(v.AsRead),
                 CcatSettings.Format(v.Value, v.Definition.IsSecret),
                 v.Source.ToString(),
                 v.Origin,
                 v.Definition.Description,
                 v.Definition.IsSecret,
                 settings.Environment));
+        }
+
+        if (!IncludeUnknown) return;
+        foreach (var u in settings.Unknown)
+        {
+            if (patterns is not null && !patterns.Any(p => p.IsMatch(u.Name))) continue;
+            WriteObject(new CcatSetting(u.Name, DynaconfValue.ToPlain(u.Value), u.Value is null ? "" : CcatSettings.Format(u.Value, mask: false),
+                u.Source.ToString(), u.Origin, "", isSecret: false, settings.Environment, isKnown: false));
         }
     }
 }

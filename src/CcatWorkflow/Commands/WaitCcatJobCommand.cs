@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Management.Automation;
+using CcatWorkflow.Core.Backends.Slurm;
 using CcatWorkflow.Core.Errors;
 
 namespace CcatWorkflow.Commands;
@@ -42,6 +43,9 @@ public sealed class WaitCcatJobCommand : JobCmdlet
         if (total == 0) return;
         var maxPause = PollInterval > 0 ? PollInterval : Settings.GetFloat("POLL_INTERVAL_SECONDS");
         var pause = Math.Min(FirstPollSeconds, maxPause);
+        // Slurm sites ask for a few scheduler calls a minute: SLURM_MIN_POLL_SECONDS is a floor no
+        // parameter undercuts, and the pause may grow with the wait (SlurmPolling).
+        var slurmFloor = Targets.Any(t => t.Backend == HPCBackendKind.Slurm) ? Settings.GetFloat("SLURM_MIN_POLL_SECONDS") : 0;
         var pending = Targets.ToList();
         var latest = new Dictionary<JobTarget, HPCJobInfo>();
         var clock = Stopwatch.StartNew();
@@ -115,7 +119,8 @@ public sealed class WaitCcatJobCommand : JobCmdlet
                 break;
             }
 
-            var sleep = pause;
+            var slurm = pending.Any(t => t.Backend == HPCBackendKind.Slurm);
+            var sleep = slurm ? Math.Max(pause, slurmFloor) : pause;
             if (deadline is { } until)
             {
                 sleep = Math.Max(0.01, Math.Min(sleep, (until - DateTime.UtcNow).TotalSeconds));
@@ -123,7 +128,7 @@ public sealed class WaitCcatJobCommand : JobCmdlet
 
             WriteDebug($"{pending.Count} unfinished; next poll in {sleep:0.00} s.");
             Sleep(TimeSpan.FromSeconds(sleep));
-            pause = Math.Min(maxPause, pause * 1.5);
+            pause = Math.Min(slurm ? SlurmPolling.LongestPause(maxPause, clock.Elapsed) : maxPause, pause * 1.5);
         }
 
         WriteProgress(new ProgressRecord(ProgressId, Activity, $"done; waited {Elapsed(clock.Elapsed)}") { RecordType = ProgressRecordType.Completed });

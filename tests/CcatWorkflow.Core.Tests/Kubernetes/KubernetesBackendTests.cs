@@ -305,7 +305,7 @@ public class KubernetesBackendTests(KubeDoubleFixture fx) : IClassFixture<KubeDo
         Assert.Contains("backoffLimit: 0", yaml);
         Assert.Contains("activeDeadlineSeconds: 7200", yaml);
         Assert.Contains("- /bin/sh", yaml);
-        Assert.Contains("memory: 16Gi", yaml);
+        Assert.Contains("memory: \"16Gi\"", yaml);
         Assert.Contains("namespace: ccat-manual", yaml);
     }
 

@@ -79,7 +79,7 @@ public class KubernetesSecretsTests(KubeDoubleFixture fx) : IClassFixture<KubeDo
         Assert.DoesNotContain("odd-name", text, StringComparison.Ordinal);
         Assert.Contains("secretKeyRef:", text, StringComparison.Ordinal);
         Assert.Contains("kind: Secret", text, StringComparison.Ordinal);
-        Assert.Contains("DB_PASSWORD: <secret>", text, StringComparison.Ordinal);
+        Assert.Contains("DB_PASSWORD: \"<secret>\"", text, StringComparison.Ordinal);
     }
 
     [Fact]

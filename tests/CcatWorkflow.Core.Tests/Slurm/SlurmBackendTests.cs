@@ -396,4 +396,33 @@ public sealed class SlurmBackendTests : IDisposable
         public Task<CommandResult> RunAsync(string program, IReadOnlyList<string> arguments, CommandOptions? options, CancellationToken cancellationToken) =>
             throw new CommandLaunchException(program, new System.ComponentModel.Win32Exception(2, "No such file or directory"));
     }
+
+    [Fact]
+    public async Task While_squeue_shows_every_id_live_sacct_is_not_asked_and_then_only_for_the_ids_that_ended()
+    {
+        var state = "RUNNING";
+        var runner = new FakeSlurmRunner((p, a) => p switch
+        {
+            "squeue" => FakeSlurmRunner.Ok($"1|RUNNING|None|0:01|1795656297|1795656298|/w|n\n2|{Volatile.Read(ref state)}|None|0:02|1795656297|1795656298|/w|n\n"),
+            "sacct" => FakeSlurmRunner.Ok("2|2|COMPLETED|0:0|1795656297|1795656298|1795656300|2|00:00.010|2||1|None|/w|n|\n"),
+            _ => FakeSlurmRunner.Ok(""),
+        });
+        var backend = Backend(runner);
+
+        await backend.GetStatusesAsync(["1", "2"], CancellationToken.None);
+        Assert.Equal(1, runner.CountOf("sacct")); // nothing known yet: both at once
+
+        var live = await backend.GetStatusesAsync(["1", "2"], CancellationToken.None);
+        Assert.Equal(1, runner.CountOf("sacct")); // squeue saw both live last time: squeue alone
+        Assert.Equal(2, runner.CountOf("squeue"));
+        Assert.All(live, r => Assert.Equal(HPCJobStatus.Running, r.Info!.Status));
+
+        Volatile.Write(ref state, "COMPLETED");
+        var ended = await backend.GetStatusesAsync(["1", "2"], CancellationToken.None);
+        Assert.Equal(2, runner.CountOf("sacct"));
+        var sacctCall = runner.Calls.Last(c => c.Program == "sacct");
+        Assert.Contains("--jobs=2", sacctCall.Arguments);
+        Assert.Equal(HPCJobStatus.Running, ended[0].Info!.Status);
+        Assert.Equal(HPCJobStatus.Completed, ended[1].Info!.Status);
+    }
 }

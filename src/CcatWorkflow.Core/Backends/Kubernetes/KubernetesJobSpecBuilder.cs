@@ -119,7 +119,7 @@ public static class KubernetesJobSpecBuilder
     public static string Render(V1Job job, V1ConfigMap record, V1Secret? secret = null)
     {
         var text = "# The 5-character suffix of the name is drawn anew for each submission.\n"
-            + KubernetesYaml.Serialize(job).TrimEnd() + "\n---\n" + KubernetesYaml.Serialize(record).TrimEnd() + "\n";
+            + ManifestYaml.Serialize(job).TrimEnd() + "\n---\n" + ManifestYaml.Serialize(record).TrimEnd() + "\n";
         if (secret is null) return text;
         var shown = new V1Secret
         {
@@ -129,7 +129,7 @@ public static class KubernetesJobSpecBuilder
             Metadata = secret.Metadata,
             StringData = (secret.Data ?? new Dictionary<string, byte[]>()).Keys.ToDictionary(k => k, _ => JobSubmission.SecretPlaceholder, StringComparer.Ordinal),
         };
-        return text + "---\n# Values are not shown; the Job becomes the Secret's owner once it exists.\n" + KubernetesYaml.Serialize(shown).TrimEnd() + "\n";
+        return text + "---\n# Values are not shown; the Job becomes the Secret's owner once it exists.\n" + ManifestYaml.Serialize(shown).TrimEnd() + "\n";
     }
 
     /// <summary>activeDeadlineSeconds for time_hours: whole seconds, rounded up, at least 1.</summary>

@@ -244,7 +244,7 @@ public sealed partial class LocalBackend : HPCBackend
     public override async Task<IReadOnlyList<HPCJobInfo>> ListJobsAsync(CancellationToken cancellationToken)
     {
         var ids = await _store.ListAsync(cancellationToken).ConfigureAwait(false);
-        var extra = _store is FileJobStore ? [] : FoldersNotIn(ids);
+        var extra = _options.Store.IsRedis ? FoldersNotIn(ids) : [];
         var infos = new List<HPCJobInfo>(ids.Count + extra.Count);
         foreach (var chunk in ids.Concat(extra).Chunk(500))
         {
@@ -273,7 +273,7 @@ public sealed partial class LocalBackend : HPCBackend
             var batch = await _store.GetManyAsync(ids, cancellationToken).ConfigureAwait(false);
             for (var i = 0; i < ids.Count; i++) records[i] = (batch[i], null);
         }
-        catch (CcatException) when (_store is FileJobStore && ids.Count > 1)
+        catch (CcatException) when (!_options.Store.IsRedis && ids.Count > 1)
         {
             for (var i = 0; i < ids.Count; i++)
             {

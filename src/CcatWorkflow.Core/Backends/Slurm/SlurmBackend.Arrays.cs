@@ -47,7 +47,7 @@ public sealed partial class SlurmBackend
             throw new CcatException(CcatErrorId.InvalidDependency, $"-DependsOn '{id}' is not a Slurm job id (expected 123, or 123_7 for an array element).", id);
         }
 
-        var parents = WholeArrays(dependency.ParentIds);
+        var parents = await WholeArraysAsync(dependency.ParentIds, cancellationToken).ConfigureAwait(false);
         var statuses = await QueryJobsAsync(parents, cancellationToken).ConfigureAwait(false);
         var outstanding = new List<string>();
         foreach (var r in statuses)
@@ -78,14 +78,16 @@ public sealed partial class SlurmBackend
     // Every element of an array the module submitted, named one by one (as -DependsOn $array
     // passes them), becomes the array's id: Slurm then waits for the whole array with one short
     // dependency instead of hundreds of ids.
-    private List<string> WholeArrays(IReadOnlyList<string> ids)
+    private async Task<List<string>> WholeArraysAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken)
     {
         var result = new List<string>();
-        foreach (var group in ids.Distinct(StringComparer.Ordinal).GroupBy(id => ArrayElementId.ArrayOf(id) ?? id, StringComparer.Ordinal))
+        var groups = ids.Distinct(StringComparer.Ordinal).GroupBy(id => ArrayElementId.ArrayOf(id) ?? id, StringComparer.Ordinal).ToList();
+        var folders = await FoldersAsync(groups.Select(g => g.Key).ToList(), cancellationToken).ConfigureAwait(false);
+        foreach (var group in groups)
         {
             var elements = group.Where(id => id != group.Key).ToList();
-            var spec = elements.Count > 0 && !group.Contains(group.Key) && _directory.Find(group.Key) is { } folder
-                ? SlurmJobDirectory.ReadMetadata(folder)?.ArrayIndex
+            var spec = elements.Count > 0 && !group.Contains(group.Key) && folders[group.Key] is { } folder
+                ? ReadMetadata(folder)?.ArrayIndex
                 : null;
             var all = spec is null ? null : SlurmArrayIds.Expand(group.Key + "_[" + spec + "]");
             if (all is not null && all.Count == elements.Count && all.All(elements.Contains))
@@ -111,7 +113,7 @@ public sealed partial class SlurmBackend
         {
             if (ArrayElementId.ArrayOf(id) is not null) continue;
             var row = accounted.FirstOrDefault(j => j.JobId == id);
-            if (row is null || _directory.Find(id) is not { } folder || MetadataOf(folder, metadata)?.ArrayIndex is not { } spec) continue;
+            if (row is null || _folders.GetValueOrDefault(id) is not { } folder || MetadataOf(folder, metadata)?.ArrayIndex is not { } spec) continue;
             expanded ??= [.. accounted];
             expanded.Remove(row);
             var listed = accounted.Select(j => j.JobId).ToHashSet(StringComparer.Ordinal);
@@ -122,21 +124,10 @@ public sealed partial class SlurmBackend
         return expanded ?? accounted;
     }
 
-    // A job folder's metadata, read once per folder in one status query.
-    private static SlurmJobMetadata? MetadataOf(SlurmJobFolder folder, Dictionary<string, SlurmJobMetadata?> cache)
-    {
-        if (!cache.TryGetValue(folder.Path, out var metadata))
-        {
-            cache[folder.Path] = metadata = SlurmJobDirectory.ReadMetadata(folder);
-        }
-
-        return metadata;
-    }
-
     // Logs are per element: an array's own id names no single log.
-    private static void EnsureOneJob(SlurmJobFolder folder)
+    private void EnsureOneJob(SlurmJobFolder folder)
     {
-        if (folder.ArrayIndex is null && SlurmJobDirectory.ReadMetadata(folder)?.ArrayIndex is { } spec)
+        if (folder.ArrayIndex is null && ReadMetadata(folder)?.ArrayIndex is { } spec)
         {
             var first = SlurmArrayIds.Expand(folder.JobId + "_[" + spec + "]").FirstOrDefault() ?? folder.JobId + "_0";
             throw new CcatException(CcatErrorId.InvalidJobId,

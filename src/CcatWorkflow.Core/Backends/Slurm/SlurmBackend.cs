@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
-using System.Text;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using CcatWorkflow.Core.Arrays;
 using CcatWorkflow.Core.Configuration;
 using CcatWorkflow.Core.Errors;
@@ -17,11 +15,13 @@ namespace CcatWorkflow.Core.Backends.Slurm;
 /// squeue and one sacct call per batch (run at the same time), cancel with one scancel for
 /// many jobs, logs from the job's output files. Jobs carry <c>--comment=ccat-workflow</c> and run
 /// in their own folder (<c>--chdir</c>), which is how the module recognises its jobs in sacct.
+/// How requests reach the cluster is the <see cref="ISlurmTransport"/>'s business (SLURM_TRANSPORT:
+/// local commands, commands over SSH, or slurmrestd); every rule stays here.
 /// </summary>
 public sealed partial class SlurmBackend : HPCBackend
 {
     /// <summary>Ids per squeue or sacct call (long id lists make both slow or fail).</summary>
-    public const int QueryChunkSize = 500;
+    public const int QueryChunkSize = SlurmCommandTransport.QueryChunkSize;
 
     /// <summary>How far back sacct looks for a job the module did not submit (it has no submit time to go by).</summary>
     public static TimeSpan ForeignJobWindow { get; } = TimeSpan.FromDays(30);
@@ -35,29 +35,48 @@ public sealed partial class SlurmBackend : HPCBackend
     /// <summary>How often <see cref="FollowLogsAsync"/> reads the log files.</summary>
     public TimeSpan FollowReadInterval { get; init; } = TimeSpan.FromMilliseconds(500);
 
-    private readonly SlurmCommands _commands;
-    private readonly SlurmJobDirectory _directory;
+    private readonly SlurmJobDirectory _layout;
     private readonly ConcurrentDictionary<string, HPCJobInfo> _lastKnown = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _cancelRequested = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string?> _names = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, SlurmJobFolder> _folders = new(StringComparer.Ordinal);
+    // Ids squeue last reported pending or running: while every id asked about is one of them,
+    // sacct is not asked (the controller's view is current; accounting adds nothing yet).
+    private readonly ConcurrentDictionary<string, byte> _liveInSqueue = new(StringComparer.Ordinal);
 
-    /// <summary>Creates the backend over validated options and a command runner (tests pass recorded runs).</summary>
+    /// <summary>Creates the backend over validated options and a command runner (the CLI transport; tests pass recorded runs).</summary>
     public SlurmBackend(SlurmOptions options, ICommandRunner runner)
+        : this(options, new SlurmCommandTransport(SlurmTransportKind.Cli, new SlurmCommands(runner), new LocalSlurmJobFiles(SlurmOptions.Validated(options).JobDirectory)))
     {
-        Options = SlurmOptions.Validated(options);
-        _commands = new SlurmCommands(runner);
-        _directory = new SlurmJobDirectory(Options.JobDirectory);
     }
 
-    /// <summary>Builds the backend from settings.</summary>
-    public static SlurmBackend Create(CcatSettings settings) =>
-        new(SlurmOptions.FromSettings(settings), CliWrapCommandRunner.Instance);
+    /// <summary>Creates the backend over validated options and a transport.</summary>
+    public SlurmBackend(SlurmOptions options, ISlurmTransport transport)
+    {
+        Options = SlurmOptions.Validated(options);
+        Transport = transport ?? throw new ArgumentNullException(nameof(transport));
+        _layout = new SlurmJobDirectory(Options.JobDirectory);
+    }
+
+    /// <summary>Builds the backend from settings, over the transport SLURM_TRANSPORT names.</summary>
+    public static SlurmBackend Create(CcatSettings settings)
+    {
+        var options = SlurmOptions.FromSettings(settings);
+        return new SlurmBackend(options, SlurmTransports.Create(settings, options))
+        {
+            // SLURM_MIN_POLL_SECONDS bounds -Follow's status checks as it bounds Wait-CcatJob.
+            FollowStatusInterval = TimeSpan.FromSeconds(Math.Max(3, settings.GetFloat("SLURM_MIN_POLL_SECONDS"))),
+        };
+    }
 
     /// <summary>The validated options.</summary>
     public SlurmOptions Options { get; }
 
-    /// <summary>How many Slurm commands this instance has run (tests and the benchmark count scheduler calls with it).</summary>
-    public int SchedulerCalls => _commands.CommandsRun;
+    /// <summary>How requests reach the cluster.</summary>
+    public ISlurmTransport Transport { get; }
+
+    /// <summary>How many Slurm requests this instance has made (tests and the benchmark count scheduler calls with it).</summary>
+    public int SchedulerCalls => Transport.SchedulerCalls;
 
     /// <inheritdoc />
     public override HPCBackendKind Kind => HPCBackendKind.Slurm;
@@ -77,9 +96,9 @@ public sealed partial class SlurmBackend : HPCBackend
         submission.Validate();
         var now = DateTimeOffset.UtcNow;
         var folderName = SlurmJobDirectory.NewFolderName(now);
-        var folder = _directory.PathOf(folderName);
+        var folder = _layout.PathOf(folderName);
         var script = SbatchScriptBuilder.Build(submission, Options, folder);
-        _directory.Prepare(folderName, script, new SlurmJobMetadata
+        var metadata = new SlurmJobMetadata
         {
             JobName = submission.JobName,
             SlurmJobName = SbatchScriptBuilder.SanitizeJobName(submission.JobName),
@@ -96,61 +115,18 @@ public sealed partial class SlurmBackend : HPCBackend
             TimeHours = submission.Resources.TimeHours,
             Gpu = submission.Resources.Gpu,
             Command = submission.ExecutionCommand,
-        });
+        };
 
-        CommandResult result;
-        try
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            // Once sbatch runs, it is not interrupted (Ctrl+C included): Slurm may already have
-            // accepted the job, and killing sbatch then would leave a job whose folder we delete.
-            // sbatch's own timeout bounds the wait.
-            result = await _commands.RunAsync("sbatch", ["--parsable", Path.Combine(folder, SlurmJobDirectory.ScriptFile)],
-                SlurmCommands.SubmitEnvironment(SbatchScriptBuilder.Directives(submission, Options, folder), submission.SecretEnvironment),
-                SlurmCommands.SubmitTimeout, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (CcatException ex) when (ex.InnerException is TimeoutException)
-        {
-            // Unknown whether Slurm accepted the job: keep its folder so a job that does run can
-            // write its logs, and say exactly that.
-            throw new CcatException(CcatErrorId.SchedulerUnavailable,
-                $"{ex.Message} The job may or may not have been submitted — Get-CcatJob -Backend Slurm lists it if it was. Its folder is kept: {folder}", innerException: ex);
-        }
-        catch
-        {
-            SlurmJobDirectory.TryDelete(folder);
-            throw;
-        }
-
-        var id = result.Succeeded ? SlurmJobId.ParseSbatchOutput(result.StandardOutput) : null;
-        if (id is null)
-        {
-            SlurmJobDirectory.TryDelete(folder);
-            var message = SlurmCommands.FirstLines(result.StandardError, result.StandardOutput);
-            if (!result.Succeeded && SlurmCommands.LooksUnreachable(result.StandardError))
-            {
-                throw new CcatException(CcatErrorId.SchedulerUnavailable, $"Slurm could not be asked to run the job: {message}");
-            }
-
-            throw new CcatException(CcatErrorId.SubmissionRejected, result.Succeeded
-                ? $"sbatch printed no job id: {message}"
-                : $"sbatch refused the job: {message}");
-        }
-
-        try
-        {
-            _directory.Link(id, folderName);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            // The job exists and runs; only the by-id link is missing. Status still works
-            // through squeue/sacct, logs through scontrol while the controller knows the job.
-        }
+        var id = await Transport.SubmitAsync(new SlurmSubmitRequest(folderName, folder, script, metadata,
+            SbatchScriptBuilder.Directives(submission, Options, folder)) { Secrets = submission.SecretEnvironment.ToList() },
+            cancellationToken).ConfigureAwait(false);
 
         // A reused id (cluster reinstalled while this session lives) starts with a clean slate.
         _names[id] = submission.JobName;
+        _folders[id] = _layout.FolderOf(id, folderName)!;
         _lastKnown.TryRemove(id, out _);
         _cancelRequested.TryRemove(id, out _);
+        _liveInSqueue.TryRemove(id, out _);
         return id;
     }
 
@@ -159,7 +135,7 @@ public sealed partial class SlurmBackend : HPCBackend
     {
         ArgumentNullException.ThrowIfNull(submission);
         submission.Validate();
-        var folder = _directory.PathOf(SlurmJobDirectory.NewFolderName(DateTimeOffset.UtcNow));
+        var folder = _layout.PathOf(SlurmJobDirectory.NewFolderName(DateTimeOffset.UtcNow));
         return SbatchScriptBuilder.Build(submission, Options, folder);
     }
 
@@ -189,39 +165,80 @@ public sealed partial class SlurmBackend : HPCBackend
         return ids.Select(i => results[i]).ToList();
     }
 
+    // The folders of ids, from this session's memory first (a job's folder never changes). An
+    // array element lives in its array's folder: the link is the array's id.
+    private async Task<Dictionary<string, SlurmJobFolder?>> FoldersAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken)
+    {
+        var linkIds = ids.Select(id => ArrayElementId.ArrayOf(id) ?? id).Distinct(StringComparer.Ordinal).ToList();
+        var unknown = linkIds.Where(id => !_folders.ContainsKey(id)).ToList();
+        if (unknown.Count > 0)
+        {
+            var found = await Transport.Files.FindAsync(unknown, cancellationToken).ConfigureAwait(false);
+            foreach (var (id, f) in found) _folders[id] = f;
+        }
+
+        var folders = new Dictionary<string, SlurmJobFolder?>(StringComparer.Ordinal);
+        foreach (var id in ids)
+        {
+            folders[id] = ArrayElementId.TryParse(id, out var arrayId, out var index)
+                ? (_folders.TryGetValue(arrayId, out var array) ? array with { JobId = id, ArrayIndex = index } : null)
+                : _folders.GetValueOrDefault(id);
+        }
+
+        return folders;
+    }
+
+    // A job folder's metadata, read once per folder in one status query.
+    private SlurmJobMetadata? MetadataOf(SlurmJobFolder folder, Dictionary<string, SlurmJobMetadata?> cache)
+    {
+        if (!cache.TryGetValue(folder.Path, out var metadata))
+        {
+            cache[folder.Path] = metadata = ReadMetadata(folder);
+        }
+
+        return metadata;
+    }
+
+    private SlurmJobMetadata? ReadMetadata(SlurmJobFolder folder) => SlurmJobDirectory.ParseMetadata(Transport.Files.ReadSmallText(folder.MetadataPath));
+
     private async Task<IReadOnlyList<JobQueryResult>> QueryAsync(List<string> ids, CancellationToken cancellationToken)
     {
         var now = DateTimeOffset.UtcNow;
-        var folders = ids.ToDictionary(id => id, _directory.Find, StringComparer.Ordinal);
+        var folders = await FoldersAsync(ids, cancellationToken).ConfigureAwait(false);
         var since = folders.Values.Min(f => f?.SubmittedAt ?? now - ForeignJobWindow) - SlurmStatusResolver.ClockSkew;
         var queryIds = SlurmArrayIds.QueryIds(ids).ToList();
         var metadata = new Dictionary<string, SlurmJobMetadata?>(StringComparer.Ordinal);
-
-        // squeue (controller) and sacct (database) are independent: ask both at once.
-        var squeueTask = SqueueAsync(queryIds, cancellationToken);
-        var sacctTask = SacctAsync(queryIds, since, cancellationToken);
         var names = ids.ToDictionary(id => id, id => JobNameOf(ArrayElementId.ArrayOf(id) ?? id, folders[id]), StringComparer.Ordinal);
 
-        IReadOnlyList<SqueueJob> live;
-        try
+        // While squeue last saw every id pending or running, ask it alone; sacct only for the
+        // ids it no longer shows as live. Otherwise both at once.
+        var allLive = ids.All(_liveInSqueue.ContainsKey);
+        var query = await Transport.QueryAsync(queryIds, since, accounting: !allLive, cancellationToken).ConfigureAwait(false);
+        var live = query.Live;
+        var accounted = query.Accounted;
+        var accountingError = query.AccountingError;
+        if (allLive)
         {
-            live = await squeueTask.ConfigureAwait(false);
-        }
-        catch
-        {
-            await Observe(sacctTask).ConfigureAwait(false);
-            throw;
+            var stillLive = live.Where(r => SlurmStateMap.PhaseOf(r.State) is SlurmStatePhase.Pending or SlurmStatePhase.Running)
+                .Select(r => r.JobId).ToHashSet(StringComparer.Ordinal);
+            var ended = ids.Where(id => !stillLive.Contains(id)).ToList();
+            if (ended.Count > 0)
+            {
+                try
+                {
+                    accounted = await Transport.AccountingAsync(ended, since, cancellationToken).ConfigureAwait(false);
+                }
+                catch (CcatException ex) when (ex.IsUnavailable)
+                {
+                    accountingError = ex;
+                }
+            }
         }
 
-        IReadOnlyList<SacctJob> accounted = [];
-        CcatException? accountingError = null;
-        try
+        foreach (var id in ids) _liveInSqueue.TryRemove(id, out _);
+        foreach (var row in live)
         {
-            accounted = await sacctTask.ConfigureAwait(false);
-        }
-        catch (CcatException ex) when (ex.ErrorId == CcatErrorId.SchedulerUnavailable)
-        {
-            accountingError = ex;
+            if (SlurmStateMap.PhaseOf(row.State) is SlurmStatePhase.Pending or SlurmStatePhase.Running) _liveInSqueue[row.JobId] = 0;
         }
 
         accounted = ExpandArrayRecords(accounted, queryIds, metadata);
@@ -267,7 +284,7 @@ public sealed partial class SlurmBackend : HPCBackend
             JobQueryResult result;
             if (tasks.Count > 0)
             {
-                var infos = tasks.Select(t => ResolveOne(t, _directory.Find(t), names[id], sacctById.GetValueOrDefault(t))).ToList();
+                var infos = tasks.Select(t => ResolveOne(t, ElementFolder(folder, t), names[id], sacctById.GetValueOrDefault(t))).ToList();
                 foreach (var r in infos.Where(r => r.Info is not null)) _lastKnown[r.JobId] = r.Info!;
                 result = infos.FirstOrDefault(r => r.Error is not null) is { } failed
                     ? new JobQueryResult(id, null, failed.Error)
@@ -286,6 +303,12 @@ public sealed partial class SlurmBackend : HPCBackend
         return results;
     }
 
+    // An element's folder is its array's, with the element's index (its own log files).
+    private static SlurmJobFolder? ElementFolder(SlurmJobFolder? arrayFolder, string elementId) =>
+        arrayFolder is not null && ArrayElementId.TryParse(elementId, out _, out var index)
+            ? arrayFolder with { JobId = elementId, ArrayIndex = index }
+            : null;
+
     // The elements of an array asked about by its id: every element either source lists, and
     // for an array the module submitted, every index of its spec (an element neither lists yet is pending).
     private static List<string> ArrayTasks(string parent, IReadOnlyList<SqueueJob> live, IReadOnlyList<SacctJob> accounted, SlurmJobMetadata? metadata)
@@ -301,67 +324,19 @@ public sealed partial class SlurmBackend : HPCBackend
         return listed.Distinct(StringComparer.Ordinal).ToList();
     }
 
-    private static async Task Observe(Task task)
-    {
-        try
-        {
-            await task.ConfigureAwait(false);
-        }
-        catch (Exception)
-        {
-            // Its sibling's error is the one reported.
-        }
-    }
-
-    private async Task<IReadOnlyList<SqueueJob>> SqueueAsync(List<string> ids, CancellationToken cancellationToken)
-    {
-        var rows = new List<SqueueJob>();
-        foreach (var chunk in ids.Chunk(QueryChunkSize))
-        {
-            var result = await _commands.RunAsync("squeue",
-                ["--noheader", "--array", "--states=all", "--format=" + SqueueParser.Format, "--jobs=" + string.Join(',', chunk)],
-                SlurmCommands.QueryEnvironment(), SlurmCommands.QueryTimeout, cancellationToken).ConfigureAwait(false);
-            if (!result.Succeeded)
-            {
-                // A single id the controller has purged: "Invalid job id specified", exit 1. Not an outage.
-                if (result.StandardError.Contains("Invalid job id", StringComparison.OrdinalIgnoreCase)) continue;
-                throw SlurmCommands.Unavailable("squeue", result);
-            }
-
-            rows.AddRange(SqueueParser.Parse(result.StandardOutput));
-        }
-
-        return rows;
-    }
-
-    private async Task<IReadOnlyList<SacctJob>> SacctAsync(List<string> ids, DateTimeOffset since, CancellationToken cancellationToken)
-    {
-        var jobs = new List<SacctJob>();
-        foreach (var chunk in ids.Chunk(QueryChunkSize))
-        {
-            var result = await _commands.RunAsync("sacct",
-                ["--parsable2", "--noheader", "--allusers", "--format=" + SacctParser.Format,
-                    "--starttime=" + SlurmTime.FormatQueryTime(since), "--jobs=" + string.Join(',', chunk)],
-                SlurmCommands.QueryEnvironment(), SlurmCommands.QueryTimeout, cancellationToken).ConfigureAwait(false);
-            if (!result.Succeeded) throw SlurmCommands.Unavailable("sacct", result);
-            jobs.AddRange(SacctParser.Parse(result.StandardOutput));
-        }
-
-        return jobs;
-    }
-
     // The name the caller gave; read once per job from its metadata (small JSON, no reflection).
     private string? JobNameOf(string id, SlurmJobFolder? folder)
     {
         if (folder is null) return null;
         return _names.GetOrAdd(id, _ =>
         {
+            if (Transport.Files.ReadSmallText(folder.MetadataPath) is not { } text) return null;
             try
             {
-                using var doc = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(folder.Path, SlurmJobDirectory.MetadataFile)));
+                using var doc = JsonDocument.Parse(text);
                 return doc.RootElement.TryGetProperty("jobName", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException)
+            catch (JsonException)
             {
                 return null;
             }
@@ -369,27 +344,9 @@ public sealed partial class SlurmBackend : HPCBackend
     }
 
     // The last 8 KiB of the job's stderr, where slurmstepd writes why it killed the job.
-    private static string? StderrTail(SlurmJobFolder folder)
-    {
-        try
-        {
-            using var fs = new FileStream(folder.StderrPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            var length = (int)Math.Min(fs.Length, 8192);
-            fs.Seek(-length, SeekOrigin.End);
-            var buffer = new byte[length];
-            fs.ReadExactly(buffer);
-            return Encoding.UTF8.GetString(buffer);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
+    private string? StderrTail(SlurmJobFolder folder) => Transport.Files.ReadEnd(folder.StderrPath, 8192);
 
     // ------------------------------------------------------------------ cancel
-
-    [GeneratedRegex(@"Kill job error on job id (\S+): (.+)$", RegexOptions.Multiline | RegexOptions.CultureInvariant)]
-    private static partial Regex KillError();
 
     /// <summary>Cancels many jobs with one scancel call.</summary>
     public override async Task<IReadOnlyList<JobQueryResult>> CancelManyAsync(IReadOnlyList<string> jobIds, CancellationToken cancellationToken)
@@ -407,23 +364,9 @@ public sealed partial class SlurmBackend : HPCBackend
         var unknown = new List<string>();
         if (valid.Count > 0)
         {
-            // scancel 22.05 exits 0 even when it could not cancel; --verbose makes it name each
-            // job it could not ("Kill job error on job id N: <why>").
-            var result = await _commands.RunAsync("scancel", ["--verbose", .. valid],
-                SlurmCommands.QueryEnvironment(), SlurmCommands.QueryTimeout, cancellationToken).ConfigureAwait(false);
-            var perJob = KillError().Matches(result.StandardError)
-                .GroupBy(m => m.Groups[1].Value, StringComparer.Ordinal)
-                .ToDictionary(g => g.Key, g => g.Last().Groups[2].Value.Trim(), StringComparer.Ordinal);
-            // The controller could not be asked at all: either no per-job answer and a failure,
-            // or "Unable to contact slurm controller" for every job.
-            var unreachable = valid.All(id => perJob.TryGetValue(id, out var w) && SlurmCommands.LooksUnreachable(w));
-            if (unreachable || (perJob.Count == 0 && !result.Succeeded))
-            {
-                throw unreachable || SlurmCommands.LooksUnreachable(result.StandardError)
-                    ? SlurmCommands.Unavailable("scancel", result)
-                    : new CcatException(CcatErrorId.CancelFailed, $"scancel failed: {SlurmCommands.FirstLines(result.StandardError, result.StandardOutput)}");
-            }
-
+            var perJob = await Transport.CancelAsync(valid, cancellationToken).ConfigureAwait(false);
+            var forgotten = valid.Where(id => perJob.TryGetValue(id, out var w) && w.Contains("Invalid job id", StringComparison.OrdinalIgnoreCase)).ToList();
+            var folders = forgotten.Count > 0 ? await FoldersAsync(forgotten, cancellationToken).ConfigureAwait(false) : [];
             foreach (var id in valid)
             {
                 if (!perJob.TryGetValue(id, out var why))
@@ -438,7 +381,7 @@ public sealed partial class SlurmBackend : HPCBackend
                 else if (why.Contains("Invalid job id", StringComparison.OrdinalIgnoreCase))
                 {
                     // The controller has forgotten it: finished long enough ago, or never existed.
-                    if (_directory.Find(id) is not null) errors[id] = null;
+                    if (folders.GetValueOrDefault(id) is not null) errors[id] = null;
                     else unknown.Add(id);
                 }
                 else if (SlurmCommands.LooksUnreachable(why))
@@ -456,7 +399,7 @@ public sealed partial class SlurmBackend : HPCBackend
         {
             try
             {
-                var known = (await SacctAsync(unknown, DateTimeOffset.UtcNow - ForeignJobWindow, cancellationToken).ConfigureAwait(false))
+                var known = (await Transport.AccountingAsync(unknown, DateTimeOffset.UtcNow - ForeignJobWindow, cancellationToken).ConfigureAwait(false))
                     .SelectMany(j => new[] { j.JobId, j.JobIdRaw }).ToHashSet(StringComparer.Ordinal);
                 foreach (var id in unknown)
                 {
@@ -465,7 +408,7 @@ public sealed partial class SlurmBackend : HPCBackend
                         : new CcatException(CcatErrorId.JobNotFound, $"Slurm knows no job '{id}'.", id);
                 }
             }
-            catch (CcatException ex) when (ex.ErrorId == CcatErrorId.SchedulerUnavailable)
+            catch (CcatException ex) when (ex.IsUnavailable)
             {
                 foreach (var id in unknown) errors[id] = new CcatException(ex.ErrorId, ex.Message, id, ex);
             }
@@ -483,10 +426,11 @@ public sealed partial class SlurmBackend : HPCBackend
         var (stdout, stderr) = await LogPathsAsync(jobId, cancellationToken).ConfigureAwait(false);
         try
         {
-            var outText = query.Stream == LogStream.Error ? "" : await LogText.ReadFileAsync(stdout, query.Tail, cancellationToken).ConfigureAwait(false);
+            var files = Transport.Files;
+            var outText = query.Stream == LogStream.Error ? "" : await files.ReadLogAsync(stdout, query.Tail, cancellationToken).ConfigureAwait(false);
             var errText = query.Stream == LogStream.Output || (query.Stream == LogStream.All && stderr == stdout)
                 ? ""
-                : await LogText.ReadFileAsync(stderr, query.Tail, cancellationToken).ConfigureAwait(false);
+                : await files.ReadLogAsync(stderr, query.Tail, cancellationToken).ConfigureAwait(false);
             if (outText.Length > 0 && errText.Length > 0 && !outText.EndsWith('\n')) outText += "\n";
             return outText + errText;
         }
@@ -508,7 +452,7 @@ public sealed partial class SlurmBackend : HPCBackend
         var files = new List<string>();
         if (query.Stream != LogStream.Error) files.Add(stdout);
         if (query.Stream != LogStream.Output && !files.Contains(stderr)) files.Add(stderr);
-        var followers = files.Select(f => new LogFollower(f, query.Tail)).ToList();
+        var followers = files.Select(f => Transport.Files.Follow(f, query.Tail)).ToList();
         try
         {
             var lastCheck = DateTimeOffset.MinValue;
@@ -546,35 +490,19 @@ public sealed partial class SlurmBackend : HPCBackend
         }
     }
 
-
     private async Task<(string Stdout, string Stderr)> LogPathsAsync(string jobId, CancellationToken cancellationToken)
     {
         if (!SlurmJobId.IsValid(jobId)) throw InvalidId(jobId);
-        if (_directory.Find(jobId) is { } folder)
+        if ((await FoldersAsync([jobId], cancellationToken).ConfigureAwait(false))[jobId] is { } folder)
         {
             EnsureOneJob(folder);
             return (folder.StdoutPath, folder.StderrPath);
         }
 
         // Not submitted through this job directory: the controller knows the paths while it holds the job.
-        var result = await _commands.RunAsync("scontrol", ["show", "job", "--oneliner", jobId],
-            SlurmCommands.QueryEnvironment(), SlurmCommands.QueryTimeout, cancellationToken).ConfigureAwait(false);
-        if (!result.Succeeded)
-        {
-            if (result.StandardError.Contains("Invalid job id", StringComparison.OrdinalIgnoreCase))
-            {
-                throw new CcatException(CcatErrorId.JobNotFound,
-                    $"No log of job '{jobId}': it was not submitted through this job directory ({Options.JobDirectory}) and the controller no longer holds it.", jobId);
-            }
-
-            throw SlurmCommands.Unavailable("scontrol", result);
-        }
-
-        var fields = result.StandardOutput.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        var outPath = fields.FirstOrDefault(f => f.StartsWith("StdOut=", StringComparison.Ordinal))?["StdOut=".Length..];
-        var errPath = fields.FirstOrDefault(f => f.StartsWith("StdErr=", StringComparison.Ordinal))?["StdErr=".Length..];
-        if (outPath is null) throw new CcatException(CcatErrorId.LogUnavailable, $"Slurm does not say where job '{jobId}' writes its output.", jobId);
-        return (outPath.Trim(), (errPath ?? outPath).Trim());
+        return await Transport.ControllerLogPathsAsync(jobId, cancellationToken).ConfigureAwait(false)
+            ?? throw new CcatException(CcatErrorId.JobNotFound,
+                $"No log of job '{jobId}': it was not submitted through this job directory ({Options.JobDirectory}) and the controller no longer holds it.", jobId);
     }
 
     // ------------------------------------------------------------------ list
@@ -590,21 +518,22 @@ public sealed partial class SlurmBackend : HPCBackend
     public override async Task<IReadOnlyList<HPCJobInfo>> ListJobsAsync(CancellationToken cancellationToken)
     {
         var since = DateTimeOffset.UtcNow - ListWindow;
-        var result = await _commands.RunAsync("sacct",
-            ["--parsable2", "--noheader", "--format=" + SacctParser.Format, "--starttime=" + SlurmTime.FormatQueryTime(since)],
-            SlurmCommands.QueryEnvironment(), SlurmCommands.QueryTimeout, cancellationToken).ConfigureAwait(false);
-        if (!result.Succeeded) throw SlurmCommands.Unavailable("sacct", result);
+        var accounted = await Transport.AccountingAsync(null, since, cancellationToken).ConfigureAwait(false);
 
         var prefix = Options.JobDirectory.TrimEnd('/') + "/";
-        var list = new List<HPCJobInfo>();
-        foreach (var job in SacctParser.Parse(result.StandardOutput))
+        var ours = accounted.Where(job =>
         {
             // Ours: the tag (sacct stores the comment when the job ends, with job_comment), or
             // the working directory inside the job directory (stored at submission).
             var tagged = job.Comment == SlurmOptions.Tag;
             var inOurDirectory = job.WorkDir is { } wd && wd.StartsWith(prefix, StringComparison.Ordinal);
-            if (!tagged && !inOurDirectory) continue;
-            var folder = _directory.Find(job.JobId);
+            return tagged || inOurDirectory;
+        }).ToList();
+        var folders = await FoldersAsync(ours.Select(j => j.JobId).Distinct(StringComparer.Ordinal).ToList(), cancellationToken).ConfigureAwait(false);
+        var list = new List<HPCJobInfo>();
+        foreach (var job in ours)
+        {
+            var folder = folders[job.JobId];
             if (folder is not null && !SlurmStatusResolver.IsSameJob(folder, job)) folder = null;
             var r = SlurmStatusResolver.Resolve(new SlurmJobEvidence
             {
@@ -618,6 +547,13 @@ public sealed partial class SlurmBackend : HPCBackend
         }
 
         return list.OrderByDescending(i => i.SubmittedAt ?? DateTimeOffset.MinValue).ToList();
+    }
+
+    /// <inheritdoc />
+    public override async ValueTask DisposeAsync()
+    {
+        await Transport.DisposeAsync().ConfigureAwait(false);
+        await base.DisposeAsync().ConfigureAwait(false);
     }
 
     private static CcatException InvalidId(string id) =>

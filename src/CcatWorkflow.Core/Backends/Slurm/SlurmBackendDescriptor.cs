@@ -5,6 +5,8 @@ namespace CcatWorkflow.Core.Backends.Slurm;
 /// <summary>The Slurm backend's registration: its settings (with their one rule each) and its factory.</summary>
 public sealed class SlurmBackendDescriptor : BackendDescriptor
 {
+    private static bool UsesSsh(CcatSettings s) => s.GetString("SLURM_TRANSPORT").Trim().Equals("ssh", StringComparison.OrdinalIgnoreCase);
+
     /// <inheritdoc />
     public override HPCBackendKind Kind => HPCBackendKind.Slurm;
 
@@ -17,6 +19,18 @@ public sealed class SlurmBackendDescriptor : BackendDescriptor
         new("SLURM_EXTRA_DIRECTIVES", SettingType.StringList, Array.Empty<string>(), "Extra #SBATCH directives, e.g. [\"--constraint=avx2\"]."),
         new("SLURM_JOB_DIR", SettingType.String, "", "Directory for sbatch scripts and job logs, on a file system the compute nodes share; empty = <PIPELINE_BASE_DIR>/.ccat-slurm."),
         new("SLURM_GPU_DIRECTIVE", SettingType.String, "gpus", "How gpu is requested: gpus (--gpus=N) or gres (--gres=gpu:N).") { OneOf = ["gpus", "gres"] },
+        new("SLURM_TRANSPORT", SettingType.String, "cli", "How Slurm is reached: cli (the commands on this machine) or ssh (the commands on a login node over SSH).") { OneOf = ["cli", "ssh"] },
+        new("SLURM_SSH_HOST", SettingType.String, "", "Login node for SLURM_TRANSPORT=ssh.")
+        {
+            CheckedWhen = UsesSsh,
+            Check = (v, _) => ((string)v).Trim().Length == 0 ? "must name the login node when SLURM_TRANSPORT is ssh" : null,
+        },
+        new("SLURM_SSH_PORT", SettingType.Integer, 22L, "SSH port of the login node.") { Min = 1, Max = 65535 },
+        new("SLURM_SSH_USER", SettingType.String, "", "User on the login node; empty = this machine's user name."),
+        new("SLURM_SSH_KEY_FILE", SettingType.String, "", "Private key file (OpenSSH or PEM); empty = ~/.ssh/id_ed25519, id_ecdsa or id_rsa, the first that exists."),
+        new("SLURM_SSH_KEY_PASSPHRASE", SettingType.String, "", "Passphrase of the private key; keep it in the secrets file or the environment.", IsSecret: true),
+        new("SLURM_SSH_KNOWN_HOSTS", SettingType.String, "", "known_hosts file holding the login node's host key (pinned: an unknown or changed key is refused); empty = ~/.ssh/known_hosts."),
+        new("SLURM_MIN_POLL_SECONDS", SettingType.Float, 0.0, "Fewest seconds between two Slurm status requests of Wait-CcatJob, whatever -PollInterval says (an administrator's floor).") { Min = 0, Max = 3600 },
     ];
 
     /// <inheritdoc />

@@ -11,7 +11,7 @@ namespace CcatWorkflow.Core.Backends.Slurm;
 /// run it / could not reach the controller or the database" into
 /// <see cref="CcatErrorId.SchedulerUnavailable"/> — never a job failure.
 /// </summary>
-public sealed class SlurmCommands(ICommandRunner runner)
+public sealed class SlurmCommands(ICommandRunner runner) : ISlurmShell
 {
     /// <summary>How long sbatch may take (it retries by itself while the controller is busy).</summary>
     public static TimeSpan SubmitTimeout { get; } = TimeSpan.FromMinutes(5);
@@ -134,6 +134,42 @@ public sealed class SlurmCommands(ICommandRunner runner)
                 $"Slurm did not answer: '{program}' ran longer than {timeout.TotalSeconds:0} s.", null, ex);
         }
     }
+
+    /// <inheritdoc />
+    public Task<CommandResult> RunAsync(SlurmCommandLine command, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        var environment = command.Environment;
+        if (command.Secrets.Count > 0)
+        {
+            // A child process's environment is readable only by its user: the secrets go there.
+            var merged = new Dictionary<string, string?>(command.Environment, StringComparer.Ordinal);
+            foreach (var (name, value) in command.Secrets) merged[name] = value;
+            environment = merged;
+        }
+
+        return RunAsync(command.Program, command.Arguments, environment, timeout, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<SlurmCommandOutcome>> RunAllAsync(IReadOnlyList<SlurmCommandLine> commands, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var tasks = commands.Select(async c =>
+        {
+            try
+            {
+                return new SlurmCommandOutcome(await RunAsync(c, timeout, cancellationToken).ConfigureAwait(false), null);
+            }
+            catch (CcatException ex)
+            {
+                return new SlurmCommandOutcome(null, ex);
+            }
+        }).ToList();
+        return await Task.WhenAll(tasks).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
     // "sacct for 200 ids": the ids are in --jobs=a,b,c or given one per argument (scancel, scontrol).
     private static string LogSubject(string program, IReadOnlyList<string> arguments)

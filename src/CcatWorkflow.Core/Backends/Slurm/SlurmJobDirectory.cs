@@ -14,13 +14,22 @@ namespace CcatWorkflow.Core.Backends.Slurm;
 public sealed record SlurmJobFolder(string JobId, string Path, DateTimeOffset SubmittedAt, int? ArrayIndex = null)
 {
     /// <summary>The batch script as submitted.</summary>
-    public string ScriptPath => System.IO.Path.Combine(Path, SlurmJobDirectory.ScriptFile);
+    public string ScriptPath => Join(Path, SlurmJobDirectory.ScriptFile);
 
     /// <summary>The job's (or array element's) standard output.</summary>
-    public string StdoutPath => System.IO.Path.Combine(Path, SlurmJobDirectory.StdoutFileOf(ArrayIndex?.ToString(CultureInfo.InvariantCulture)));
+    public string StdoutPath => Join(Path, SlurmJobDirectory.StdoutFileOf(ArrayIndex?.ToString(CultureInfo.InvariantCulture)));
 
     /// <summary>The job's (or array element's) standard error.</summary>
-    public string StderrPath => System.IO.Path.Combine(Path, SlurmJobDirectory.StderrFileOf(ArrayIndex?.ToString(CultureInfo.InvariantCulture)));
+    public string StderrPath => Join(Path, SlurmJobDirectory.StderrFileOf(ArrayIndex?.ToString(CultureInfo.InvariantCulture)));
+
+    /// <summary>The metadata file.</summary>
+    public string MetadataPath => Join(Path, SlurmJobDirectory.MetadataFile);
+
+    /// <summary>
+    /// Joins a path on the cluster with a name, always with '/': the cluster is POSIX even when
+    /// this machine (a Windows workstation over SSH) is not.
+    /// </summary>
+    public static string Join(string folder, string name) => folder.EndsWith('/') ? folder + name : folder + "/" + name;
 }
 
 /// <summary>What the module records about a job next to its script and logs.</summary>
@@ -134,7 +143,37 @@ public sealed class SlurmJobDirectory(string root)
     }
 
     /// <summary>The absolute path a folder of this name has.</summary>
-    public string PathOf(string folderName) => Path.Combine(Root, folderName);
+    public string PathOf(string folderName) => SlurmJobFolder.Join(Root, folderName);
+
+    /// <summary>The metadata as written into the folder (indented JSON).</summary>
+    public static string SerializeMetadata(SlurmJobMetadata metadata) => JsonSerializer.Serialize(metadata, Json);
+
+    /// <summary>Metadata from its JSON text; null when there is none or it is unreadable.</summary>
+    public static SlurmJobMetadata? ParseMetadata(string? json)
+    {
+        if (json is null) return null;
+        try
+        {
+            return JsonSerializer.Deserialize<SlurmJobMetadata>(json, Json);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// The folder a by-id link points at, when the link's target is one of the module's folder
+    /// names (relative, or absolute under any root); null otherwise.
+    /// </summary>
+    public SlurmJobFolder? FolderOf(string jobId, string? linkTarget)
+    {
+        if (string.IsNullOrEmpty(linkTarget)) return null;
+        var name = linkTarget.TrimEnd('/');
+        name = name[(name.LastIndexOf('/') + 1)..];
+        if (SubmittedAtOf(name) is not { } submitted) return null;
+        return new SlurmJobFolder(jobId, linkTarget.StartsWith('/') ? linkTarget.TrimEnd('/') : PathOf(name), submitted);
+    }
 
     /// <summary>
     /// Creates the folder and writes the script and the metadata into it (before submission).
@@ -149,7 +188,7 @@ public sealed class SlurmJobDirectory(string root)
             if (!Directory.Exists(Root)) CreatePrivateDirectory(Root);
             CreatePrivateDirectory(path);
             WritePrivate(Path.Combine(path, ScriptFile), script);
-            WritePrivate(Path.Combine(path, MetadataFile), JsonSerializer.Serialize(metadata, Json));
+            WritePrivate(Path.Combine(path, MetadataFile), SerializeMetadata(metadata));
             // Made now, 0600, so that Slurm (which truncates an existing file and keeps its mode)
             // does not create them with the job's umask.
             WritePrivate(Path.Combine(path, StdoutFile), "");
@@ -225,10 +264,7 @@ public sealed class SlurmJobDirectory(string root)
             return null;
         }
 
-        if (target is null) return null;
-        var name = Path.GetFileName(target.TrimEnd('/'));
-        if (SubmittedAtOf(name) is not { } submitted) return null;
-        return new SlurmJobFolder(jobId, Path.IsPathRooted(target) ? target : PathOf(target), submitted);
+        return FolderOf(jobId, target);
     }
 
     /// <summary>Reads a job's metadata; null when it is missing or unreadable.</summary>

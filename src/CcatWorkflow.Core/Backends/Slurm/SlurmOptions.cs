@@ -105,19 +105,39 @@ public sealed partial record SlurmOptions
             extras.Add(d);
         }
 
-        if (!Path.IsPathRooted(o.JobDirectory))
+        if (!o.JobDirectory.StartsWith('/'))
         {
             throw Invalid("SLURM_JOB_DIR", $"is '{o.JobDirectory}'; it must be an absolute path on a file system the compute nodes share");
         }
 
-        var dir = Path.GetFullPath(o.JobDirectory);
-        if (dir.Length > 1) dir = dir.TrimEnd('/');
+        // The cluster's path: POSIX even when this machine is Windows (SSH and REST transports).
+        var dir = NormalizePosix(o.JobDirectory);
         if (!DirectoryPattern().IsMatch(dir))
         {
             throw Invalid("SLURM_JOB_DIR", $"is '{dir}'; it may hold only letters, digits and _ . , + @ = : ~ / - (sbatch cannot carry spaces, quotes, % or \\ in its log paths)");
         }
 
         return o with { ExtraDirectives = extras, JobDirectory = dir };
+    }
+
+    /// <summary>An absolute POSIX path with '.', '..' and repeated or trailing '/' resolved.</summary>
+    public static string NormalizePosix(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var parts = new List<string>();
+        foreach (var part in path.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (part == ".") continue;
+            if (part == "..")
+            {
+                if (parts.Count > 0) parts.RemoveAt(parts.Count - 1);
+                continue;
+            }
+
+            parts.Add(part);
+        }
+
+        return "/" + string.Join('/', parts);
     }
 
     private static CcatException Invalid(string setting, string what) =>

@@ -1,0 +1,265 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using CcatWorkflow.Core.Errors;
+using CcatWorkflow.Core.Execution;
+using Renci.SshNet;
+using Renci.SshNet.Common;
+
+namespace CcatWorkflow.Core.Backends.Slurm.Ssh;
+
+/// <summary>
+/// One SSH connection to the login node, made on first use and reused by every request of the
+/// backend that owns it — and so by every cmdlet of the PowerShell session, since backends are
+/// kept per settings fingerprint. A connection that broke is made again on the next request.
+/// Commands run in exec channels of that connection; files move over one SFTP session, opened
+/// only when a log is read. The host key must be the one pinned in the known_hosts file.
+/// </summary>
+public sealed class SshConnection : IAsyncDisposable
+{
+    private readonly SshSettings _settings;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private SshClient? _ssh;
+    private SftpClient? _sftp;
+    private int _connects;
+    private int _execs;
+
+    /// <summary>Creates the connection (nothing is opened yet).</summary>
+    public SshConnection(SshSettings settings) => _settings = settings ?? throw new ArgumentNullException(nameof(settings));
+
+    /// <summary>The login settings.</summary>
+    public SshSettings Settings => _settings;
+
+    /// <summary>Logins made so far (the benchmark and tests compare it with sshd's log).</summary>
+    public int Connects => _connects;
+
+    /// <summary>Remote commands run so far.</summary>
+    public int Execs => _execs;
+
+    /// <summary>
+    /// Runs <paramref name="commandLine"/> (already quoted for the remote shell) with
+    /// <paramref name="standardInput"/> streamed to it, and returns its exit status and raw output.
+    /// A command that runs past <paramref name="timeout"/> throws <see cref="CcatErrorId.SchedulerUnavailable"/>
+    /// with an inner <see cref="TimeoutException"/>. When <paramref name="retryOnBrokenConnection"/>,
+    /// a connection found broken is made again and the command run once more.
+    /// </summary>
+    public async Task<(int ExitCode, byte[] Output, string Error, TimeSpan Duration)> ExecAsync(string commandLine, byte[]? standardInput,
+        TimeSpan timeout, bool retryOnBrokenConnection, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var client = await ConnectedSshAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                return await ExecOnceAsync(client, commandLine, standardInput, timeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (IsBrokenConnection(ex) && !cancellationToken.IsCancellationRequested)
+            {
+                await DropAsync(client).ConfigureAwait(false);
+                if (attempt == 0 && retryOnBrokenConnection) continue;
+                throw new CcatException(CcatErrorId.SshHostUnreachable,
+                    $"The SSH connection to {_settings.Describe()} broke: {ex.Message}", null, ex);
+            }
+        }
+    }
+
+    private async Task<(int, byte[], string, TimeSpan)> ExecOnceAsync(SshClient client, string commandLine, byte[]? standardInput,
+        TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var watch = Stopwatch.StartNew();
+        Interlocked.Increment(ref _execs);
+        using var command = client.CreateCommand(commandLine);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        var run = command.ExecuteAsync(deadline.Token);
+        if (standardInput is not null)
+        {
+            // Closing the stream sends EOF: the remote program sees the whole script, then end of input.
+            await using var input = command.CreateInputStream();
+            await input.WriteAsync(standardInput, deadline.Token).ConfigureAwait(false);
+        }
+
+        try
+        {
+            await run.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new CcatException(CcatErrorId.SchedulerUnavailable,
+                $"Slurm did not answer: the command on {_settings.Host} ran longer than {timeout.TotalSeconds:0} s.", null, new TimeoutException(ex.Message, ex));
+        }
+
+        using var output = new MemoryStream();
+        await command.OutputStream.CopyToAsync(output, cancellationToken).ConfigureAwait(false);
+        using var error = new StreamReader(command.ExtendedOutputStream);
+        var errorText = await error.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+        // No exit status: the remote program was ended by a signal (sshd reports the signal instead).
+        return (command.ExitStatus ?? 255, output.ToArray(), errorText, watch.Elapsed);
+    }
+
+    /// <summary>The SFTP session (made on first use, on its own connection: SSH.NET does not share one between exec and SFTP).</summary>
+    public async Task<SftpClient> SftpAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_sftp is { IsConnected: true } live) return live;
+            _sftp?.Dispose();
+            _sftp = null;
+            var client = new SftpClient(ConnectionInfo());
+            _sftp = await ConnectAsync(client, cancellationToken).ConfigureAwait(false);
+            return _sftp;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Runs an SFTP operation; a broken session is made again once.</summary>
+    public async Task<T> SftpAsync<T>(Func<SftpClient, Task<T>> operation, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(operation);
+        for (var attempt = 0; ; attempt++)
+        {
+            var client = await SftpAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                return await operation(client).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (IsBrokenConnection(ex) && !cancellationToken.IsCancellationRequested)
+            {
+                await _gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+                try
+                {
+                    if (ReferenceEquals(_sftp, client)) _sftp = null;
+                    client.Dispose();
+                }
+                finally
+                {
+                    _gate.Release();
+                }
+
+                if (attempt == 0) continue;
+                throw new CcatException(CcatErrorId.SshHostUnreachable, $"The SFTP session with {_settings.Describe()} broke: {ex.Message}", null, ex);
+            }
+        }
+    }
+
+    private async Task<SshClient> ConnectedSshAsync(CancellationToken cancellationToken)
+    {
+        if (_ssh is { IsConnected: true } live) return live;
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_ssh is { IsConnected: true } again) return again;
+            _ssh?.Dispose();
+            _ssh = null;
+            _ssh = await ConnectAsync(new SshClient(ConnectionInfo()), cancellationToken).ConfigureAwait(false);
+            return _ssh;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task DropAsync(SshClient client)
+    {
+        await _gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            if (ReferenceEquals(_ssh, client)) _ssh = null;
+            client.Dispose();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private ConnectionInfo ConnectionInfo()
+    {
+        PrivateKeyFile key;
+        try
+        {
+            key = _settings.Passphrase.Length > 0 ? new PrivateKeyFile(_settings.KeyFile, _settings.Passphrase) : new PrivateKeyFile(_settings.KeyFile);
+        }
+        catch (Exception ex) when (ex is SshException or IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException or NotSupportedException)
+        {
+            throw new CcatException(CcatErrorId.SshAuthenticationFailed,
+                $"The SSH key {_settings.KeyFile} (SLURM_SSH_KEY_FILE) cannot be used: {ex.Message}" +
+                (ex is SshPassPhraseNullOrEmptyException ? " It is protected by a passphrase: set SLURM_SSH_KEY_PASSPHRASE." : ""), null, ex);
+        }
+
+        return new ConnectionInfo(_settings.Host, _settings.Port, _settings.User, new PrivateKeyAuthenticationMethod(_settings.User, key))
+        {
+            Timeout = _settings.ConnectTimeout,
+        };
+    }
+
+    private async Task<T> ConnectAsync<T>(T client, CancellationToken cancellationToken) where T : BaseClient
+    {
+        string knownHosts;
+        try
+        {
+            knownHosts = await File.ReadAllTextAsync(_settings.KnownHostsFile, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            client.Dispose();
+            throw new CcatException(CcatErrorId.HostKeyMismatch,
+                $"The known_hosts file {_settings.KnownHostsFile} (SLURM_SSH_KNOWN_HOSTS) cannot be read ({ex.Message}), so {_settings.Host}'s host key cannot be checked; the module never accepts an unchecked key.", null, ex);
+        }
+
+        HostKeyVerdict? verdict = null;
+        string? fingerprint = null;
+        client.HostKeyReceived += (_, e) =>
+        {
+            verdict = KnownHosts.Check(knownHosts, _settings.Host, _settings.Port, e.HostKey);
+            fingerprint = $"{e.HostKeyName} SHA256:{e.FingerPrintSHA256}";
+            e.CanTrust = verdict == HostKeyVerdict.Trusted;
+        };
+        client.KeepAliveInterval = TimeSpan.FromSeconds(30);
+        try
+        {
+            await client.ConnectAsync(cancellationToken).ConfigureAwait(false);
+            Interlocked.Increment(ref _connects);
+            return client;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            client.Dispose();
+            if (verdict is HostKeyVerdict.Unknown or HostKeyVerdict.Changed)
+            {
+                throw new CcatException(CcatErrorId.HostKeyMismatch, verdict == HostKeyVerdict.Unknown
+                    ? $"{_settings.Host}:{_settings.Port} presented host key {fingerprint}, which {_settings.KnownHostsFile} (SLURM_SSH_KNOWN_HOSTS) does not hold. Check the key with the cluster's administrators, then add it (ssh-keyscan -p {_settings.Port} {_settings.Host})."
+                    : $"{_settings.Host}:{_settings.Port} presented host key {fingerprint}, which is NOT the key {_settings.KnownHostsFile} (SLURM_SSH_KNOWN_HOSTS) pins for it. The connection was refused: the host may be impersonated, or its key was changed.", null, ex);
+            }
+
+            if (ex is SshAuthenticationException)
+            {
+                throw new CcatException(CcatErrorId.SshAuthenticationFailed,
+                    $"{_settings.Describe()} refused the key {_settings.KeyFile}: {ex.Message}", null, ex);
+            }
+
+            throw new CcatException(CcatErrorId.SshHostUnreachable,
+                $"Cannot reach the Slurm login node {_settings.Describe()} over SSH: {ex.Message}", null, ex);
+        }
+    }
+
+    private static bool IsBrokenConnection(Exception ex) =>
+        ex is SshConnectionException or SocketException or ObjectDisposedException
+        || (ex is SshException && ex.Message.Contains("not connected", StringComparison.OrdinalIgnoreCase))
+        || (ex is InvalidOperationException && ex.Message.Contains("not connected", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>Closes the connection and the SFTP session.</summary>
+    public ValueTask DisposeAsync()
+    {
+        _ssh?.Dispose();
+        _sftp?.Dispose();
+        _ssh = null;
+        _sftp = null;
+        _gate.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
