@@ -166,6 +166,7 @@ internal sealed class JobSupervisor
             JobPid = pid,
             JobStartTicks = ticks,
             StartedAt = startedAt,
+            Runner = System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported ? "managed" : "native",
         };
         try
         {

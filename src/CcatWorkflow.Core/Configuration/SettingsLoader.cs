@@ -147,7 +147,7 @@ public static class SettingsLoader
         TomlTable doc;
         try
         {
-            doc = TomlSerializer.Deserialize<TomlTable>(File.ReadAllText(path))!;
+            doc = TomlSerializer.Deserialize(File.ReadAllText(path), SettingsToml.Default.TomlTable)!;
         }
         catch (TomlException ex)
         {
@@ -208,7 +208,7 @@ public static class SettingsLoader
         if (trimmed.Length == 0) return raw;
         try
         {
-            var t = TomlSerializer.Deserialize<TomlTable>("v = " + trimmed);
+            var t = TomlSerializer.Deserialize("v = " + trimmed, SettingsToml.Default.TomlTable);
             if (t is not null && t.TryGetValue("v", out var v) && v is not null) return v;
         }
         catch (TomlException)
@@ -313,5 +313,6 @@ public static class SettingsLoader
         Range("REDIS_DB", 0, 1024);
         Range("POLL_INTERVAL_SECONDS", 0.05, 3600);
         Range("LOCAL_CANCEL_GRACE_SECONDS", 0, 3600);
+        OneOf("LOCAL_RUNNER", "auto", "native", "managed");
     }
 }

@@ -58,6 +58,9 @@ public static class SettingsSchema
         new("K8S_VOLUME_KIND", SettingType.String, "hostPath", "How pipeline directories reach the pod: hostPath or pvc."),
         new("K8S_PVC_NAME", SettingType.String, "", "PersistentVolumeClaim holding PIPELINE_BASE_DIR and SIF_CACHE_DIR when K8S_VOLUME_KIND=pvc."),
         new("K8S_GPU_RESOURCE", SettingType.String, "nvidia.com/gpu", "Extended resource name a gpu request becomes in the pod's limits (e.g. amd.com/gpu)."),
+
+        // ---- Local backend (appended)
+        new("LOCAL_RUNNER", SettingType.String, "auto", "Which Local runner starts jobs: auto (the native one where it fits this machine, else the managed one), native, or managed (dotnet + CcatWorkflow.LocalRunner.dll)."),
     ];
 
     private static readonly Dictionary<string, SettingDefinition> ByName =

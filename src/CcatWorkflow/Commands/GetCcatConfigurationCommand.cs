@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using CcatWorkflow.Core.Backends.Local;
 using CcatWorkflow.Core.Configuration;
 
 namespace CcatWorkflow.Commands;
@@ -48,5 +49,16 @@ public sealed class GetCcatConfigurationCommand : CcatCmdlet
                 v.Definition.IsSecret,
                 settings.Environment));
         }
+
+        // Read-only: which Local runner submissions start here (LOCAL_RUNNER and what is installed).
+        if (patterns is null || patterns.Any(p => p.IsMatch(LocalRunnerInUse)))
+        {
+            var runner = LocalBackend.DescribeRunner(settings);
+            WriteObject(new CcatSetting(LocalRunnerInUse, runner.Kind, "Detected", runner.Location,
+                "Which Local runner jobs get on this machine (read-only): native (ccat-runner, Native AOT) or managed (dotnet CcatWorkflow.LocalRunner.dll); follows LOCAL_RUNNER and what is installed.",
+                false, settings.Environment));
+        }
     }
+
+    private const string LocalRunnerInUse = "LOCAL_RUNNER_IN_USE";
 }

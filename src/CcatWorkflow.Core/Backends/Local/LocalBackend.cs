@@ -23,11 +23,11 @@ public sealed class LocalBackend : HPCBackend
     private readonly RunnerLauncher _launcher;
     private readonly LocalJobInspector _inspector;
 
-    internal LocalBackend(LocalBackendOptions options, ILocalJobStore? store = null, ICommandRunner? commands = null)
+    internal LocalBackend(LocalBackendOptions options, ILocalJobStore? store = null)
     {
         _options = options;
         _store = store ?? options.Store.CreateStore();
-        _launcher = new RunnerLauncher(options, commands ?? CliWrapCommandRunner.Instance);
+        _launcher = new RunnerLauncher(options);
         _inspector = new LocalJobInspector(options, _store);
     }
 
@@ -36,6 +36,7 @@ public sealed class LocalBackend : HPCBackend
     [
         "LOCAL_JOB_STORE", "LOCAL_JOB_DIR", "LOCAL_CANCEL_GRACE_SECONDS",
         "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_DB", "REDIS_KEY_PREFIX",
+        "LOCAL_RUNNER",
     ];
 
     /// <summary>Builds the backend from settings. Connects to nothing yet: the store is opened on first use.</summary>
@@ -43,6 +44,29 @@ public sealed class LocalBackend : HPCBackend
 
     /// <inheritdoc />
     public override HPCBackendKind Kind => HPCBackendKind.Local;
+
+    /// <summary>
+    /// Which runner Local submissions start on this machine under <paramref name="settings"/>
+    /// (LOCAL_RUNNER and what is installed): "native", "managed", or "none" with what was looked for.
+    /// </summary>
+    public static LocalRunnerDescription DescribeRunner(CcatSettings settings)
+    {
+        LocalBackendOptions options;
+        try
+        {
+            options = LocalBackendOptions.FromSettings(settings);
+        }
+        catch (CcatException e)
+        {
+            return new LocalRunnerDescription("unknown", e.Message); // the Local settings are invalid: the message says why
+        }
+
+        return new RunnerLauncher(options).Choose() is { } runner
+            ? new LocalRunnerDescription(runner.Kind, runner.Program)
+            : new LocalRunnerDescription("none", options.RunnerMode == LocalRunnerMode.Managed
+                ? $"{RunnerLauncher.RunnerFileName} and a dotnet host"
+                : options.NativeRunnerPath ?? LocalRunnerProgram.DefaultNativePath());
+    }
 
     internal ILocalJobStore Store => _store;
 
@@ -114,7 +138,8 @@ public sealed class LocalBackend : HPCBackend
         var sb = new StringBuilder();
         sb.Append("# Local job '").Append(spec.Name).Append("', tracked in the ").Append(_store.Description).Append('\n');
         sb.Append("# job directory: ").Append(jobDir).Append(" (stdout.log, stderr.log, result.json)\n");
-        sb.Append("# runner: ").Append(ShellQuoting.Join(_launcher.RunnerArgv(jobDir))).Append(" (detached, own session)\n");
+        sb.Append("# runner: ").Append(ShellQuoting.Join(_launcher.RunnerArgv(jobDir)))
+            .Append(" (").Append(_launcher.Choose()?.Kind ?? "none installed").Append(", detached, own session)\n");
         sb.Append("# working directory: ").Append(spec.WorkingDirectory).Append('\n');
         if (spec.TimeHours is { } h) sb.Append("# time limit: ").Append(h.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append(" h\n");
         if (spec.MemoryGb is { } m) sb.Append("# memory limit: ").Append(m.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append(" GiB\n");

@@ -35,6 +35,31 @@ internal static partial class LocalNative
     [LibraryImport("libc", EntryPoint = "close")]
     private static partial int CloseNative(int fd);
 
+    [LibraryImport("libc", EntryPoint = "waitpid", SetLastError = true)]
+    private static unsafe partial int WaitpidNative(int pid, int* status, int options);
+
+    [LibraryImport("libc", EntryPoint = "strerror")]
+    private static partial nint StrerrorNative(int errnum);
+
+    /// <summary>strerror(3).</summary>
+    public static string Strerror(int errno) => Marshal.PtrToStringUTF8(StrerrorNative(errno)) ?? $"errno {errno}";
+
+    /// <summary>
+    /// waitpid(pid, WNOHANG) on a child of this process: true when it has ended and is reaped now
+    /// (or is no child of ours any more), false while it runs.
+    /// </summary>
+    public static unsafe bool TryReap(int pid)
+    {
+        int status;
+        int r;
+        do
+        {
+            r = WaitpidNative(pid, &status, 1 /* WNOHANG */);
+        }
+        while (r < 0 && Marshal.GetLastPInvokeError() == EINTR);
+        return r != 0;
+    }
+
     /// <summary>kill(2); returns 0 or the errno.</summary>
     public static int Kill(int pid, int signal) => KillNative(pid, signal) == 0 ? 0 : Marshal.GetLastPInvokeError();
 

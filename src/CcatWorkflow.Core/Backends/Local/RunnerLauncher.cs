@@ -1,47 +1,35 @@
-using System.Globalization;
 using CcatWorkflow.Core.Errors;
-using CcatWorkflow.Core.Execution;
 
 namespace CcatWorkflow.Core.Backends.Local;
 
 /// <summary>
 /// Starts the runner of a job, detached from the submitting session, and waits until it
-/// reports the job started. The runner is
-/// <c>dotnet CcatWorkflow.LocalRunner.dll run &lt;job dir&gt;</c>, started by
-/// <c>/bin/sh</c> in the background with stdin from /dev/null and its output appended to the
-/// job's <c>runner.log</c>; its argv goes in as positional parameters, never into the script text.
-/// The runner then makes itself a session leader. Hang-up and terminal stop signals are ignored
-/// from the start, so closing the submitting terminal cannot end it.
+/// reports the job started. The runner is the native <c>ccat-runner run &lt;job dir&gt;</c> where
+/// one fits this machine, else <c>dotnet CcatWorkflow.LocalRunner.dll run &lt;job dir&gt;</c>
+/// (<see cref="LocalRunnerProgram"/>, LOCAL_RUNNER). It is started with one posix_spawn, no
+/// shell in between: leader of a session of its own from its first instruction (closing the
+/// submitting terminal or Ctrl+C cannot reach it), stdin from /dev/null, its output appended to
+/// the job's <c>runner.log</c>. It stays a child of the submitting process until it ends; the
+/// launcher reaps it then (<see cref="ReapExited"/>), so no zombie outlives the next submission.
 /// </summary>
 internal sealed class RunnerLauncher
 {
-    /// <summary>The runner's file name.</summary>
-    public const string RunnerFileName = "CcatWorkflow.LocalRunner.dll";
+    /// <summary>The managed runner's file name.</summary>
+    public const string RunnerFileName = LocalRunnerProgram.ManagedFileName;
 
-    private const string LaunchScript =
-        "log=$1; shift; trap '' HUP TSTP TTIN TTOU; \"$@\" </dev/null >>\"$log\" 2>&1 & echo $!";
+    /// <summary>Runners this process started that have not been reaped yet.</summary>
+    private static readonly List<int> Unreaped = [];
 
     private readonly LocalBackendOptions _options;
-    private readonly ICommandRunner _commands;
 
-    public RunnerLauncher(LocalBackendOptions options, ICommandRunner commands)
-    {
-        _options = options;
-        _commands = commands;
-    }
+    public RunnerLauncher(LocalBackendOptions options) => _options = options;
 
-    /// <summary>The runner assembly that would be used, or null when it is not installed.</summary>
-    public string? FindRunner()
-    {
-        if (_options.RunnerAssemblyPath is { } given) return File.Exists(given) ? given : null;
-        var here = Path.GetDirectoryName(typeof(RunnerLauncher).Assembly.Location);
-        if (string.IsNullOrEmpty(here)) here = AppContext.BaseDirectory;
-        return new[] { Path.Combine(here, RunnerFileName), Path.Combine(here, "runner", RunnerFileName) }.FirstOrDefault(File.Exists);
-    }
+    /// <summary>The runner a submission would start now, or null when none is installed.</summary>
+    public LocalRunnerProgram? Choose() => LocalRunnerProgram.Candidates(_options).FirstOrDefault();
 
     /// <summary>The argv that starts the runner for <paramref name="jobDir"/> (for DescribeSubmission too).</summary>
     public IReadOnlyList<string> RunnerArgv(string jobDir) =>
-        [_options.DotnetPath ?? DotnetHost.Find() ?? "dotnet", FindRunner() ?? RunnerFileName, "run", jobDir];
+        Choose()?.Argv(jobDir) ?? ["dotnet", RunnerFileName, "run", jobDir];
 
     /// <summary>
     /// Starts the runner and waits until it has written runner.json (the job runs) or
@@ -52,41 +40,81 @@ internal sealed class RunnerLauncher
     public async Task<int> StartAsync(LocalJobDirectory dir, CancellationToken cancellationToken)
     {
         var id = Path.GetFileName(dir.Path);
-        var dotnet = _options.DotnetPath ?? DotnetHost.Find()
-            ?? throw new CcatException(CcatErrorId.SubmissionRejected,
-                "The Local backend needs the dotnet host to start its runner, and none was found (looked at: " +
-                string.Join(", ", DotnetHost.Candidates().Distinct()) + ").", id);
-        var runner = FindRunner()
-            ?? throw new CcatException(CcatErrorId.SubmissionRejected,
-                $"The Local runner ({RunnerFileName}) is not installed next to {typeof(RunnerLauncher).Assembly.Location}.", id);
+        ReapExited();
+        cancellationToken.ThrowIfCancellationRequested();
+        var candidates = LocalRunnerProgram.Candidates(_options);
+        if (candidates.Count == 0) throw NoRunner(id);
 
-        CommandResult launched;
-        try
+        var env = RunnerEnvironment();
+        var log = dir.FilePath(LocalJobDirectory.RunnerLogFile);
+        var pid = 0;
+        var failures = new List<string>();
+        foreach (var runner in candidates)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            // Not interrupted once started (Ctrl+C included): the shell may already have started
-            // the runner in the background, and without its pid nothing could stop it while the
-            // submission is rolled back. The shell returns at once; the timeout bounds it.
-            launched = await _commands.RunAsync("/bin/sh",
-                ["-c", LaunchScript, "ccat-launch", dir.FilePath(LocalJobDirectory.RunnerLogFile), dotnet, runner, "run", dir.Path],
-                new CommandOptions(
-                    Environment: new Dictionary<string, string?> { [LocalStoreOptions.RunnerVariable] = _options.Store.ToJson() },
-                    Timeout: TimeSpan.FromSeconds(30)),
-                CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is CommandLaunchException or TimeoutException)
-        {
-            throw new CcatException(CcatErrorId.SubmissionRejected, $"Cannot start the Local runner: {e.Message}", id, e);
+            // A native binary that does not run here (exec format, missing loader) falls back to the next one.
+            var err = PosixSpawn.Start(runner.Program, runner.Argv(dir.Path), env, log, log, out pid);
+            if (err == 0)
+            {
+                lock (Unreaped) Unreaped.Add(pid);
+                break;
+            }
+
+            failures.Add($"{runner.Kind} runner {runner.Program}: {LocalNative.Strerror(err)}");
         }
 
-        if (launched.ExitCode != 0 || !int.TryParse(launched.StandardOutput.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || pid <= 0)
+        if (pid == 0)
         {
-            throw new CcatException(CcatErrorId.SubmissionRejected,
-                $"Cannot start the Local runner: /bin/sh exited with {launched.ExitCode}: {launched.StandardError.Trim()}", id);
+            throw new CcatException(CcatErrorId.SubmissionRejected, $"Cannot start the Local runner ({string.Join("; ", failures)}).", id);
         }
 
         await WaitForStartAsync(dir, pid, cancellationToken).ConfigureAwait(false);
         return pid;
+    }
+
+    /// <summary>
+    /// Reaps the runners this process started that have ended (they are its children: without
+    /// a wait they would stay zombies until it exits). Never blocks.
+    /// </summary>
+    public static void ReapExited()
+    {
+        lock (Unreaped)
+        {
+            Unreaped.RemoveAll(pid => LocalNative.TryReap(pid));
+        }
+    }
+
+    private CcatException NoRunner(string id)
+    {
+        var looked = new List<string>();
+        if (_options.RunnerMode != LocalRunnerMode.Managed)
+        {
+            looked.Add($"native: {_options.NativeRunnerPath ?? LocalRunnerProgram.DefaultNativePath()}");
+        }
+
+        if (_options.RunnerMode != LocalRunnerMode.Native)
+        {
+            looked.Add(LocalRunnerProgram.FindManagedAssembly(_options) is null
+                ? $"managed: {RunnerFileName} beside {LocalRunnerProgram.DepsDirectory()}"
+                : "managed: a dotnet host (looked at: " + string.Join(", ", DotnetHost.Candidates().Distinct()) + ")");
+        }
+
+        return new CcatException(CcatErrorId.SubmissionRejected,
+            $"No Local runner is installed for this machine (LOCAL_RUNNER={_options.RunnerMode.ToString().ToLowerInvariant()}; looked for {string.Join("; ", looked)}).", id);
+    }
+
+    /// <summary>The submitting process's environment (as .NET sees it: pwsh's $env: changes included) plus the store's options.</summary>
+    private List<string> RunnerEnvironment()
+    {
+        var env = new List<string>();
+        foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
+        {
+            var name = (string)e.Key;
+            if (name == LocalStoreOptions.RunnerVariable) continue;
+            env.Add(name + "=" + (e.Value as string ?? ""));
+        }
+
+        env.Add(LocalStoreOptions.RunnerVariable + "=" + _options.Store.ToJson());
+        return env;
     }
 
     private async Task WaitForStartAsync(LocalJobDirectory dir, int pid, CancellationToken cancellationToken)
