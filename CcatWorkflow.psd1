@@ -13,6 +13,7 @@
     RequiredAssemblies   = @('CcatWorkflow.Model.dll')
     NestedModules        = @('CcatWorkflow.psm1')
     FormatsToProcess     = @('CcatWorkflow.format.ps1xml')
+    TypesToProcess       = @('CcatWorkflow.types.ps1xml')
     CmdletsToExport      = @(
         'Submit-CcatJob'
         'Get-CcatJobStatus'

@@ -82,7 +82,8 @@ function Invoke-Build {
         (Join-Path $root "src/CcatWorkflow.Model/bin/$Configuration/net8.0/CcatWorkflow.Model.dll"),
         (Join-Path $root "src/CcatWorkflow.Model/bin/$Configuration/net8.0/CcatWorkflow.Model.xml"),
         (Join-Path $root 'CcatWorkflow.psd1'), (Join-Path $root 'CcatWorkflow.psm1'),
-        (Join-Path $root 'CcatWorkflow.format.ps1xml'), (Join-Path $root 'README.md')
+        (Join-Path $root 'CcatWorkflow.format.ps1xml'), (Join-Path $root 'README.md'),
+        (Join-Path $root 'CcatWorkflow.types.ps1xml')
     )
     foreach ($f in $files) {
         if (-not (Test-Path $f)) { throw "Build output missing: $f" }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using CcatWorkflow.Core.Errors;
 using CcatWorkflow.Core.Logs;
 using CcatWorkflow.Core.Submission;
@@ -5,87 +6,91 @@ using CcatWorkflow.Core.Submission;
 namespace CcatWorkflow.Core;
 
 /// <summary>
-/// The seed's backend interface: submit, get status, cancel, get logs — async and cancellable —
-/// plus a batch form of get-status (many ids, few round trips) and a listing of the jobs the
-/// module submitted. Implementations throw <see cref="CcatException"/> for everything they
-/// report on purpose; "the scheduler could not be asked" is
-/// <see cref="CcatErrorId.SchedulerUnavailable"/> (or <see cref="CcatErrorId.StoreUnavailable"/>),
-/// never a failed job.
+/// The seed's backend interface, in two layers.
+/// <para><b>Callers</b> (the cmdlets, the Local runner's control commands) use the entry points:
+/// <see cref="SubmitJobAsync"/>, <see cref="PreviewSubmission"/>, <see cref="QueryJobsAsync"/>,
+/// <see cref="GetStatusAsync"/>, <see cref="CancelJobsAsync"/>, <see cref="CancelAsync"/>,
+/// <see cref="ReadLogsAsync"/>, <see cref="StreamLogsAsync"/> and <see cref="ListAsync"/>. They hold
+/// the rules every backend shares, once: ids are trimmed, repeats dropped and checked against the
+/// backend's id form (<see cref="NormalizeJobId"/>) before the backend sees them; a submission is
+/// validated before it reaches the backend; a batch answers every id given, in the order given
+/// (an id the backend left out is <see cref="CcatErrorId.JobNotFound"/>); large batches are cut
+/// into chunks of <see cref="MaxBatch"/>; and "could not be asked" is never a per-job outcome.</para>
+/// <para><b>Backends</b> implement the primitives: <see cref="SubmitAsync"/>,
+/// <see cref="DescribeSubmission"/>, <see cref="GetStatusesAsync"/>, <see cref="CancelManyAsync"/>,
+/// <see cref="GetLogsAsync"/>, <see cref="FollowLogsAsync"/> (a polling default exists),
+/// <see cref="ListJobsAsync"/>, and <see cref="NormalizeJobId"/>. A primitive receives only
+/// valid, distinct, canonical ids and a validated submission.</para>
+/// <para>The unavailable rule: when the backend or its store cannot be asked, a primitive throws
+/// a <see cref="CcatException"/> whose <see cref="CcatException.IsUnavailable"/> is true (for
+/// example <see cref="CcatErrorId.SchedulerUnavailable"/>) for the whole call; it never reports
+/// that as a failed job. Anything about one job (unknown, invalid, could not be cancelled) is
+/// that job's result. <see cref="PerJobAsync"/> applies the rule when a backend fans out.</para>
+/// docs/CONTRIBUTING-backends.md is the checklist for adding a backend.
 /// </summary>
 public abstract class HPCBackend : IAsyncDisposable
 {
     /// <summary>Which backend this is.</summary>
     public abstract HPCBackendKind Kind { get; }
 
+    /// <summary>Most ids handed to one batch primitive call; larger batches are cut into chunks.</summary>
+    protected virtual int MaxBatch => 500;
+
+    // ================================================================== primitives
+
     /// <summary>
-    /// Submits a job and returns the backend-specific job id. Either the job exists afterwards
-    /// and its id is returned, or an exception is thrown and nothing was submitted.
+    /// Primitive: the canonical form of <paramref name="jobId"/> (already trimmed), or null when
+    /// it is not an id of this backend. The default accepts any non-empty text.
+    /// </summary>
+    public virtual string? NormalizeJobId(string jobId) => string.IsNullOrEmpty(jobId) ? null : jobId;
+
+    /// <summary>Primitive: what this backend's ids look like, for the InvalidJobId message.</summary>
+    protected virtual string JobIdForm => $"a {Kind} job id";
+
+    /// <summary>
+    /// Primitive: submits a validated job and returns the backend-specific job id. Either the job
+    /// exists afterwards and its id is returned, or an exception is thrown and nothing was
+    /// submitted (or the message says exactly what is unknown).
     /// </summary>
     public abstract Task<string> SubmitAsync(JobSubmission submission, CancellationToken cancellationToken);
 
     /// <summary>
-    /// What <see cref="SubmitAsync"/> would hand to the scheduler (the sbatch script, the Job
-    /// manifest, the command line), without submitting: what <c>-WhatIf</c> shows.
+    /// Primitive: what <see cref="SubmitAsync"/> would hand to the scheduler (the sbatch script,
+    /// the Job manifest, the command line), without submitting: what <c>-WhatIf</c> shows.
     /// </summary>
     public abstract string DescribeSubmission(JobSubmission submission);
 
-    /// <summary>Status and metrics of one job.</summary>
-    public virtual async Task<HPCJobInfo> GetStatusAsync(string jobId, CancellationToken cancellationToken)
-    {
-        var results = await GetStatusesAsync([jobId], cancellationToken).ConfigureAwait(false);
-        var r = results.Single();
-        return r.Info ?? throw r.Error!;
-    }
-
     /// <summary>
-    /// Status of many jobs in a bounded number of round trips. Returns one result per distinct
-    /// id, in the order given. A job the backend does not know gets a per-job
-    /// <see cref="CcatErrorId.JobNotFound"/> error; a backend that cannot be asked throws.
+    /// Primitive: status of many jobs (valid, distinct, canonical ids) in a bounded number of
+    /// round trips. One result per id; a job the backend does not know is a per-job
+    /// <see cref="CcatErrorId.JobNotFound"/> (or is left out: the entry point says so); a backend
+    /// that cannot be asked throws.
     /// </summary>
     public abstract Task<IReadOnlyList<JobQueryResult>> GetStatusesAsync(IReadOnlyList<string> jobIds, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Cancels a job. Cancelling a job that has already finished is not an error (nothing
-    /// happens). An unknown job throws <see cref="CcatErrorId.JobNotFound"/>.
+    /// Primitive: cancels many jobs (valid, distinct, canonical ids). One result per id: Error
+    /// null when the job is cancelled or had already finished (not an error); JobNotFound for an
+    /// unknown job; a backend that cannot be asked throws.
     /// </summary>
-    public abstract Task CancelAsync(string jobId, CancellationToken cancellationToken);
+    public abstract Task<IReadOnlyList<JobQueryResult>> CancelManyAsync(IReadOnlyList<string> jobIds, CancellationToken cancellationToken);
 
-    /// <summary>
-    /// Cancels many jobs; backends that can do it in one call override this. Returns one result
-    /// per id (Info is null, Error set on failure).
-    /// </summary>
-    public virtual async Task<IReadOnlyList<JobQueryResult>> CancelManyAsync(IReadOnlyList<string> jobIds, CancellationToken cancellationToken)
-    {
-        var results = new List<JobQueryResult>();
-        foreach (var id in jobIds.Distinct())
-        {
-            try
-            {
-                await CancelAsync(id, cancellationToken).ConfigureAwait(false);
-                results.Add(new JobQueryResult(id, null, null));
-            }
-            catch (CcatException e) when (!e.IsUnavailable)
-            {
-                results.Add(new JobQueryResult(id, null, e));
-            }
-        }
-
-        return results;
-    }
-
-    /// <summary>The job's logs (stdout then stderr, or one of them), optionally only the last lines.</summary>
+    /// <summary>Primitive: the job's logs (stdout then stderr, or one of them), optionally only the last lines.</summary>
     public abstract Task<string> GetLogsAsync(string jobId, LogQuery query, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Streams the job's log as it is written, until the job ends or the token is cancelled.
-    /// The default polls <see cref="GetLogsAsync"/> and the status.
+    /// Primitive: streams the job's log as it is written, until the job ends (everything it
+    /// wrote is returned) or the token is cancelled. The default polls <see cref="GetLogsAsync"/>
+    /// and the status every 500 ms; backends that can read only new bytes override it.
     /// </summary>
     public virtual async IAsyncEnumerable<string> FollowLogsAsync(string jobId, LogQuery query,
-        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+        [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(query);
         var sent = 0;
         while (true)
         {
+            // Status first: text read after "finished" was seen is the whole log.
             var info = await GetStatusAsync(jobId, cancellationToken).ConfigureAwait(false);
             var text = await GetLogsAsync(jobId, query with { Tail = null }, cancellationToken).ConfigureAwait(false);
             if (sent == 0 && query.Tail is { } tail)
@@ -109,8 +114,156 @@ public abstract class HPCBackend : IAsyncDisposable
         }
     }
 
-    /// <summary>The jobs this module submitted that the backend still knows, newest first.</summary>
+    /// <summary>Primitive: the jobs this module submitted that the backend still knows.</summary>
     public abstract Task<IReadOnlyList<HPCJobInfo>> ListJobsAsync(CancellationToken cancellationToken);
+
+    // ================================================================== entry points
+
+    /// <summary>Validates <paramref name="submission"/> and submits it; returns the job id.</summary>
+    public async Task<string> SubmitJobAsync(JobSubmission submission, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(submission);
+        submission.Validate();
+        var id = await SubmitAsync(submission, cancellationToken).ConfigureAwait(false);
+        if (string.IsNullOrWhiteSpace(id))
+        {
+            throw new InvalidOperationException($"The {Kind} backend returned no job id.");
+        }
+
+        return id;
+    }
+
+    /// <summary>Validates <paramref name="submission"/> and returns what submitting it would hand to the scheduler.</summary>
+    public string PreviewSubmission(JobSubmission submission)
+    {
+        ArgumentNullException.ThrowIfNull(submission);
+        submission.Validate();
+        return DescribeSubmission(submission);
+    }
+
+    /// <summary>
+    /// Status of many jobs: one result per distinct id given, in the order given, each named by
+    /// the id as given. A malformed id is InvalidJobId, an unknown one JobNotFound (per job); a
+    /// backend that cannot be asked throws.
+    /// </summary>
+    public Task<IReadOnlyList<JobQueryResult>> QueryJobsAsync(IReadOnlyList<string> jobIds, CancellationToken cancellationToken) =>
+        FanOutAsync(jobIds, GetStatusesAsync, cancellationToken);
+
+    /// <summary>Status and metrics of one job; its per-job error is thrown.</summary>
+    public async Task<HPCJobInfo> GetStatusAsync(string jobId, CancellationToken cancellationToken)
+    {
+        var r = (await QueryJobsAsync([jobId], cancellationToken).ConfigureAwait(false)).Single();
+        return r.Info ?? throw r.Error!;
+    }
+
+    /// <summary>
+    /// Cancels many jobs: one result per distinct id given, in the order given (Error null when
+    /// cancelled or already finished). A backend that cannot be asked throws.
+    /// </summary>
+    public async Task<IReadOnlyList<JobQueryResult>> CancelJobsAsync(IReadOnlyList<string> jobIds, CancellationToken cancellationToken)
+    {
+        var results = await FanOutAsync(jobIds, CancelManyAsync, cancellationToken).ConfigureAwait(false);
+        // A cancel answers with no info: whatever a backend attached is dropped, so callers see one shape.
+        return results.Select(r => r.Info is null ? r : r with { Info = null }).ToList();
+    }
+
+    /// <summary>Cancels one job; its per-job error is thrown. Cancelling a finished job is not an error.</summary>
+    public async Task CancelAsync(string jobId, CancellationToken cancellationToken)
+    {
+        var r = (await CancelJobsAsync([jobId], cancellationToken).ConfigureAwait(false)).Single();
+        if (r.Error is { } e) throw e;
+    }
+
+    /// <summary>The job's logs; a malformed id is InvalidJobId.</summary>
+    public Task<string> ReadLogsAsync(string jobId, LogQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        return GetLogsAsync(RequireJobId(jobId), query, cancellationToken);
+    }
+
+    /// <summary>Streams the job's log until it ends; a malformed id is InvalidJobId.</summary>
+    public IAsyncEnumerable<string> StreamLogsAsync(string jobId, LogQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        return FollowLogsAsync(RequireJobId(jobId), query, cancellationToken);
+    }
+
+    /// <summary>The jobs this module submitted that the backend still knows, newest first.</summary>
+    public async Task<IReadOnlyList<HPCJobInfo>> ListAsync(CancellationToken cancellationToken)
+    {
+        var jobs = await ListJobsAsync(cancellationToken).ConfigureAwait(false);
+        // OrderByDescending is stable: jobs without a submission time keep the backend's order, last.
+        return jobs.OrderByDescending(j => j.SubmittedAt ?? DateTimeOffset.MinValue).ToList();
+    }
+
+    // ================================================================== shared rules
+
+    /// <summary>The canonical id, or InvalidJobId.</summary>
+    protected string RequireJobId(string jobId) =>
+        NormalizeJobId(jobId?.Trim() ?? "") ?? throw InvalidJobId(jobId ?? "");
+
+    /// <summary>The InvalidJobId error for <paramref name="given"/>.</summary>
+    protected CcatException InvalidJobId(string given) =>
+        new(CcatErrorId.InvalidJobId, $"'{given}' is not {JobIdForm}.", given);
+
+    /// <summary>The JobNotFound error for <paramref name="jobId"/>.</summary>
+    protected CcatException JobNotFound(string jobId) =>
+        new(CcatErrorId.JobNotFound, $"The {Kind} backend has no job '{jobId}'.", jobId);
+
+    /// <summary>
+    /// The unavailable rule for a backend that handles a batch one job at a time: runs
+    /// <paramref name="operation"/> for <paramref name="jobId"/>; an error about the job becomes
+    /// its result, while "could not be asked" is thrown for the whole call.
+    /// </summary>
+    protected static async Task<JobQueryResult> PerJobAsync(string jobId, Func<Task<HPCJobInfo?>> operation)
+    {
+        ArgumentNullException.ThrowIfNull(operation);
+        try
+        {
+            return new JobQueryResult(jobId, await operation().ConfigureAwait(false), null);
+        }
+        catch (CcatException e) when (!e.IsUnavailable)
+        {
+            return new JobQueryResult(jobId, null, e);
+        }
+    }
+
+    private async Task<IReadOnlyList<JobQueryResult>> FanOutAsync(IReadOnlyList<string> jobIds,
+        Func<IReadOnlyList<string>, CancellationToken, Task<IReadOnlyList<JobQueryResult>>> primitive, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(jobIds);
+        var given = jobIds.Distinct(StringComparer.Ordinal).ToList();
+        var canonical = given.Select(g => NormalizeJobId(g?.Trim() ?? "")).ToList();
+        var valid = canonical.OfType<string>().Distinct(StringComparer.Ordinal).ToList();
+        var answers = new Dictionary<string, JobQueryResult>(StringComparer.Ordinal);
+        foreach (var chunk in valid.Chunk(Math.Max(1, MaxBatch)))
+        {
+            foreach (var r in await primitive(chunk, cancellationToken).ConfigureAwait(false))
+            {
+                answers.TryAdd(r.JobId, r);
+            }
+        }
+
+        var results = new List<JobQueryResult>(given.Count);
+        for (var i = 0; i < given.Count; i++)
+        {
+            var g = given[i] ?? "";
+            if (canonical[i] is not { } id)
+            {
+                results.Add(new JobQueryResult(g, null, InvalidJobId(g)));
+            }
+            else if (answers.TryGetValue(id, out var r))
+            {
+                results.Add(r with { JobId = g });
+            }
+            else
+            {
+                results.Add(new JobQueryResult(g, null, JobNotFound(id)));
+            }
+        }
+
+        return results;
+    }
 
     /// <summary>Releases clients and connections.</summary>
     public virtual ValueTask DisposeAsync()

@@ -82,14 +82,14 @@ internal static class ControlCommands
                 };
                 Console.WriteLine(verb == "describe"
                     ? backend.DescribeSubmission(submission).TrimEnd('\n')
-                    : await backend.SubmitAsync(submission, ct));
+                    : await backend.SubmitJobAsync(submission, ct));
                 return 0;
             }
 
             case "status":
             {
                 var failed = false;
-                foreach (var r in await backend.GetStatusesAsync(Ids(rest), ct))
+                foreach (var r in await backend.QueryJobsAsync(Ids(rest), ct))
                 {
                     if (r.Info is { } info)
                     {
@@ -133,7 +133,7 @@ internal static class ControlCommands
             }
 
             case "cancel":
-                foreach (var r in await backend.CancelManyAsync(Ids(rest), ct))
+                foreach (var r in await backend.CancelJobsAsync(Ids(rest), ct))
                 {
                     if (r.Error is { } e) throw e;
                 }
@@ -150,12 +150,12 @@ internal static class ControlCommands
                     "error" => LogStream.Error,
                     var s => throw new ArgumentException($"unknown stream '{s}'"),
                 };
-                Console.Write(await backend.GetLogsAsync(Ids(rest).Single(), new LogQuery(stream, tail), ct));
+                Console.Write(await backend.ReadLogsAsync(Ids(rest).Single(), new LogQuery(stream, tail), ct));
                 return 0;
             }
 
             case "list":
-                foreach (var info in await backend.ListJobsAsync(ct))
+                foreach (var info in await backend.ListAsync(ct))
                 {
                     Console.WriteLine(JsonSerializer.Serialize(info, ControlJson.Default.HPCJobInfo));
                 }

@@ -71,6 +71,19 @@ internal sealed class JobSupervisor
             return 2;
         }
 
+        try
+        {
+            // The secrets' values come over stdin, never from a file; held in memory only.
+            using var stdin = Console.OpenStandardInput();
+            var secrets = LocalSecretChannel.Read(stdin, spec.SecretEnvironmentNames);
+            if (secrets.Count > 0) spec = spec with { Environment = [.. spec.Environment, .. secrets] };
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException)
+        {
+            Log($"cannot read the job's secret variables: {e.Message}");
+            return 2;
+        }
+
         var storeOptions = StoreOptions(dir);
         var store = storeOptions.CreateStore();
         try

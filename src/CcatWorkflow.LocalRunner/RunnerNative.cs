@@ -87,7 +87,7 @@ internal static unsafe partial class RunnerNative
     /// <summary>Starts the job: see <see cref="PosixSpawn.Start"/> (own session, default signals, stdin /dev/null). Returns 0 and the pid, or the errno.</summary>
     public static int Spawn(string path, IReadOnlyList<string> argv, IReadOnlyList<string> envp,
         string stdoutPath, string stderrPath, out int pid) =>
-        PosixSpawn.Start(path, argv, envp, stdoutPath, stderrPath, out pid);
+        PosixSpawn.Start(path, argv, envp, stdinFd: null, stdoutPath, stderrPath, out pid);
 
     /// <summary>Decodes a wait status: (exit code, signal) — one of them set.</summary>
     public static (int? ExitCode, int? Signal) DecodeStatus(int status)

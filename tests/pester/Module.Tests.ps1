@@ -62,10 +62,10 @@ Describe 'Output types scripts can name' {
         { [CcatWorkflow.HPCJobInfo]::new('', 'Local', 'Running') } | Should -Throw
     }
 
-    It 'has one table view with the metrics' {
-        $text = [CcatWorkflow.HPCJobInfo]::new('7', 'Local', 'Failed', 'tbl', 3, 1.25, 0.5, 0.125, 'NonZeroExit') | Out-String
-        $text | Should -Match 'JobId\s+Backend\s+JobName\s+Status\s+Reason\s+Exit'
-        $text | Should -Match '7\s+Local\s+tbl\s+Failed\s+NonZeroExit\s+3\s+1\.3\s+0\.5000\s+0\.125'
+    It 'has a table view with the metrics' {
+        $text = [CcatWorkflow.HPCJobInfo]::new('7', 'Local', 'Failed', 'tbl', 3, 1.25, 0.5, 0.125, 'NonZeroExit') | Out-String -Width 120
+        $text | Should -Match 'JobId\s+JobName\s+Status\s+Reason\s+Exit\s+Wall\(s\)\s+CpuHours\s+PeakMemGB\s+Backend'
+        $text | Should -Match '7\s+tbl\s+Failed\s+NonZeroExit\s+3\s+1\.3\s+0\.5000\s+0\.125\s+Local'
     }
 }
 

@@ -62,15 +62,10 @@ public sealed class CcatSettings
     /// <summary>HPC_BACKEND as the enum.</summary>
     public HPCBackendKind Backend => ParseBackend(GetString("HPC_BACKEND"), this["HPC_BACKEND"], Environment);
 
-    /// <summary>Parses a backend name (local, slurm, kubernetes; k8s is accepted too).</summary>
-    internal static HPCBackendKind ParseBackend(string text, SettingValue? origin = null, string? environment = null) => text.Trim().ToLowerInvariant() switch
-    {
-        "local" => HPCBackendKind.Local,
-        "slurm" => HPCBackendKind.Slurm,
-        "kubernetes" or "k8s" => HPCBackendKind.Kubernetes,
-        _ => throw new CcatException(CcatErrorId.InvalidConfiguration,
-            $"HPC_BACKEND is '{text}'{(origin is null ? "" : $" (from {Describe(origin)}{(environment is null ? "" : $", environment '{environment}'")})")}; it must be local, slurm or kubernetes."),
-    };
+    /// <summary>Parses a backend name or alias (from the registered backends); anything else is an error listing them.</summary>
+    internal static HPCBackendKind ParseBackend(string text, SettingValue? origin = null, string? environment = null) =>
+        BackendRegistry.TryParse(text) ?? throw new CcatException(CcatErrorId.InvalidConfiguration,
+            $"HPC_BACKEND is '{text}'{(origin is null ? "" : $" (from {Describe(origin)}{(environment is null ? "" : $", environment '{environment}'")})")}; it must be one of: {BackendRegistry.ValidNames} (any case).");
 
     /// <summary>Where a value came from, in words, for error messages.</summary>
     internal static string Describe(SettingValue v) => v.Source switch

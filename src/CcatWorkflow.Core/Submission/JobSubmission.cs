@@ -1,5 +1,7 @@
 using System.Collections;
 using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Security;
 using CcatWorkflow.Core.Errors;
 
 namespace CcatWorkflow.Core.Submission;
@@ -38,6 +40,18 @@ public sealed record JobSubmission
     public IReadOnlyList<KeyValuePair<string, string>> Environment { get; init; } = [];
 
     /// <summary>
+    /// Secret environment variables for the job (validated like <see cref="Environment"/>; a
+    /// name may not be in both). Their values never reach a file, a manifest, -WhatIf or
+    /// verbose text: each backend hands them to the job through a channel only the job's owner
+    /// can read (sbatch's process environment, a Kubernetes Secret, the Local runner's stdin).
+    /// Descriptions show them as <see cref="SecretPlaceholder"/>.
+    /// </summary>
+    public IReadOnlyList<KeyValuePair<string, string>> SecretEnvironment { get; init; } = [];
+
+    /// <summary>What descriptions (-WhatIf, verbose) show in place of a secret value.</summary>
+    public const string SecretPlaceholder = "<secret>";
+
+    /// <summary>
     /// The environment the job gets, on every backend alike: the caller's variables, plus
     /// <c>WORKFLOW_OUTPUT_DIR</c> of the container contract when an output or workspace directory
     /// is bound and the caller did not set it (<see cref="ApptainerCommandBuilder.DefaultOutputDirVariable"/>).
@@ -47,6 +61,7 @@ public sealed record JobSubmission
         get
         {
             if (Environment.Any(kv => kv.Key == ApptainerCommandBuilder.OutputDirVariable)
+                || SecretEnvironment.Any(kv => kv.Key == ApptainerCommandBuilder.OutputDirVariable)
                 || ApptainerCommandBuilder.DefaultOutputDirVariable(OutputDir, WorkspaceDir) is not { } dir)
             {
                 return Environment;
@@ -91,7 +106,12 @@ public sealed record JobSubmission
                 throw new CcatException(CcatErrorId.InvalidEnvironmentVariable, $"Environment variable name '{name.Replace("\0", "\\0")}' contains a NUL character.");
             }
 
-            var value = entry.Value is null ? "" : Convert.ToString(entry.Value, CultureInfo.InvariantCulture) ?? "";
+            var value = entry.Value switch
+            {
+                null => "",
+                SecureString secure => Reveal(secure),
+                _ => Convert.ToString(entry.Value, CultureInfo.InvariantCulture) ?? "",
+            };
             if (value.Contains('\0'))
             {
                 throw new CcatException(CcatErrorId.InvalidEnvironmentVariable, $"The value of environment variable '{name}' contains a NUL character.");
@@ -106,6 +126,20 @@ public sealed record JobSubmission
         }
 
         return list;
+    }
+
+    /// <summary>The text of a <see cref="SecureString"/>, for the one hand-over to the backend.</summary>
+    private static string Reveal(SecureString secure)
+    {
+        var ptr = Marshal.SecureStringToGlobalAllocUnicode(secure);
+        try
+        {
+            return Marshal.PtrToStringUni(ptr, secure.Length);
+        }
+        finally
+        {
+            Marshal.ZeroFreeGlobalAllocUnicode(ptr);
+        }
     }
 
     /// <summary>Checks the submission as a whole before any backend sees it.</summary>
@@ -129,6 +163,12 @@ public sealed record JobSubmission
         if (JobName.Length > 200 || JobName.Any(char.IsControl))
         {
             throw new CcatException(CcatErrorId.InvalidSubmission, "The job name must be at most 200 characters with no control characters.");
+        }
+
+        if (SecretEnvironment.FirstOrDefault(s => Environment.Any(e => e.Key == s.Key)) is { Key: { } both })
+        {
+            throw new CcatException(CcatErrorId.InvalidEnvironmentVariable,
+                $"Environment variable '{both}' is given both in -Environment and in -SecretEnvironment; give it once.");
         }
 
         foreach (var (label, path) in new[] { ("InputDir", InputDir), ("OutputDir", OutputDir), ("WorkspaceDir", WorkspaceDir), ("ManifestPath", ManifestPath), ("SifPath", SifPath) })

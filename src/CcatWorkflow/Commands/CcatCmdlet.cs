@@ -15,6 +15,10 @@ namespace CcatWorkflow.Commands;
 /// </summary>
 public abstract class CcatCmdlet : PSCmdlet, IDisposable
 {
+    // Registers the built-in backends (and their aliases such as k8s) before PowerShell binds
+    // -Backend or a piped Backend property through HPCBackendKind.Parse.
+    static CcatCmdlet() => System.Runtime.CompilerServices.RuntimeHelpers.RunClassConstructor(typeof(BackendRegistry).TypeHandle);
+
     private readonly CancellationTokenSource _cancellation = new();
     private CcatSettings? _settings;
 

@@ -5,11 +5,15 @@ namespace CcatWorkflow.Commands;
 
 /// <summary>
 /// <para type="synopsis">Lists the jobs this module submitted that a backend still knows.</para>
-/// <para type="description">Lists the jobs of one backend (default: the configured HPC_BACKEND), newest first, with their current status. Filter by -Status and by -Name (wildcards).</para>
+/// <para type="description">Lists the jobs of one backend (default: the configured HPC_BACKEND), newest first, with their current status. Filter by -Status, by -Name and by -JobId (several values, wildcards allowed).</para>
 /// </summary>
 /// <example>
 /// <code>Get-CcatJob</code>
 /// <para>Lists the jobs of the configured backend, newest first.</para>
+/// </example>
+/// <example>
+/// <code>Get-CcatJob -Name 'calib-*', 'flat-*' -Status Failed</code>
+/// <para>The failed jobs whose names start with calib- or flat-.</para>
 /// </example>
 /// <example>
 /// <code>Get-CcatJob -Backend Slurm -Status Failed -First 10</code>
@@ -27,11 +31,18 @@ public sealed class GetCcatJobCommand : CcatCmdlet
     [Parameter]
     public HPCJobStatus[]? Status { get; set; }
 
-    /// <summary>Only jobs whose name matches (wildcards allowed).</summary>
+    /// <summary>Only jobs whose name matches one of these names (wildcards allowed).</summary>
     [Parameter]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
-    public string? Name { get; set; }
+    public string[]? Name { get; set; }
+
+    /// <summary>Only jobs whose id matches one of these ids (wildcards allowed).</summary>
+    [Parameter]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    [Alias("Id")]
+    public string[]? JobId { get; set; }
 
     /// <summary>At most this many jobs (the newest).</summary>
     [Parameter]
@@ -45,7 +56,7 @@ public sealed class GetCcatJobCommand : CcatCmdlet
         IReadOnlyList<HPCJobInfo> jobs;
         try
         {
-            jobs = RunSync(ct => backend.ListJobsAsync(ct));
+            jobs = RunSync(ct => backend.ListAsync(ct));
         }
         catch (CcatException ex)
         {
@@ -53,14 +64,19 @@ public sealed class GetCcatJobCommand : CcatCmdlet
             return;
         }
 
-        var pattern = Name is null ? null : new WildcardPattern(Name, WildcardOptions.IgnoreCase);
+        var names = Patterns(Name);
+        var ids = Patterns(JobId);
         var selected = jobs
             .Where(j => Status is null || Status.Contains(j.Status))
-            .Where(j => pattern is null || pattern.IsMatch(j.JobName ?? ""))
+            .Where(j => names is null || names.Any(p => p.IsMatch(j.JobName ?? "")))
+            .Where(j => ids is null || ids.Any(p => p.IsMatch(j.JobId)))
             .Take(First);
         foreach (var job in selected)
         {
             WriteObject(job);
         }
     }
+
+    private static List<WildcardPattern>? Patterns(string[]? values) =>
+        values?.Select(v => new WildcardPattern(v.Trim(), WildcardOptions.IgnoreCase)).ToList();
 }

@@ -52,7 +52,7 @@ public sealed class GetCcatJobLogCommand : JobCmdlet
                 }
                 else
                 {
-                    Emit(RunSync(ct => backend.GetLogsAsync(t.JobId, query, ct)));
+                    Emit(RunSync(ct => backend.ReadLogsAsync(t.JobId, query, ct)));
                 }
             }
             catch (CcatException ex)
@@ -64,7 +64,7 @@ public sealed class GetCcatJobLogCommand : JobCmdlet
 
     private void FollowLog(Core.HPCBackend backend, JobTarget t, LogQuery query)
     {
-        var stream = backend.FollowLogsAsync(t.JobId, query, CancellationToken);
+        var stream = backend.StreamLogsAsync(t.JobId, query, CancellationToken);
         var e = stream.GetAsyncEnumerator(CancellationToken);
         try
         {

@@ -18,8 +18,8 @@ public abstract class JobCmdlet : CcatCmdlet
     private readonly List<JobTarget> _targets = [];
     private readonly HashSet<(string, HPCBackendKind)> _seen = [];
 
-    /// <summary>The backend-specific ids of the jobs.</summary>
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByIdSet, ValueFromPipelineByPropertyName = true)]
+    /// <summary>The backend-specific ids of the jobs (Slurm job id, Kubernetes Job name, Local UUID); bare strings from the pipeline bind here.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByIdSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     [Alias("Id")]
     public string[] JobId { get; set; } = [];
@@ -83,7 +83,7 @@ public abstract class JobCmdlet : CcatCmdlet
             try
             {
                 var ids = list.Select(t => t.JobId).ToList();
-                var results = RunSync(ct => backend.GetStatusesAsync(ids, ct)).ToDictionary(r => r.JobId, StringComparer.Ordinal);
+                var results = RunSync(ct => backend.QueryJobsAsync(ids, ct)).ToDictionary(r => r.JobId, StringComparer.Ordinal);
                 foreach (var t in list)
                 {
                     outcome[t] = results.TryGetValue(t.JobId, out var r)

@@ -36,7 +36,7 @@ public sealed class StopCcatJobCommand : JobCmdlet
             try
             {
                 var ids = list.Select(t => t.JobId).ToList();
-                var results = RunSync(ct => backend.CancelManyAsync(ids, ct)).ToDictionary(r => r.JobId, StringComparer.Ordinal);
+                var results = RunSync(ct => backend.CancelJobsAsync(ids, ct)).ToDictionary(r => r.JobId, StringComparer.Ordinal);
                 foreach (var t in list)
                 {
                     if (!results.TryGetValue(t.JobId, out var r))

@@ -28,6 +28,11 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
     private const string CommandSet = "ExecutionCommand";
     private const string ContainerSet = "Container";
 
+    private const int SubmitProgressId = 2;
+    private const string SubmitActivity = "Submitting CcatWorkflow jobs";
+
+    private int _submittedCount;
+
     /// <summary>The shell command line the job runs (the seed's execution_command).</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = CommandSet, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
@@ -79,6 +84,16 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
     [Alias("EnvironmentVariables")]
     public IDictionary? Environment { get; set; }
 
+    /// <summary>
+    /// Secret environment variables for the job (values: strings or SecureStrings). Their values
+    /// are never written to a file, a manifest, -WhatIf or verbose output (shown as &lt;secret&gt;):
+    /// Slurm gets them through sbatch's process environment, Kubernetes through a Secret, the
+    /// Local runner through a pipe. SecureString values given in -Environment are secret too.
+    /// Example: @{ DB_PASSWORD = (Read-Host -AsSecureString) }.
+    /// </summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public IDictionary? SecretEnvironment { get; set; }
+
     /// <summary>A name for people; each backend sanitises it for its own rules.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
@@ -106,7 +121,7 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
         string description;
         try
         {
-            description = backend.DescribeSubmission(submission);
+            description = backend.PreviewSubmission(submission);
         }
         catch (CcatException ex)
         {
@@ -126,8 +141,9 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
         var submittedAt = DateTimeOffset.UtcNow;
         try
         {
-            var id = RunSync(ct => backend.SubmitAsync(submission, ct));
+            var id = RunSync(ct => backend.SubmitJobAsync(submission, ct));
             WriteObject(new HPCJobInfo(id, backend.Kind, HPCJobStatus.Pending, submission.JobName, submittedAt: submittedAt));
+            ReportSubmitted(submission.JobName);
         }
         catch (CcatException ex)
         {
@@ -135,10 +151,41 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
         }
     }
 
+    /// <inheritdoc />
+    protected override void EndProcessing()
+    {
+        if (_submittedCount == 0) return;
+        WriteProgress(new ProgressRecord(SubmitProgressId, SubmitActivity, $"{_submittedCount} submitted") { RecordType = ProgressRecordType.Completed });
+    }
+
+    // A pipeline of many rows can take a while to submit: show how many went, not a percentage
+    // (the number of rows still to come is unknown).
+    private void ReportSubmitted(string jobName)
+    {
+        if (!MyInvocation.ExpectingInput) return;
+        _submittedCount++;
+        // A new record each time: hosts and runspaces keep the records they are given.
+        WriteProgress(new ProgressRecord(SubmitProgressId, SubmitActivity, $"{_submittedCount} submitted; last: {jobName}"));
+    }
+
     private JobSubmission BuildSubmission()
     {
         var resources = ResourceRequirements.FromDictionary(Unwrap(Resources));
-        var environment = JobSubmission.ValidateEnvironment(Unwrap(Environment));
+        // A SecureString given in -Environment is a secret all the same: it is never shown or written.
+        var plain = Unwrap(Environment);
+        var secret = Unwrap(SecretEnvironment) ?? new System.Collections.Specialized.OrderedDictionary();
+        if (plain is not null)
+        {
+            foreach (var key in plain.Keys.Cast<object>().Where(k => plain[k] is System.Security.SecureString).ToList())
+            {
+                if (!secret.Contains(key)) secret.Add(key, plain[key]);
+                else throw new CcatException(CcatErrorId.InvalidEnvironmentVariable, $"Environment variable '{key}' is given both in -Environment and in -SecretEnvironment; give it once.");
+                plain.Remove(key);
+            }
+        }
+
+        var environment = JobSubmission.ValidateEnvironment(plain);
+        var secretEnvironment = JobSubmission.ValidateEnvironment(secret);
         string command;
         if (ParameterSetName == ContainerSet)
         {
@@ -162,6 +209,7 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
             ManifestPath = FullPath(ManifestPath),
             Resources = resources,
             Environment = environment,
+            SecretEnvironment = secretEnvironment,
             JobName = JobName,
         };
         submission.Validate();

@@ -22,6 +22,8 @@ namespace CcatWorkflow.Commands;
 public sealed class WaitCcatJobCommand : JobCmdlet
 {
     private const double FirstPollSeconds = 0.2;
+    private const int ProgressId = 1;
+    private const string Activity = "Waiting for CcatWorkflow jobs";
 
     /// <summary>Seconds to wait at most; -1 (the default) waits for ever.</summary>
     [Parameter]
@@ -43,7 +45,6 @@ public sealed class WaitCcatJobCommand : JobCmdlet
         var pending = Targets.ToList();
         var latest = new Dictionary<JobTarget, HPCJobInfo>();
         var clock = Stopwatch.StartNew();
-        var progress = new ProgressRecord(1, "Waiting for CcatWorkflow jobs", "starting");
         string? lastOutage = null;
 
         while (true)
@@ -79,9 +80,12 @@ public sealed class WaitCcatJobCommand : JobCmdlet
             if (pending.Count == 0) break;
 
             var running = pending.Count(t => latest.TryGetValue(t, out var i) && i.Status == HPCJobStatus.Running);
-            progress.StatusDescription = $"{total - pending.Count} of {total} finished, {running} running, {pending.Count - running} pending";
-            progress.PercentComplete = (int)(100.0 * (total - pending.Count) / total);
-            WriteProgress(progress);
+            // A new record each time: hosts and runspaces keep the records they are given.
+            WriteProgress(new ProgressRecord(ProgressId, Activity,
+                $"{total - pending.Count} of {total} finished, {running} running, {pending.Count - running} pending; waited {Elapsed(clock.Elapsed)}")
+            {
+                PercentComplete = (int)(100.0 * (total - pending.Count) / total),
+            });
 
             if (Timeout >= 0 && clock.Elapsed.TotalSeconds >= Timeout)
             {
@@ -107,7 +111,12 @@ public sealed class WaitCcatJobCommand : JobCmdlet
             pause = Math.Min(maxPause, pause * 1.5);
         }
 
-        progress.RecordType = ProgressRecordType.Completed;
-        WriteProgress(progress);
+        WriteProgress(new ProgressRecord(ProgressId, Activity, $"done; waited {Elapsed(clock.Elapsed)}") { RecordType = ProgressRecordType.Completed });
     }
+
+    /// <summary>Elapsed time as the progress bar shows it: 42s, 3m05s, 2h07m.</summary>
+    internal static string Elapsed(TimeSpan t) =>
+        t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:00}m"
+        : t.TotalMinutes >= 1 ? $"{(int)t.TotalMinutes}m{t.Seconds:00}s"
+        : $"{(int)t.TotalSeconds}s";
 }

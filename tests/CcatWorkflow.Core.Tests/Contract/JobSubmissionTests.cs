@@ -75,4 +75,29 @@ public class JobSubmissionTests
         var s = new JobSubmission { ExecutionCommand = "true", OutputDir = "/o", Environment = [new("WORKFLOW_OUTPUT_DIR", "/mine")] };
         Assert.Equal("/mine", s.EffectiveEnvironment.Single(kv => kv.Key == "WORKFLOW_OUTPUT_DIR").Value);
     }
+
+    [Fact]
+    public void A_name_both_plain_and_secret_is_refused()
+    {
+        var s = new JobSubmission { ExecutionCommand = "true", Environment = [new("A", "1")], SecretEnvironment = [new("A", "2")] };
+        var ex = Assert.Throws<CcatException>(s.Validate);
+        Assert.Equal(CcatErrorId.InvalidEnvironmentVariable, ex.ErrorId);
+        Assert.Contains("'A'", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_SecureString_value_is_read_as_its_text()
+    {
+        using var secure = new System.Security.SecureString();
+        foreach (var c in "pa55") secure.AppendChar(c);
+        var env = JobSubmission.ValidateEnvironment(new Hashtable { ["PW"] = secure });
+        Assert.Equal("pa55", env.Single().Value);
+    }
+
+    [Fact]
+    public void A_secret_WORKFLOW_OUTPUT_DIR_is_not_overridden_by_the_default()
+    {
+        var s = new JobSubmission { ExecutionCommand = "true", OutputDir = "/o", SecretEnvironment = [new("WORKFLOW_OUTPUT_DIR", "/mine")] };
+        Assert.DoesNotContain(s.EffectiveEnvironment, kv => kv.Key == "WORKFLOW_OUTPUT_DIR");
+    }
 }

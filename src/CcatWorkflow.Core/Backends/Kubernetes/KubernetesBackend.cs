@@ -63,6 +63,12 @@ public sealed class KubernetesBackend : HPCBackend
     /// <inheritdoc />
     public override HPCBackendKind Kind => HPCBackendKind.Kubernetes;
 
+    /// <inheritdoc />
+    public override string? NormalizeJobId(string jobId) => KubernetesNames.IsValidJobId(jobId) ? jobId : null;
+
+    /// <inheritdoc />
+    protected override string JobIdForm => "a Kubernetes job id (a Job name: lowercase letters, digits and '-', at most 63)";
+
     /// <summary>The backend's settings.</summary>
     public KubernetesOptions Options => _options;
 
@@ -281,15 +287,6 @@ public sealed class KubernetesBackend : HPCBackend
 
     // ------------------------------------------------------------------ cancel
 
-    /// <inheritdoc />
-    public override async Task CancelAsync(string jobId, CancellationToken cancellationToken)
-    {
-        RequireValid(jobId);
-        var result = (await GetStatusesAsync([jobId], cancellationToken).ConfigureAwait(false)).Single();
-        if (result.Error is not null) throw result.Error;
-        await CancelKnownAsync(result.Info!, cancellationToken).ConfigureAwait(false);
-    }
-
     /// <summary>
     /// Cancels many jobs with one status read for all of them (three list calls), then a record
     /// patch and a Job delete for each job that is still pending or running.
@@ -304,12 +301,12 @@ public sealed class KubernetesBackend : HPCBackend
             await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                await CancelKnownAsync(s.Info!, cancellationToken).ConfigureAwait(false);
-                return new JobQueryResult(s.JobId, null, null);
-            }
-            catch (CcatException e) when (e.ErrorId is not (CcatErrorId.KubernetesConnectionFailed or CcatErrorId.KubernetesTlsFailed))
-            {
-                return new JobQueryResult(s.JobId, null, e);
+                // The shared rule: an error about this job is its result, "could not be asked" ends the call.
+                return await PerJobAsync(s.JobId, async () =>
+                {
+                    await CancelKnownAsync(s.Info!, cancellationToken).ConfigureAwait(false);
+                    return null;
+                }).ConfigureAwait(false);
             }
             finally
             {

@@ -68,6 +68,12 @@ public sealed class LocalBackend : HPCBackend
                 : options.NativeRunnerPath ?? LocalRunnerProgram.DefaultNativePath());
     }
 
+    /// <inheritdoc />
+    public override string? NormalizeJobId(string jobId) => Canonical(jobId);
+
+    /// <inheritdoc />
+    protected override string JobIdForm => "a Local job id (a UUID such as 0f8c6a1e-2b7d-4c1a-9e53-6d2f1a7b8c90)";
+
     internal ILocalJobStore Store => _store;
 
     internal LocalBackendOptions Options => _options;
@@ -107,7 +113,7 @@ public sealed class LocalBackend : HPCBackend
 
         try
         {
-            await _launcher.StartAsync(dir, cancellationToken).ConfigureAwait(false);
+            await _launcher.StartAsync(dir, submission.SecretEnvironment, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -150,6 +156,12 @@ public sealed class LocalBackend : HPCBackend
             sb.Append(ShellQuoting.IsShellIdentifier(v.Name) ? "export " + v.Name + "=" + ShellQuoting.Quote(v.Value) : "# " + ShellQuoting.Quote(v.Name + "=" + v.Value)).Append('\n');
         }
 
+        foreach (var name in spec.SecretEnvironmentNames)
+        {
+            // The value goes to the runner over a pipe, never into a file or onto the screen.
+            sb.Append("# secret (passed to the runner over its stdin): ").Append(ShellQuoting.Quote(name)).Append('=').Append(JobSubmission.SecretPlaceholder).Append('\n');
+        }
+
         sb.Append("/bin/sh -c ").Append(ShellQuoting.Quote(spec.Command)).Append('\n');
         return sb.ToString();
     }
@@ -164,6 +176,7 @@ public sealed class LocalBackend : HPCBackend
             Name = s.JobName,
             Command = s.ExecutionCommand,
             Environment = env,
+            SecretEnvironmentNames = s.SecretEnvironment.Select(kv => kv.Key).ToList(),
             // The job's own directory, as the Slurm backend's --chdir: the same for every
             // submitter (pwsh's location is not its process's working directory anyway).
             WorkingDirectory = Path.Combine(_options.JobRoot, id),
@@ -260,13 +273,6 @@ public sealed class LocalBackend : HPCBackend
     }
 
     // ------------------------------------------------------------------ cancel
-
-    /// <inheritdoc />
-    public override async Task CancelAsync(string jobId, CancellationToken cancellationToken)
-    {
-        var r = (await CancelManyAsync([jobId], cancellationToken).ConfigureAwait(false)).Single();
-        if (r.Error is { } e) throw e;
-    }
 
     /// <summary>
     /// Cancels many jobs at once: every cancel marker is written first, then all jobs are waited

@@ -21,6 +21,13 @@ internal sealed record LocalJobSpec
     /// <summary>Variables set on top of the submitting process's environment, in order.</summary>
     public IReadOnlyList<LocalEnvironmentVariable> Environment { get; init; } = [];
 
+    /// <summary>
+    /// Names of the secret variables. Their values are not in this file: the submitter hands
+    /// them to the runner over its stdin (<see cref="LocalSecretChannel"/>), and the runner adds
+    /// them to the job's environment.
+    /// </summary>
+    public IReadOnlyList<string> SecretEnvironmentNames { get; init; } = [];
+
     /// <summary>The working directory of the command (the job directory).</summary>
     public required string WorkingDirectory { get; init; }
 

@@ -30,6 +30,7 @@ internal static class LocalJson
 [JsonSerializable(typeof(LocalRunnerState))]
 [JsonSerializable(typeof(LocalCancelRequest))]
 [JsonSerializable(typeof(LocalStoreOptions))]
+[JsonSerializable(typeof(List<LocalEnvironmentVariable>))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
 [JsonSerializable(typeof(IReadOnlyDictionary<string, string>))]
 internal sealed partial class LocalJsonContext : JsonSerializerContext;

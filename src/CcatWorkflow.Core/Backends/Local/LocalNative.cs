@@ -38,6 +38,22 @@ internal static partial class LocalNative
     [LibraryImport("libc", EntryPoint = "waitpid", SetLastError = true)]
     private static unsafe partial int WaitpidNative(int pid, int* status, int options);
 
+    [LibraryImport("libc", EntryPoint = "pipe2", SetLastError = true)]
+    private static unsafe partial int Pipe2Native(int* fds, int flags);
+
+    /// <summary>pipe2(O_CLOEXEC): a pipe no spawned process inherits unless given it explicitly. Returns 0 or the errno.</summary>
+    public static unsafe int Pipe(out int readFd, out int writeFd)
+    {
+        var fds = stackalloc int[2];
+        var r = Pipe2Native(fds, O_CLOEXEC);
+        readFd = fds[0];
+        writeFd = fds[1];
+        return r == 0 ? 0 : Marshal.GetLastPInvokeError();
+    }
+
+    /// <summary>close(2), errors ignored.</summary>
+    public static void Close(int fd) => _ = CloseNative(fd);
+
     [LibraryImport("libc", EntryPoint = "strerror")]
     private static partial nint StrerrorNative(int errnum);
 

@@ -8,8 +8,8 @@ namespace CcatWorkflow.Core.Backends.Local;
 /// job (from the runner). One call, no intermediate shell: the new process leads a session of
 /// its own (no controlling terminal, so closing the submitting terminal cannot signal it, and
 /// its whole tree can be signalled as one), every signal at its default disposition and none
-/// blocked (.NET ignores SIGPIPE; a child must not inherit that), stdin from /dev/null and
-/// stdout/stderr appended to the given files.
+/// blocked (.NET ignores SIGPIPE; a child must not inherit that), stdin from /dev/null or the
+/// given descriptor, and stdout/stderr appended to the given files.
 /// </summary>
 internal static unsafe partial class PosixSpawn
 {
@@ -27,6 +27,9 @@ internal static unsafe partial class PosixSpawn
 
     [LibraryImport("libc")]
     private static partial int posix_spawn_file_actions_addopen(void* fileActions, int fd, byte* path, int oflag, uint mode);
+
+    [LibraryImport("libc")]
+    private static partial int posix_spawn_file_actions_adddup2(void* fileActions, int fd, int newFd);
 
     [LibraryImport("libc")]
     private static partial int posix_spawn_file_actions_destroy(void* fileActions);
@@ -54,11 +57,12 @@ internal static unsafe partial class PosixSpawn
 
     /// <summary>
     /// Starts <paramref name="path"/> with <paramref name="argv"/> and <paramref name="envp"/>
-    /// (<c>NAME=value</c> entries) as described above. Returns 0 and the pid, or the errno —
-    /// also when the program could not be executed (glibc reports a failed exec to the caller).
+    /// (<c>NAME=value</c> entries) as described above; <paramref name="stdinFd"/> null means
+    /// /dev/null. Returns 0 and the pid, or the errno — also when the program could not be
+    /// executed (glibc reports a failed exec to the caller).
     /// </summary>
     public static int Start(string path, IReadOnlyList<string> argv, IReadOnlyList<string> envp,
-        string stdoutPath, string stderrPath, out int pid)
+        int? stdinFd, string stdoutPath, string stderrPath, out int pid)
     {
         var allocations = new List<nint>();
         byte* Utf8(string s)
@@ -89,7 +93,9 @@ internal static unsafe partial class PosixSpawn
             posix_spawnattr_init(attr);
             try
             {
-                var err = posix_spawn_file_actions_addopen(actions, 0, Utf8("/dev/null"), O_RDONLY, 0);
+                var err = stdinFd is { } input
+                    ? posix_spawn_file_actions_adddup2(actions, input, 0) // dup2 clears close-on-exec on fd 0
+                    : posix_spawn_file_actions_addopen(actions, 0, Utf8("/dev/null"), O_RDONLY, 0);
                 if (err == 0) err = posix_spawn_file_actions_addopen(actions, 1, Utf8(stdoutPath), O_WRONLY | O_CREAT | O_APPEND, 0x1A4);
                 if (err == 0) err = posix_spawn_file_actions_addopen(actions, 2, Utf8(stderrPath), O_WRONLY | O_CREAT | O_APPEND, 0x1A4);
                 sigfillset(all);

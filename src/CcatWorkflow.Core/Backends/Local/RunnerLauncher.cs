@@ -8,8 +8,9 @@ namespace CcatWorkflow.Core.Backends.Local;
 /// one fits this machine, else <c>dotnet CcatWorkflow.LocalRunner.dll run &lt;job dir&gt;</c>
 /// (<see cref="LocalRunnerProgram"/>, LOCAL_RUNNER). It is started with one posix_spawn, no
 /// shell in between: leader of a session of its own from its first instruction (closing the
-/// submitting terminal or Ctrl+C cannot reach it), stdin from /dev/null, its output appended to
-/// the job's <c>runner.log</c>. It stays a child of the submitting process until it ends; the
+/// submitting terminal or Ctrl+C cannot reach it), stdin a pipe that carries the job's secret
+/// variables (<see cref="LocalSecretChannel"/>; /dev/null when there are none) and is then
+/// closed, its output appended to the job's <c>runner.log</c>. It stays a child of the submitting process until it ends; the
 /// launcher reaps it then (<see cref="ReapExited"/>), so no zombie outlives the next submission.
 /// </summary>
 internal sealed class RunnerLauncher
@@ -32,12 +33,12 @@ internal sealed class RunnerLauncher
         Choose()?.Argv(jobDir) ?? ["dotnet", RunnerFileName, "run", jobDir];
 
     /// <summary>
-    /// Starts the runner and waits until it has written runner.json (the job runs) or
+    /// Starts the runner, hands it <paramref name="secrets"/> over its stdin, and waits until it has written runner.json (the job runs) or
     /// result.json (it decided the job's end without running it). Throws
     /// <see cref="CcatErrorId.SubmissionRejected"/> when the runner could not be started or died
     /// first; the caller rolls the submission back.
     /// </summary>
-    public async Task<int> StartAsync(LocalJobDirectory dir, CancellationToken cancellationToken)
+    public async Task<int> StartAsync(LocalJobDirectory dir, IReadOnlyList<KeyValuePair<string, string>> secrets, CancellationToken cancellationToken)
     {
         var id = Path.GetFileName(dir.Path);
         ReapExited();
@@ -47,28 +48,70 @@ internal sealed class RunnerLauncher
 
         var env = RunnerEnvironment();
         var log = dir.FilePath(LocalJobDirectory.RunnerLogFile);
+        int? secretsRead = null, secretsWrite = null;
+        if (secrets.Count > 0)
+        {
+            var perr = LocalNative.Pipe(out var r, out var w);
+            if (perr != 0) throw new CcatException(CcatErrorId.SubmissionRejected, $"Cannot start the Local runner: no pipe for its secrets ({LocalNative.Strerror(perr)}).", id);
+            (secretsRead, secretsWrite) = (r, w);
+        }
+
         var pid = 0;
         var failures = new List<string>();
-        foreach (var runner in candidates)
+        try
         {
-            // A native binary that does not run here (exec format, missing loader) falls back to the next one.
-            var err = PosixSpawn.Start(runner.Program, runner.Argv(dir.Path), env, log, log, out pid);
-            if (err == 0)
+            foreach (var runner in candidates)
             {
-                lock (Unreaped) Unreaped.Add(pid);
-                break;
-            }
+                // A native binary that does not run here (exec format, missing loader) falls back to the next one.
+                var err = PosixSpawn.Start(runner.Program, runner.Argv(dir.Path), env, secretsRead, log, log, out pid);
+                if (err == 0)
+                {
+                    lock (Unreaped) Unreaped.Add(pid);
+                    break;
+                }
 
-            failures.Add($"{runner.Kind} runner {runner.Program}: {LocalNative.Strerror(err)}");
+                failures.Add($"{runner.Kind} runner {runner.Program}: {LocalNative.Strerror(err)}");
+            }
+        }
+        finally
+        {
+            if (secretsRead is { } r) LocalNative.Close(r); // the runner holds its own copy
         }
 
         if (pid == 0)
         {
+            if (secretsWrite is { } w) LocalNative.Close(w);
             throw new CcatException(CcatErrorId.SubmissionRejected, $"Cannot start the Local runner ({string.Join("; ", failures)}).", id);
+        }
+
+        // Fed beside the wait: a pipe holds 64 KiB, and the runner reads it all only once it runs.
+        // A runner that dies first makes the write fail (EPIPE); the wait reports that death.
+        var feeding = secretsWrite is { } fd ? Task.Run(() => Feed(fd, LocalSecretChannel.Serialize(secrets)), CancellationToken.None) : Task.CompletedTask;
+        try
+        {
+            await WaitForStartAsync(dir, pid, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await feeding.ConfigureAwait(false);
         }
 
         await WaitForStartAsync(dir, pid, cancellationToken).ConfigureAwait(false);
         return pid;
+    }
+
+    /// <summary>Writes <paramref name="text"/> to the pipe and closes it; a reader that went away is not an error here.</summary>
+    private static void Feed(int fd, string text)
+    {
+        using var pipe = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true), FileAccess.Write, 1);
+        try
+        {
+            pipe.Write(System.Text.Encoding.UTF8.GetBytes(text));
+        }
+        catch (IOException)
+        {
+            // the runner ended before reading: the wait for its start says so
+        }
     }
 
     /// <summary>

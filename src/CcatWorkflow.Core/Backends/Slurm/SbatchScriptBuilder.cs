@@ -40,6 +40,15 @@ public static class SbatchScriptBuilder
         sb.Append("#\n");
         sb.Append("# Written by CcatWorkflow. The job's environment is set below, then its command runs with\n");
         sb.Append("# /bin/sh -c; every value is one single-quoted shell word, exactly as given.\n");
+        if (submission.SecretEnvironment.Count > 0)
+        {
+            // Names only (ExportOption, run above, refused control characters in them): the values reach the job through sbatch's own environment (--export), never this file.
+            sb.Append("# Secret variables, passed by sbatch from the submitting process's environment, not written here:\n");
+            foreach (var (name, _) in submission.SecretEnvironment)
+            {
+                sb.Append("#   ").Append(name).Append('=').Append(JobSubmission.SecretPlaceholder).Append('\n');
+            }
+        }
 
         var viaEnv = new List<KeyValuePair<string, string>>();
         foreach (var (name, value) in submission.EffectiveEnvironment)
@@ -90,7 +99,42 @@ public static class SbatchScriptBuilder
         if (options.Partition.Length > 0) list.Add("--partition=" + options.Partition);
         if (options.Account.Length > 0) list.Add("--account=" + options.Account);
         if (options.Qos.Length > 0) list.Add("--qos=" + options.Qos);
+        if (ExportOption(submission, options, Environment.GetEnvironmentVariable(SbatchExportVariable)) is { } export) list.Add(export);
         return list;
+    }
+
+    /// <summary>The variable sbatch reads its <c>--export</c> default from.</summary>
+    public const string SbatchExportVariable = "SBATCH_EXPORT";
+
+    /// <summary>
+    /// The <c>--export</c> option that lets the job's secrets through sbatch, or null when the
+    /// submission has none (then the site's choice stands untouched). The site's choice
+    /// (<paramref name="sbatchExportVariable"/>, else the last <c>--export</c> of SLURM_EXTRA_DIRECTIVES)
+    /// is kept: with ALL (or nothing: sbatch's default) every variable is exported anyway; with
+    /// NONE or a list, the secrets' names are added, so sbatch exports their current values
+    /// from its own environment (<c>--export=NAME</c>, never <c>NAME=value</c>: argv is public).
+    /// </summary>
+    public static string? ExportOption(JobSubmission submission, SlurmOptions options, string? sbatchExportVariable)
+    {
+        if (submission.SecretEnvironment.Count == 0) return null;
+        foreach (var (name, _) in submission.SecretEnvironment)
+        {
+            if (name.Contains(',') || name.Any(char.IsControl) || name.Any(char.IsWhiteSpace))
+            {
+                throw new Errors.CcatException(Errors.CcatErrorId.InvalidEnvironmentVariable,
+                    $"Secret variable name '{name}' cannot be passed by sbatch (--export takes a comma-separated list of names without blanks or control characters).");
+            }
+        }
+
+        // sbatch ranks SBATCH_EXPORT above #SBATCH lines, so it is the site's choice when set.
+        var site = (string.IsNullOrWhiteSpace(sbatchExportVariable) ? null : sbatchExportVariable.Trim())
+            ?? options.ExtraDirectives.LastOrDefault(d => d.StartsWith("--export=", StringComparison.Ordinal))?["--export=".Length..];
+        if (site is null) return "--export=ALL";
+        var items = site.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+        if (items.Any(i => i.Equals("ALL", StringComparison.OrdinalIgnoreCase))) return "--export=" + site;
+        items.RemoveAll(i => i.Equals("NONE", StringComparison.OrdinalIgnoreCase) || i.Equals("NIL", StringComparison.OrdinalIgnoreCase));
+        items.AddRange(submission.SecretEnvironment.Select(kv => kv.Key).Where(n => !items.Contains(n, StringComparer.Ordinal)));
+        return "--export=" + string.Join(',', items);
     }
 
     /// <summary>

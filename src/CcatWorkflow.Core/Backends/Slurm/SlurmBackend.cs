@@ -64,6 +64,12 @@ public sealed partial class SlurmBackend : HPCBackend
     /// <inheritdoc />
     public override HPCBackendKind Kind => HPCBackendKind.Slurm;
 
+    /// <inheritdoc />
+    public override string? NormalizeJobId(string jobId) => SlurmJobId.IsValid(jobId) ? jobId : null;
+
+    /// <inheritdoc />
+    protected override string JobIdForm => "a Slurm job id (expected digits, optionally _task for an array task or +n for a component)";
+
     // ------------------------------------------------------------------ submit
 
     /// <inheritdoc />
@@ -83,6 +89,7 @@ public sealed partial class SlurmBackend : HPCBackend
             ImageRef = submission.ImageRef,
             SifPath = submission.SifPath,
             EnvironmentNames = submission.Environment.Select(kv => kv.Key).ToList(),
+            SecretEnvironmentNames = submission.SecretEnvironment.Select(kv => kv.Key).ToList(),
         });
 
         CommandResult result;
@@ -93,7 +100,7 @@ public sealed partial class SlurmBackend : HPCBackend
             // accepted the job, and killing sbatch then would leave a job whose folder we delete.
             // sbatch's own timeout bounds the wait.
             result = await _commands.RunAsync("sbatch", ["--parsable", Path.Combine(folder, SlurmJobDirectory.ScriptFile)],
-                SlurmCommands.SubmitEnvironment(SbatchScriptBuilder.Directives(submission, Options, folder)),
+                SlurmCommands.SubmitEnvironment(SbatchScriptBuilder.Directives(submission, Options, folder), submission.SecretEnvironment),
                 SlurmCommands.SubmitTimeout, CancellationToken.None).ConfigureAwait(false);
         }
         catch (CcatException ex) when (ex.InnerException is TimeoutException)
@@ -358,13 +365,6 @@ public sealed partial class SlurmBackend : HPCBackend
     }
 
     // ------------------------------------------------------------------ cancel
-
-    /// <inheritdoc />
-    public override async Task CancelAsync(string jobId, CancellationToken cancellationToken)
-    {
-        var results = await CancelManyAsync([jobId], cancellationToken).ConfigureAwait(false);
-        if (results[0].Error is { } error) throw error;
-    }
 
     [GeneratedRegex(@"Kill job error on job id (\S+): (.+)$", RegexOptions.Multiline | RegexOptions.CultureInvariant)]
     private static partial Regex KillError();

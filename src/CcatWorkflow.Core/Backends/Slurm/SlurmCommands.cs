@@ -58,8 +58,12 @@ public sealed class SlurmCommands(ICommandRunner runner)
     /// The environment changes for sbatch: the SBATCH_* input variables that would override an
     /// option the script sets (sbatch ranks them above #SBATCH lines) are removed, so the job
     /// gets what the script says. The others are left alone: sites use them on purpose.
+    /// The job's <paramref name="secrets"/> are added: sbatch exports them to the job from its own
+    /// environment (only the submitting user can read a process's environment), so they are
+    /// written nowhere.
     /// </summary>
-    public static IReadOnlyDictionary<string, string?> SubmitEnvironment(IEnumerable<string> scriptOptions)
+    public static IReadOnlyDictionary<string, string?> SubmitEnvironment(IEnumerable<string> scriptOptions,
+        IEnumerable<KeyValuePair<string, string>>? secrets = null)
     {
         var env = new Dictionary<string, string?>(StringComparer.Ordinal);
         foreach (var option in scriptOptions)
@@ -79,11 +83,17 @@ public sealed class SlurmCommands(ICommandRunner runner)
                          "--partition" => ["SBATCH_PARTITION"],
                          "--account" => ["SBATCH_ACCOUNT"],
                          "--qos" => ["SBATCH_QOS"],
+                         "--export" => ["SBATCH_EXPORT"],
                          _ => Array.Empty<string>(),
                      })
             {
                 env[variable] = null;
             }
+        }
+
+        foreach (var (name, value) in secrets ?? [])
+        {
+            env[name] = value;
         }
 
         return env;

@@ -45,6 +45,9 @@ public sealed record SlurmJobMetadata
 
     /// <summary>The environment variable names given (values are not written: they may be secrets).</summary>
     public IReadOnlyList<string> EnvironmentNames { get; init; } = [];
+
+    /// <summary>The secret environment variable names given (their values are in no file).</summary>
+    public IReadOnlyList<string> SecretEnvironmentNames { get; init; } = [];
 }
 
 /// <summary>
@@ -108,9 +111,15 @@ public sealed class SlurmJobDirectory(string root)
         var path = PathOf(folderName);
         try
         {
-            Directory.CreateDirectory(path);
-            File.WriteAllText(Path.Combine(path, ScriptFile), script, new UTF8Encoding(false));
-            File.WriteAllText(Path.Combine(path, MetadataFile), JsonSerializer.Serialize(metadata, Json), new UTF8Encoding(false));
+            // Only the owner may enter the tree: the script and the logs are the user's business.
+            if (!Directory.Exists(Root)) CreatePrivateDirectory(Root);
+            CreatePrivateDirectory(path);
+            WritePrivate(Path.Combine(path, ScriptFile), script);
+            WritePrivate(Path.Combine(path, MetadataFile), JsonSerializer.Serialize(metadata, Json));
+            // Made now, 0600, so that Slurm (which truncates an existing file and keeps its mode)
+            // does not create them with the job's umask.
+            WritePrivate(Path.Combine(path, StdoutFile), "");
+            WritePrivate(Path.Combine(path, StderrFile), "");
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -120,6 +129,28 @@ public sealed class SlurmJobDirectory(string root)
         }
 
         return path;
+    }
+
+    /// <summary>Mode of the folders the module makes: 0700.</summary>
+    public const UnixFileMode PrivateFolder = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+
+    /// <summary>Mode of the files the module writes: 0600.</summary>
+    public const UnixFileMode PrivateFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    private static void CreatePrivateDirectory(string path)
+    {
+        if (OperatingSystem.IsWindows()) Directory.CreateDirectory(path);
+        else Directory.CreateDirectory(path, PrivateFolder);
+    }
+
+    // Created with its mode (no window in which it is readable by others), never over an existing file.
+    private static void WritePrivate(string path, string text)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = PrivateFile;
+        using var fs = new FileStream(path, options);
+        var bytes = new UTF8Encoding(false).GetBytes(text);
+        fs.Write(bytes);
     }
 
     /// <summary>
