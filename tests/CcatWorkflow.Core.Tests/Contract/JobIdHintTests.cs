@@ -5,12 +5,12 @@ namespace CcatWorkflow.Core.Tests.Contract;
 public class JobIdHintTests
 {
     [Theory]
-    [InlineData("0f8c6a1e-2b7d-4c1a-9e53-6d2f1a7b8c90", HPCBackendKind.Local)]
-    [InlineData("123456", HPCBackendKind.Slurm)]
-    [InlineData("123456_7", HPCBackendKind.Slurm)]
-    [InlineData("calib-scan-7xk2p", HPCBackendKind.Kubernetes)]
-    public void An_id_is_recognised_by_its_form(string id, HPCBackendKind expected) =>
-        Assert.Equal(expected, JobIdHint.LikelyBackend(id));
+    [InlineData("0f8c6a1e-2b7d-4c1a-9e53-6d2f1a7b8c90", "Local")]
+    [InlineData("123456", "Slurm")]
+    [InlineData("123456_7", "Slurm")]
+    [InlineData("calib-scan-7xk2p", "Kubernetes")]
+    public void An_id_is_recognised_by_its_form(string id, string expected) =>
+        Assert.Equal(HPCBackendKind.Parse(expected), JobIdHint.LikelyBackend(id));
 
     [Theory]
     [InlineData("Not_An_Id!")]
