@@ -103,6 +103,11 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public HPCBackendKind? Backend { get; set; }
 
+    /// <summary>The directory the job's command starts in (relative paths resolve against the current location). Default: the job's own folder on Local and Slurm, the image's working directory on Kubernetes. On Local and Slurm it must exist on this machine.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? WorkingDirectory { get; set; }
+
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
@@ -211,6 +216,7 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
             Environment = environment,
             SecretEnvironment = secretEnvironment,
             JobName = JobName,
+            WorkingDirectory = FullPath(WorkingDirectory),
         };
         submission.Validate();
         return submission;

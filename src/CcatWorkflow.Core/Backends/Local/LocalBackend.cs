@@ -85,6 +85,11 @@ public sealed class LocalBackend : HPCBackend
     {
         ArgumentNullException.ThrowIfNull(submission);
         submission.Validate();
+        if (submission.WorkingDirectory is { } cwd && !Directory.Exists(cwd))
+        {
+            throw new CcatException(CcatErrorId.InvalidSubmission, $"WorkingDirectory '{cwd}' is not a directory on this machine.");
+        }
+
         var id = Guid.NewGuid().ToString("D");
         var spec = BuildSpec(submission, id, DateTimeOffset.UtcNow);
         var dir = _inspector.DirectoryOf(id);
@@ -177,9 +182,9 @@ public sealed class LocalBackend : HPCBackend
             Command = s.ExecutionCommand,
             Environment = env,
             SecretEnvironmentNames = s.SecretEnvironment.Select(kv => kv.Key).ToList(),
-            // The job's own directory, as the Slurm backend's --chdir: the same for every
+            // -WorkingDirectory, else the job's own directory (as on Slurm): the same for every
             // submitter (pwsh's location is not its process's working directory anyway).
-            WorkingDirectory = Path.Combine(_options.JobRoot, id),
+            WorkingDirectory = s.WorkingDirectory ?? Path.Combine(_options.JobRoot, id),
             SubmittedAt = now,
             SubmitHost = Environment.MachineName,
             SubmitBootId = ProcFs.BootId,
