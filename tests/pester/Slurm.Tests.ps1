@@ -130,6 +130,34 @@ Describe 'Slurm backend: submit and read back' {
     }
 }
 
+Describe 'Slurm backend: working directory and WORKFLOW_OUTPUT_DIR' {
+    It 'starts the command in -WorkingDirectory, by default in the job''s folder; the job stays recognised as ours' {
+        $here = New-Item -ItemType Directory -Force (Join-Path $script:work 'work here')
+        $a = Submit-CcatJob -ExecutionCommand 'pwd' -WorkingDirectory $here.FullName -JobName 'pester cwd'
+        $b = Submit-CcatJob -ExecutionCommand 'pwd' -JobName 'pester cwd default'
+        $ra = $a | Wait-Slurm
+        $ra.Status | Should -Be ([CcatWorkflow.HPCJobStatus]::Completed)
+        $ra.JobName | Should -Be 'pester cwd' # found through its folder: sacct's WorkDir is still the job folder
+        ($a | Get-CcatJobLog -Stream Output) | Should -Be $here.FullName
+        $b | Wait-Slurm | Out-Null
+        ($b | Get-CcatJobLog -Stream Output) | Should -Be (Get-Item (Join-Path $script:jobDir $b.JobId)).ResolveLinkTarget($true).FullName
+    }
+
+    It 'refuses a -WorkingDirectory that does not exist, before sbatch' {
+        Submit-CcatJob -ExecutionCommand 'true' -WorkingDirectory (Join-Path $script:work 'missing') -ErrorVariable errors -ErrorAction SilentlyContinue
+        $errors.Count | Should -Be 1
+        $errors[0].FullyQualifiedErrorId | Should -BeLike 'InvalidSubmission,*'
+    }
+
+    It 'gives a plain command with -OutputDir the host directory as WORKFLOW_OUTPUT_DIR, where it can write' {
+        $out = New-Item -ItemType Directory -Force (Join-Path $script:work 'plain-out')
+        $job = Submit-CcatJob -ExecutionCommand 'echo product > "$WORKFLOW_OUTPUT_DIR/result.txt" && echo "$WORKFLOW_OUTPUT_DIR"' -OutputDir $out.FullName -JobName 'pester out'
+        ($job | Wait-Slurm).Status | Should -Be ([CcatWorkflow.HPCJobStatus]::Completed)
+        ($job | Get-CcatJobLog -Stream Output) | Should -Be $out.FullName
+        Get-Content (Join-Path $out 'result.txt') | Should -Be 'product'
+    }
+}
+
 Describe 'Slurm backend: refusals' {
     It 'sbatch refusing too much memory is SubmissionRejected with sbatch''s message, and nothing is recorded' {
         $before = @(Get-ChildItem $script:jobDir).Count
