@@ -165,7 +165,7 @@ internal sealed class RunnerLauncher
         var id = Path.GetFileName(dir.Path);
         var deadline = DateTime.UtcNow + _options.LaunchTimeout;
         var ticks = ProcFs.TryReadStat(pid)?.StartTicks;
-        var delay = 10;
+        var delay = 1; // ms, doubling to 100: a native runner reports within a few ms
         try
         {
             while (true)
