@@ -55,6 +55,23 @@ public abstract class HPCBackend : IAsyncDisposable
     public abstract Task<string> SubmitAsync(JobSubmission submission, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Primitive: submits a validated job, job array or dependent job and returns the id of
+    /// every job it made: the one job's id, or one element id (<c>&lt;arrayId&gt;_&lt;index&gt;</c>)
+    /// per index of the array. The default submits one job with <see cref="SubmitAsync"/>; it
+    /// is reached only when <see cref="EnsureSupported"/> let the submission through, so
+    /// backends that declare <see cref="SupportsArrays"/> or <see cref="SupportsDependencies"/>
+    /// override it.
+    /// </summary>
+    public virtual async Task<IReadOnlyList<string>> SubmitElementsAsync(JobSubmission submission, CancellationToken cancellationToken) =>
+        [await SubmitAsync(submission, cancellationToken).ConfigureAwait(false)];
+
+    /// <summary>Primitive: true when this backend runs job arrays (<see cref="JobSubmission.ArrayIndex"/>).</summary>
+    public virtual bool SupportsArrays => false;
+
+    /// <summary>Primitive: true when this backend runs dependent jobs (<see cref="JobSubmission.Dependency"/>).</summary>
+    public virtual bool SupportsDependencies => false;
+
+    /// <summary>
     /// Primitive: what <see cref="SubmitAsync"/> would hand to the scheduler (the sbatch script,
     /// the Job manifest, the command line), without submitting: what <c>-WhatIf</c> shows.
     /// </summary>
@@ -133,11 +150,49 @@ public abstract class HPCBackend : IAsyncDisposable
         return id;
     }
 
+    /// <summary>
+    /// Validates <paramref name="submission"/> and submits it, an array or a dependent job
+    /// included; returns every job id it made (one per array element). A feature this backend
+    /// does not have yet is refused (<see cref="EnsureSupported"/>), never ignored.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> SubmitJobsAsync(JobSubmission submission, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(submission);
+        submission.Validate();
+        EnsureSupported(submission);
+        var ids = await SubmitElementsAsync(submission, cancellationToken).ConfigureAwait(false);
+        if (ids.Count == 0 || ids.Any(string.IsNullOrWhiteSpace))
+        {
+            throw new InvalidOperationException($"The {Kind} backend returned no job id.");
+        }
+
+        return ids;
+    }
+
+    /// <summary>
+    /// Refuses, with <see cref="CcatErrorId.NotSupportedOnBackend"/> naming the backend, a
+    /// submission that uses a feature this backend does not have yet: never ignored silently.
+    /// </summary>
+    public void EnsureSupported(JobSubmission submission)
+    {
+        ArgumentNullException.ThrowIfNull(submission);
+        if (submission.ArrayIndex is not null && !SupportsArrays)
+        {
+            throw new CcatException(CcatErrorId.NotSupportedOnBackend, $"Job arrays (-ArrayIndex) are not yet supported on {Kind}; nothing was submitted.");
+        }
+
+        if (submission.Dependency is not null && !SupportsDependencies)
+        {
+            throw new CcatException(CcatErrorId.NotSupportedOnBackend, $"Job dependencies (-DependsOn) are not yet supported on {Kind}; nothing was submitted.");
+        }
+    }
+
     /// <summary>Validates <paramref name="submission"/> and returns what submitting it would hand to the scheduler.</summary>
     public string PreviewSubmission(JobSubmission submission)
     {
         ArgumentNullException.ThrowIfNull(submission);
         submission.Validate();
+        EnsureSupported(submission);
         return DescribeSubmission(submission);
     }
 
@@ -277,4 +332,8 @@ public abstract class HPCBackend : IAsyncDisposable
 /// <param name="JobId">The id asked about.</param>
 /// <param name="Info">The job's info, when it could be read.</param>
 /// <param name="Error">The per-job error (for example JobNotFound), when it could not.</param>
-public sealed record JobQueryResult(string JobId, HPCJobInfo? Info, CcatException? Error);
+/// <param name="Elements">
+/// When <paramref name="JobId"/> is a job array's id: every element's info (Info is then the
+/// array's summary). Null for a job that is not an array.
+/// </param>
+public sealed record JobQueryResult(string JobId, HPCJobInfo? Info, CcatException? Error, IReadOnlyList<HPCJobInfo>? Elements = null);

@@ -23,16 +23,26 @@ namespace CcatWorkflow.LocalRunner;
 /// <para>
 /// Ending: a cancel marker, the time limit (time_hours), the memory limit (memory_gb, checked
 /// on the sampled sum) or a SIGTERM to the runner end the job: TERM to every process of the
-/// tree, the grace period, then KILL. So does the deletion of the job directory (a job nobody
-/// can see or cancel any more must not run on unseen). When the job's main process ends,
-/// whatever it left running is ended the same way (as a batch scheduler ends a job step).
+/// tree, the grace period, then KILL. So does the deletion of the job directory: the runner
+/// restores the folder at once (job.json, runner.json, the record) so the job never reads as
+/// unknown, and ends it. When the job's main process ends, whatever it left running is ended
+/// the same way (as a batch scheduler ends a job step).
+/// </para>
+/// <para>
+/// Trust (docs/security.md): the runner holds an exclusive flock on runner.lock for its whole
+/// life, so a reader that can take the lock knows the runner is dead; it hands the job a second
+/// descriptor on that file (inherited through setsid and env -i) and, where it can, a cgroup of
+/// its own: the marks by which the job's processes are found once the runner is gone. It writes
+/// runner.json before it starts the job (so a submission is rolled back only when the job
+/// provably never ran), reserves space for the result first, and keeps the result in memory
+/// until the folder or the store has accepted it.
 /// </para>
 /// </summary>
 internal sealed class JobSupervisor
 {
     private static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan ReapLimit = TimeSpan.FromSeconds(30);
-    private static readonly TimeSpan DirectoryGoneAfter = TimeSpan.FromSeconds(9);
+    private static readonly TimeSpan MaxRecordRetry = TimeSpan.FromSeconds(30);
 
     private readonly LocalJobDirectory _dir;
     private readonly LocalJobSpec _spec;
@@ -42,11 +52,18 @@ internal sealed class JobSupervisor
     private long _peakRss;
     private long _lastRss;
     private Task? _runningUpdate;
+    private readonly List<int> _lockFds = [];
+    private string? _cgroup;
+    private LocalRunnerState? _state;
 
-    private JobSupervisor(LocalJobDirectory dir, LocalJobSpec spec, ILocalJobStore store)
+    /// <summary>job.json as it was read: what a restored folder gets back (never the secrets merged into <see cref="_spec"/>).</summary>
+    private readonly LocalJobSpec _specAsWritten;
+
+    private JobSupervisor(LocalJobDirectory dir, LocalJobSpec spec, LocalJobSpec specAsWritten, ILocalJobStore store)
     {
         _dir = dir;
         _spec = spec;
+        _specAsWritten = specAsWritten;
         _store = store;
     }
 
@@ -71,6 +88,7 @@ internal sealed class JobSupervisor
             return 2;
         }
 
+        var specAsWritten = spec;
         try
         {
             // The secrets' values come over stdin, never from a file; held in memory only.
@@ -89,7 +107,7 @@ internal sealed class JobSupervisor
         try
         {
             if (subreaper != 0) Log($"warning: PR_SET_CHILD_SUBREAPER failed ({RunnerNative.Strerror(subreaper)}); orphans of the job are not counted");
-            var supervisor = new JobSupervisor(dir, spec, store);
+            var supervisor = new JobSupervisor(dir, spec, specAsWritten, store);
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx =>
             {
                 ctx.Cancel = true;
@@ -129,6 +147,39 @@ internal sealed class JobSupervisor
             return 0;
         }
 
+        // The lock first: held for the runner's whole life, it is what tells a reader the
+        // runner is alive (a reader that can take it knows the runner is dead).
+        if (TakeLock() is { } lockError)
+        {
+            Log(lockError);
+            return 3;
+        }
+
+        _cgroup = JobCgroup.TryEnter(_spec.Id, out var noCgroup);
+        Log(_cgroup is not null ? $"job cgroup {_cgroup}" : $"no job cgroup ({noCgroup}); the job's processes are marked by an inherited descriptor on {LocalJobDirectory.LockFile}");
+        try
+        {
+            return RunInCgroup();
+        }
+        finally
+        {
+            if (_cgroup is not null) JobCgroup.TryLeaveAndRemove(_spec.Id);
+        }
+    }
+
+    private int RunInCgroup()
+    {
+        try
+        {
+            // Before the job can fill the disk: the space its result will need.
+            _dir.ReserveResultSpace();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log($"cannot reserve space for the result, so the job is not started: {e.Message}");
+            return 4;
+        }
+
         if (_dir.CancelRequested)
         {
             Finish(new LocalJobResult
@@ -151,10 +202,45 @@ internal sealed class JobSupervisor
             return 0;
         }
 
+        // runner.json exists before the job does: a submitter that finds the runner gone without
+        // it knows for certain that the job never ran (and rolls back); with it, the job stands.
+        var state = new LocalRunnerState
+        {
+            Host = Environment.MachineName,
+            BootId = ProcFs.BootId,
+            PidNamespace = ProcFs.PidNamespace,
+            RunnerPid = _self,
+            RunnerStartTicks = ProcFs.TryReadStat(_self)?.StartTicks ?? 0,
+            JobPid = 0,
+            JobStartTicks = 0,
+            StartedAt = DateTimeOffset.UtcNow,
+            Cgroup = _cgroup,
+            Runner = System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported ? "managed" : "native",
+        };
+        try
+        {
+            if (!_dir.TryCreateRunner(state))
+            {
+                Log("runner.json exists already: another runner has this job; not starting it");
+                return 3;
+            }
+
+            _dir.TouchHeartbeat();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log($"cannot write runner.json, so the job is not started: {e.Message}");
+            return 4;
+        }
+
+        // The job's mark: a descriptor on runner.lock that the job and all its descendants
+        // inherit (setsid and env -i keep it), without the lock (a separate open).
+        var mark = SafeFile.OpenForLock(_dir.FilePath(LocalJobDirectory.LockFile), create: false, inherit: true);
         var startedAt = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
         var err = RunnerNative.Spawn("/bin/sh", ["/bin/sh", "-c", _spec.Command], BuildEnvironment(),
             _dir.StdoutPath, _dir.StderrPath, out var pid);
+        if (mark >= 0) SafeFile.Close(mark); // the job has it; the runner does not need it
         if (err != 0)
         {
             Finish(LaunchFailure($"/bin/sh could not be started: {RunnerNative.Strerror(err)}."));
@@ -169,26 +255,16 @@ internal sealed class JobSupervisor
         // Not reaped yet, so its /proc entry exists even if it has already exited.
         var ticks = ProcFs.TryReadStat(pid)?.StartTicks ?? 0;
         Sample(); // at once: a job of a few milliseconds is otherwise never seen
-        var state = new LocalRunnerState
-        {
-            Host = Environment.MachineName,
-            BootId = ProcFs.BootId,
-            PidNamespace = ProcFs.PidNamespace,
-            RunnerPid = _self,
-            RunnerStartTicks = ProcFs.TryReadStat(_self)?.StartTicks ?? 0,
-            JobPid = pid,
-            JobStartTicks = ticks,
-            StartedAt = startedAt,
-            Runner = System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported ? "managed" : "native",
-        };
+        state = state with { JobPid = pid, JobStartTicks = ticks, StartedAt = startedAt };
+        _state = state;
         try
         {
             _dir.WriteRunner(state);
-            _dir.TouchHeartbeat();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Log($"cannot write runner.json: {e.Message}");
+            // The copy written before the start stays: the lock still tells readers we live.
+            Log($"cannot update runner.json with the job's pid: {e.Message}");
         }
 
         // In the background: a slow store (a first Redis connect) must not delay the watching.
@@ -218,13 +294,49 @@ internal sealed class JobSupervisor
             PeakRssBytes = peak,
             StartedAt = startedAt,
             FinishedAt = startedAt + clock.Elapsed,
-            Message = message ?? (exitCode == 127 ? "Exit code 127: the shell did not find the command." : null),
+            Message = action is null ? (exitCode == 127 ? "Exit code 127: the shell did not find the command." : null) : message,
             Host = Environment.MachineName,
         });
         return 0;
     }
 
-    /// <summary>Waits for the job's main process; returns its wait status and what we did to it.</summary>
+    /// <summary>Opens runner.lock (0600, no symlink) and takes its exclusive flock; null when done, else why not.</summary>
+    private string? TakeLock()
+    {
+        var path = _dir.FilePath(LocalJobDirectory.LockFile);
+        var fd = SafeFile.OpenForLock(path, create: true);
+        if (fd < 0) return $"cannot open {path}: {SafeFile.Strerror(-fd)}";
+        if (!SafeFile.IsRegularFile(fd))
+        {
+            SafeFile.Close(fd);
+            return $"{path} is not a regular file";
+        }
+
+        using var handle = new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: false);
+        var err = LocalNative.Flock(handle, LocalNative.LOCK_EX | LocalNative.LOCK_NB);
+        for (var i = 0; i < 40 && err == LocalNative.EWOULDBLOCK; i++)
+        {
+            // A reader probing the lock holds it shared for an instant; another runner for good.
+            Thread.Sleep(50);
+            err = LocalNative.Flock(handle, LocalNative.LOCK_EX | LocalNative.LOCK_NB);
+        }
+
+        if (err != 0)
+        {
+            SafeFile.Close(fd);
+            return err == LocalNative.EWOULDBLOCK ? $"{path} is locked: another runner has this job" : $"cannot lock {path}: {SafeFile.Strerror(err)}";
+        }
+
+        _lockFds.Add(fd); // never closed: the lock lives as long as this process
+        return null;
+    }
+
+    /// <summary>
+    /// Waits for the job's main process; returns its wait status and what we did to it. What we
+    /// did is decided once, here, from the wait status: a main process that exited on its own
+    /// (not by a signal, and not catching SIGTERM when ours was sent) ended before our signal
+    /// landed — its own exit code stands, not Cancelled.
+    /// </summary>
     private (int Status, HPCJobReason? Action, string? Message) Supervise(int pid, Stopwatch clock)
     {
         TimeSpan? timeLimit = _spec.TimeHours is { } h ? TimeSpan.FromHours(h) : null;
@@ -232,13 +344,14 @@ internal sealed class JobSupervisor
         HPCJobReason? action = null;
         string? message = null;
         var forwardedTerm = false;
+        var mainCatchesTerm = false;
         TimeSpan? killAt = null;
         var nextSample = SampleInterval(TimeSpan.Zero);
         var nextHeartbeat = HeartbeatInterval;
-        TimeSpan? directoryMissingSince = null;
+        var missingLooks = 0;
         while (true)
         {
-            if (ReapAll(pid) is { } status) return (status, action, message);
+            if (ReapAll(pid) is { } status) return (status, Landed(status, action, mainCatchesTerm) ? action : null, message);
             var now = clock.Elapsed;
             if (now >= nextSample)
             {
@@ -246,24 +359,36 @@ internal sealed class JobSupervisor
                 nextSample = now + SampleInterval(now);
             }
 
+            // Missing on two looks in a row, not one: a network file system can blink.
+            missingLooks = _dir.Exists ? 0 : missingLooks + 1;
             if (action is null && !forwardedTerm)
             {
-                if (_dir.CancelRequested)
+                HPCJobReason? next = null;
+                TimeSpan grace = TimeSpan.Zero;
+                if (missingLooks >= 2)
                 {
-                    action = HPCJobReason.Cancelled;
+                    // Deleted: put the folder back at once (the job must not read as unknown
+                    // while it runs), then end the job as its deleter meant.
+                    var restored = RestoreDirectory();
+                    next = HPCJobReason.Cancelled;
+                    message = $"The job directory {_dir.Path} was deleted while the job ran{(restored ? "; the runner restored it and ended the job" : "")}.";
+                    grace = Grace(null);
+                    Log("the job directory was deleted: TERM");
+                }
+                else if (_dir.CancelRequested)
+                {
+                    next = HPCJobReason.Cancelled;
                     var request = _dir.TryReadCancel();
                     message = $"Cancelled{(request?.Host is { } host ? $" from {host}" : "")} at {DateTimeOffset.UtcNow:u}.";
-                    killAt = now + Grace(request);
-                    Log($"cancel requested: TERM, KILL after {Grace(request).TotalSeconds:0.#} s");
-                    Signal(LocalNative.SIGTERM);
+                    grace = Grace(request);
+                    Log($"cancel requested: TERM, KILL after {grace.TotalSeconds:0.#} s");
                 }
                 else if (timeLimit is { } limit && now >= limit)
                 {
-                    action = HPCJobReason.Timeout;
+                    next = HPCJobReason.Timeout;
                     message = $"Ran past its time limit of {limit.TotalHours:0.###} h.";
-                    killAt = now + Grace(null);
+                    grace = Grace(null);
                     Log("time limit reached: TERM");
-                    Signal(LocalNative.SIGTERM);
                 }
                 else if (memoryLimit is { } mem && Interlocked.Read(ref _lastRss) > mem)
                 {
@@ -272,22 +397,22 @@ internal sealed class JobSupervisor
                     killAt = now;
                     Log("memory limit passed: KILL");
                 }
-                else if (directoryMissingSince is { } since && now - since >= DirectoryGoneAfter)
-                {
-                    // Deleted: nobody can read, cancel or clean up this job any more. End it
-                    // rather than let it run unseen.
-                    action = HPCJobReason.Cancelled;
-                    message = $"The job directory {_dir.Path} was deleted while the job ran.";
-                    killAt = now + Grace(null);
-                    Log("the job directory is gone: TERM");
-                    Signal(LocalNative.SIGTERM);
-                }
                 else if (_terminateRequested)
                 {
                     forwardedTerm = true;
                     message = "The runner received SIGTERM and ended the job.";
                     killAt = now + Grace(null);
                     Log("SIGTERM received: TERM to the job");
+                    Signal(LocalNative.SIGTERM);
+                }
+
+                if (next is not null)
+                {
+                    // Read before the signal: does the main process handle TERM itself? If not,
+                    // our TERM kills it by signal, and a plain exit means it ended on its own.
+                    mainCatchesTerm = CatchesTerm(pid);
+                    action = next;
+                    killAt = now + grace;
                     Signal(LocalNative.SIGTERM);
                 }
             }
@@ -300,13 +425,67 @@ internal sealed class JobSupervisor
 
             if (now >= nextHeartbeat)
             {
-                // Missing on two looks in a row, not one: a network file system can blink.
-                directoryMissingSince = _dir.Exists ? null : directoryMissingSince ?? now;
-                if (directoryMissingSince is null) Heartbeat();
+                if (missingLooks == 0) Heartbeat();
                 nextHeartbeat = now + HeartbeatInterval;
             }
 
             Thread.Sleep(100);
+        }
+    }
+
+    /// <summary>Did our action decide the job's end? KILL and TERM deaths yes; a plain exit only if the job was handling our TERM.</summary>
+    private static bool Landed(int status, HPCJobReason? action, bool mainCatchesTerm)
+    {
+        if (action is null) return false;
+        var (_, signal) = RunnerNative.DecodeStatus(status);
+        return signal is not null || mainCatchesTerm;
+    }
+
+    /// <summary>True when the process has a handler for SIGTERM (SigCgt in /proc/&lt;pid&gt;/status).</summary>
+    private static bool CatchesTerm(int pid)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+            {
+                if (!line.StartsWith("SigCgt:", StringComparison.Ordinal)) continue;
+                var mask = ulong.Parse(line["SigCgt:".Length..].Trim(), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
+                return (mask & (1UL << (LocalNative.SIGTERM - 1))) != 0;
+            }
+        }
+        catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException)
+        {
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Puts a deleted job folder back: the lock (taken anew: the old one locks a deleted file),
+    /// job.json, runner.json, the reserve and, with the file store, the record.
+    /// </summary>
+    private bool RestoreDirectory()
+    {
+        try
+        {
+            _dir.Create();
+            if (TakeLock() is { } lockError) Log($"restoring the folder: {lockError}");
+            _dir.WriteSpec(_specAsWritten);
+            if (_state is { } state) _dir.WriteRunner(state);
+            _dir.ReserveResultSpace();
+            if (_store is FileJobStore && _state is { } running)
+            {
+                var fields = LocalJobRecord.ForSubmission(_specAsWritten, _dir.Path);
+                foreach (var (k, v) in LocalJobRecord.ForRunning(running)) fields[k] = v;
+                _store.CreateAsync(_spec.Id, fields, _spec.SubmittedAt, CancellationToken.None).GetAwaiter().GetResult();
+            }
+
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CcatException)
+        {
+            Log($"cannot restore the job folder: {e.Message}");
+            return false;
         }
     }
 
@@ -380,8 +559,20 @@ internal sealed class JobSupervisor
         return long.MaxValue;
     }
 
-    private List<ProcStat> LiveDescendants() =>
-        ProcFs.Descendants(ProcFs.Snapshot(), _self).Where(p => !p.HasExited).ToList();
+    private List<ProcStat> LiveDescendants()
+    {
+        var snapshot = ProcFs.Snapshot();
+        var tree = ProcFs.Descendants(snapshot, _self);
+        if (_cgroup is not null)
+        {
+            // Members that left the tree (a reparenting we did not see) are the job's too.
+            var inTree = tree.Select(p => p.Pid).ToHashSet();
+            var members = JobCgroup.Members(_spec.Id).Where(pid => pid != _self && !inTree.Contains(pid)).ToHashSet();
+            tree.AddRange(snapshot.Where(p => members.Contains(p.Pid)));
+        }
+
+        return tree.Where(p => !p.HasExited).ToList();
+    }
 
     /// <summary>Signals every live process of the tree (every descendant of the runner).</summary>
     private void Signal(int signal)
@@ -437,6 +628,11 @@ internal sealed class JobSupervisor
         }
 
         env.Remove(LocalStoreOptions.RunnerVariable); // the store's password stays with the runner
+        foreach (var d in CcatWorkflow.Core.Configuration.SettingsSchema.All.Where(d => d.IsSecret))
+        {
+            env.Remove(CcatWorkflow.Core.Configuration.SettingsSchema.EnvPrefix + d.Name);
+        }
+
         foreach (var v in _spec.Environment) env[v.Name] = v.Value;
         env[JobSessionKiller.JobIdVariable] = _spec.Id; // the job's own id, and the mark of its processes
         return env.Select(kv => kv.Key + "=" + kv.Value).ToArray();
@@ -450,29 +646,66 @@ internal sealed class JobSupervisor
         Host = Environment.MachineName,
     };
 
-    /// <summary>result.json first (the durable truth), then the store (which may be down: readers heal it).</summary>
+    /// <summary>
+    /// Records the result durably: result.json first (the truth; into the space reserved at
+    /// the start if the disk is full), then the store. Kept in memory and retried until the
+    /// folder or the store (Redis) accepts it — a full or read-only disk loses nothing; the
+    /// runner holds its lock meanwhile, so no reader calls the job lost.
+    /// </summary>
     private void Finish(LocalJobResult result)
     {
-        var final = result;
+        Log($"job ended: exit {result.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"}, reason '{result.Reason}'");
+        _runningUpdate?.Wait(); // "running" must not land after the final record
+        var delay = TimeSpan.FromMilliseconds(200);
+        for (var attempt = 1; ; attempt++)
+        {
+            if (RecordInFolder(result) is { } final)
+            {
+                UpdateStore(LocalJobRecord.ForResult(final), attempts: 4);
+                return;
+            }
+
+            if (_store is not FileJobStore && UpdateStore(LocalJobRecord.ForResult(result), attempts: 1))
+            {
+                Log("the result is recorded in the store only (the job folder refused it)");
+                return;
+            }
+
+            if (attempt == 1) Log("the result could not be recorded yet; retrying until the folder or the store accepts it");
+            if (!_dir.Exists) RestoreDirectory(); // deleted meanwhile: the result needs a folder
+            Thread.Sleep(delay);
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRecordRetry.Ticks));
+        }
+    }
+
+    /// <summary>Writes result.json (normally, else into the reserve); returns the result that stands, or null when the folder refused.</summary>
+    private LocalJobResult? RecordInFolder(LocalJobResult result)
+    {
         try
         {
-            if (!_dir.TryWriteResult(result))
-            {
-                Log("a result was recorded already; keeping it");
-                final = _dir.TryReadResult() ?? result;
-            }
+            if (_dir.TryWriteResult(result)) return result;
+            Log("a result was recorded already; keeping it");
+            return _dir.TryReadResult() ?? result;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or CcatException)
         {
             Log($"cannot write result.json: {e.Message}");
         }
 
-        Log($"job ended: exit {final.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"}, reason '{final.Reason}'");
-        _runningUpdate?.Wait(); // "running" must not land after the final record
-        UpdateStore(LocalJobRecord.ForResult(final), attempts: 4);
+        try
+        {
+            if (_dir.TryWriteResultIntoReserve(result)) return result;
+            return _dir.TryReadResult() ?? result;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CcatException)
+        {
+            Log($"cannot write result.json into the reserved space: {e.Message}");
+            return null;
+        }
     }
 
-    private void UpdateStore(IReadOnlyDictionary<string, string> fields, int attempts)
+    /// <summary>Sets the store's fields, up to <paramref name="attempts"/> tries; true when the store accepted them.</summary>
+    private bool UpdateStore(IReadOnlyDictionary<string, string> fields, int attempts)
     {
         var delay = TimeSpan.FromMilliseconds(500);
         for (var i = 1; i <= attempts; i++)
@@ -482,9 +715,10 @@ internal sealed class JobSupervisor
                 if (!_store.UpdateAsync(_spec.Id, fields, CancellationToken.None).GetAwaiter().GetResult())
                 {
                     Log("the store has no record of this job any more");
+                    return false;
                 }
 
-                return;
+                return true;
             }
             catch (CcatException e)
             {
@@ -497,8 +731,19 @@ internal sealed class JobSupervisor
                 delay *= 2;
             }
         }
+
+        return false;
     }
 
-    private static void Log(string message) =>
-        Console.Error.WriteLine($"{DateTimeOffset.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} ccat-runner[{Environment.ProcessId}]: {message}");
+    private static void Log(string message)
+    {
+        try
+        {
+            Console.Error.WriteLine($"{DateTimeOffset.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} ccat-runner[{Environment.ProcessId}]: {message}");
+        }
+        catch (IOException)
+        {
+            // runner.log on a full or read-only disk: the diagnostics are lost, nothing else
+        }
+    }
 }

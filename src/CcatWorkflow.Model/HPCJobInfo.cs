@@ -27,6 +27,8 @@ public sealed class HPCJobInfo
     /// <param name="finishedAt">When the job ended.</param>
     /// <param name="message">A human-readable detail from the backend, if any.</param>
     /// <param name="allocatedCpuHours">Core-hours allocated (elapsed × allocated CPUs), where the backend reports it.</param>
+    /// <param name="arrayJobId">For an element of a job array, the array's id (the element's id is <c>&lt;arrayJobId&gt;_&lt;arrayIndex&gt;</c>).</param>
+    /// <param name="arrayIndex">For an element of a job array, its index.</param>
     public HPCJobInfo(
         string jobId,
         HPCBackendKind backend,
@@ -42,7 +44,9 @@ public sealed class HPCJobInfo
         DateTimeOffset? startedAt = null,
         DateTimeOffset? finishedAt = null,
         string? message = null,
-        double? allocatedCpuHours = null)
+        double? allocatedCpuHours = null,
+        string? arrayJobId = null,
+        int? arrayIndex = null)
     {
         if (string.IsNullOrWhiteSpace(jobId))
         {
@@ -64,6 +68,8 @@ public sealed class HPCJobInfo
         FinishedAt = finishedAt;
         Message = message;
         AllocatedCpuHours = allocatedCpuHours;
+        ArrayJobId = arrayJobId;
+        ArrayIndex = arrayIndex;
     }
 
     /// <summary>The backend-specific job id.</summary>
@@ -110,6 +116,12 @@ public sealed class HPCJobInfo
 
     /// <summary>Core-hours allocated (elapsed × allocated CPUs), where the backend reports it.</summary>
     public double? AllocatedCpuHours { get; }
+
+    /// <summary>For an element of a job array, the array's id; null for a job that is not an array element.</summary>
+    public string? ArrayJobId { get; }
+
+    /// <summary>For an element of a job array, its index (what the job sees in CCAT_ARRAY_INDEX); null otherwise.</summary>
+    public int? ArrayIndex { get; }
 
     /// <summary>True once the job is completed or failed: its record will not change any more.</summary>
     public bool IsFinished => Status is HPCJobStatus.Completed or HPCJobStatus.Failed;

@@ -39,4 +39,8 @@ public enum HPCJobReason
     LaunchFailure,
     /// <summary>The backend reported a failure it did not explain.</summary>
     Unknown,
+    /// <summary>The job depended on other jobs whose outcome can no longer meet its condition: it never ran and never will.</summary>
+    DependencyNeverSatisfied,
+    /// <summary>The job waits for the jobs it depends on (pending).</summary>
+    WaitingForDependency,
 }

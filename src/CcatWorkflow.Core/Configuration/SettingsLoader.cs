@@ -144,22 +144,20 @@ public static class SettingsLoader
     private static void ApplyFile(string path, string envName, bool explicitEnv,
         Dictionary<string, SettingValue> values, List<string> unknown, bool isSecrets)
     {
+        var what = isSecrets ? "Secrets file" : "Settings file";
+        var text = SettingsFileReader.ReadText(path, what);
         TomlTable doc;
         try
         {
-            doc = TomlSerializer.Deserialize(File.ReadAllText(path), SettingsToml.Default.TomlTable)!;
+            // TOML forbids a key or table defined twice; the model reader alone keeps the last
+            // one, so the syntax tree is validated first (it names the line).
+            Tomlyn.Parsing.SyntaxParser.ParseStrict(text, path, validate: true);
+            doc = TomlSerializer.Deserialize(text, new SettingsToml(StrictToml(path)).TomlTable)!;
         }
         catch (TomlException ex)
         {
-            throw new CcatException(CcatErrorId.InvalidConfiguration, $"Settings file '{path}' is not valid TOML: {ex.Message}", innerException: ex);
-        }
-        catch (IOException ex)
-        {
-            throw new CcatException(CcatErrorId.InvalidConfiguration, $"Settings file '{path}' cannot be read: {ex.Message}", innerException: ex);
-        }
-        catch (UnauthorizedAccessException ex)
-        {
-            throw new CcatException(CcatErrorId.InvalidConfiguration, $"Settings file '{path}' cannot be read: {ex.Message}", innerException: ex);
+            throw new CcatException(CcatErrorId.InvalidConfiguration,
+                $"{what} '{path}' is not valid TOML{(ex.Line > 0 ? $" (line {ex.Line})" : "")}: {ex.Message}", innerException: ex);
         }
 
         var sections = doc.Where(kv => kv.Value is TomlTable).ToDictionary(kv => kv.Key.ToLowerInvariant(), kv => (TomlTable)kv.Value!);
@@ -200,6 +198,9 @@ public static class SettingsLoader
 
         if (sections.TryGetValue("global", out var global)) Apply(global, "global", envSource);
     }
+
+    private static TomlSerializerOptions StrictToml(string path) =>
+        new() { DuplicateKeyHandling = TomlDuplicateKeyHandling.Error, SourceName = path };
 
     /// <summary>Reads an environment variable's text as a TOML literal, as Dynaconf does; else the text itself.</summary>
     public static object ParseLiteral(string raw)
@@ -282,37 +283,18 @@ public static class SettingsLoader
         _ => $"a {raw.GetType().Name}",
     };
 
+    // The one place a setting's rule is checked (SettingDefinition.Problem): once, after every
+    // layer is applied, so a rule may look at other settings (REDIS_PORT and a unix socket).
     private static void Validate(CcatSettings s)
     {
-        _ = s.Backend;
-        void OneOf(string name, params string[] allowed)
+        foreach (var v in s.Values)
         {
-            var v = s[name];
-            if (!allowed.Contains(((string)v.Value).ToLowerInvariant()))
+            if (v.Definition.Problem(v.Value, s) is { } problem)
             {
+                var shown = v.Definition.IsSecret ? "set" : $"'{CcatSettings.Format(v.Value, mask: false)}'";
                 throw new CcatException(CcatErrorId.InvalidConfiguration,
-                    $"Setting {name} is '{v.Value}' (from {CcatSettings.Describe(v)}, environment '{s.Environment}'); it must be one of: {string.Join(", ", allowed)}.");
+                    $"Setting {v.Definition.Name} is {shown} (from {CcatSettings.Describe(v)}, environment '{s.Environment}'); it {problem}.");
             }
         }
-
-        void Range(string name, double min, double max)
-        {
-            var v = s[name];
-            var d = Convert.ToDouble(v.Value, CultureInfo.InvariantCulture);
-            if (d < min || d > max)
-            {
-                throw new CcatException(CcatErrorId.InvalidConfiguration,
-                    $"Setting {name} is {Convert.ToString(v.Value, CultureInfo.InvariantCulture)} (from {CcatSettings.Describe(v)}, environment '{s.Environment}'); it must be between {min.ToString(CultureInfo.InvariantCulture)} and {max.ToString(CultureInfo.InvariantCulture)}.");
-            }
-        }
-
-        OneOf("LOCAL_JOB_STORE", "file", "redis");
-        OneOf("SLURM_GPU_DIRECTIVE", "gpus", "gres");
-        OneOf("K8S_VOLUME_KIND", "hostpath", "pvc");
-        Range("REDIS_PORT", 1, 65535);
-        Range("REDIS_DB", 0, 1024);
-        Range("POLL_INTERVAL_SECONDS", 0.05, 3600);
-        Range("LOCAL_CANCEL_GRACE_SECONDS", 0, 3600);
-        OneOf("LOCAL_RUNNER", "auto", "native", "managed");
     }
 }

@@ -1,9 +1,10 @@
 namespace CcatWorkflow.Core.Configuration;
 
 /// <summary>
-/// Every setting the module knows. The seed's settings keep their names and meanings; new ones
-/// follow the same style. A setting not listed here is an error in the settings file, so a
-/// typo such as <c>SLURM_PARTITON</c> is caught instead of silently ignored.
+/// Every setting the module knows: the common ones here, each backend's in its descriptor. The
+/// seed's settings keep their names and meanings; new ones follow the same style. A key not
+/// listed is reported (a warning and an unknown entry) and ignored: the
+/// file may be shared with the Python service.
 /// </summary>
 public static class SettingsSchema
 {
@@ -15,57 +16,73 @@ public static class SettingsSchema
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "state"),
         "ccat-workflow", "jobs");
 
-    /// <summary>All settings, in the order Get-CcatConfiguration shows them.</summary>
-    public static IReadOnlyList<SettingDefinition> All { get; } =
+    /// <summary>
+    /// The settings no single backend owns, in the order Get-CcatConfiguration shows them;
+    /// each backend's own settings live in its <see cref="BackendDescriptor"/>.
+    /// </summary>
+    public static IReadOnlyList<SettingDefinition> Common { get; } =
     [
         // ---- seed settings
-        new("HPC_BACKEND", SettingType.String, "local", "Backend: local, slurm or kubernetes. The module defaults to local (runs anywhere); the original service defaults to kubernetes."),
+        new("HPC_BACKEND", SettingType.String, "local", "Backend: one of the registered backends (slurm, kubernetes or k8s, local; any case). The module defaults to local (runs anywhere); the original service defaults to kubernetes.")
+        {
+            Check = (v, _) => BackendRegistry.TryParse((string)v) is null ? $"must be one of: {BackendRegistry.ValidNames} (any case)" : null,
+        },
         new("PIPELINE_BASE_DIR", SettingType.String, "/data/pipelines", "Root of the per-pipeline workspace/output/logs trees."),
         new("SIF_CACHE_DIR", SettingType.String, "/data/sif-cache", "Directory of cached Apptainer SIF images."),
-        new("SLURM_PARTITION", SettingType.String, "", "Slurm partition (--partition); empty = the cluster's default."),
-        new("K8S_NAMESPACE", SettingType.String, "ccat-workflows", "Kubernetes namespace for jobs."),
-        new("REDIS_HOST", SettingType.String, "localhost", "Redis host (or a unix socket path) for LOCAL_JOB_STORE=redis."),
-        new("REDIS_PORT", SettingType.Integer, 6379L, "Redis port."),
-        new("REDIS_PASSWORD", SettingType.String, "", "Redis password; keep it in the secrets file or the environment.", IsSecret: true),
 
         // ---- shared
         new("APPTAINER_PATH", SettingType.String, "apptainer", "The apptainer program used when the module builds the apptainer exec line."),
-        new("POLL_INTERVAL_SECONDS", SettingType.Float, 2.0, "How often Wait-CcatJob asks the backend (seconds)."),
-
-        // ---- Local backend
-        new("LOCAL_JOB_STORE", SettingType.String, "file", "Where Local jobs are tracked: file (embedded, the default) or redis."),
-        new("LOCAL_JOB_DIR", SettingType.String, DefaultJobDir, "Directory of Local job folders (logs, result) and of the file job store. Must be on a file system every host that reads the jobs shares."),
-        new("LOCAL_CANCEL_GRACE_SECONDS", SettingType.Float, 5.0, "Seconds between TERM and KILL when a Local job is cancelled."),
-        new("REDIS_DB", SettingType.Integer, 0L, "Redis database number."),
-        new("REDIS_KEY_PREFIX", SettingType.String, "ccat:workflow", "Prefix of every Redis key the module writes."),
-
-        // ---- Slurm backend
-        new("SLURM_ACCOUNT", SettingType.String, "", "Slurm account (--account); empty = none."),
-        new("SLURM_QOS", SettingType.String, "", "Slurm QOS (--qos); empty = none."),
-        new("SLURM_EXTRA_DIRECTIVES", SettingType.StringList, Array.Empty<string>(), "Extra #SBATCH directives, e.g. [\"--constraint=avx2\"]."),
-        new("SLURM_JOB_DIR", SettingType.String, "", "Directory for sbatch scripts and job logs, on a file system the compute nodes share; empty = <PIPELINE_BASE_DIR>/.ccat-slurm."),
-        new("SLURM_GPU_DIRECTIVE", SettingType.String, "gpus", "How gpu is requested: gpus (--gpus=N) or gres (--gres=gpu:N)."),
-
-        // ---- Kubernetes backend
-        new("K8S_CONTEXT", SettingType.String, "", "kubeconfig context; empty = current context (or in-cluster service account)."),
-        new("K8S_KUBECONFIG", SettingType.String, "", "kubeconfig file; empty = KUBECONFIG or ~/.kube/config."),
-        new("K8S_RUNNER_IMAGE", SettingType.String, "ghcr.io/apptainer/apptainer:1.3.6", "Image of the pod that runs the apptainer command (must carry apptainer)."),
-        new("K8S_TTL_SECONDS_AFTER_FINISHED", SettingType.Integer, 86400L, "ttlSecondsAfterFinished of each Job; -1 = never delete."),
-        new("K8S_SERVICE_ACCOUNT", SettingType.String, "", "serviceAccountName of the pods; empty = namespace default."),
-        new("K8S_NODE_SELECTOR", SettingType.StringMap, new Dictionary<string, string>(), "nodeSelector of the pods."),
-        new("K8S_RUN_AS_USER", SettingType.Integer, -1L, "securityContext.runAsUser of the pods; -1 = not set."),
-        new("K8S_PRIVILEGED", SettingType.Boolean, false, "Run the container privileged (some apptainer setups need it)."),
-        new("K8S_VOLUME_KIND", SettingType.String, "hostPath", "How pipeline directories reach the pod: hostPath or pvc."),
-        new("K8S_PVC_NAME", SettingType.String, "", "PersistentVolumeClaim holding PIPELINE_BASE_DIR and SIF_CACHE_DIR when K8S_VOLUME_KIND=pvc."),
-        new("K8S_GPU_RESOURCE", SettingType.String, "nvidia.com/gpu", "Extended resource name a gpu request becomes in the pod's limits (e.g. amd.com/gpu)."),
-
-        // ---- Local backend (appended)
-        new("LOCAL_RUNNER", SettingType.String, "auto", "Which Local runner starts jobs: auto (the native one where it fits this machine, else the managed one), native, or managed (dotnet + CcatWorkflow.LocalRunner.dll)."),
+        new("POLL_INTERVAL_SECONDS", SettingType.Float, 2.0, "How often Wait-CcatJob asks the backend (seconds).") { Min = 0.05, Max = 3600 },
     ];
 
-    private static readonly Dictionary<string, SettingDefinition> ByName =
-        All.ToDictionary(d => d.Name, StringComparer.OrdinalIgnoreCase);
+    /// <summary>The default of LOCAL_JOB_DIR (under XDG_STATE_HOME, else ~/.local/state).</summary>
+    internal static string DefaultLocalJobDir => DefaultJobDir;
+
+    private static volatile IReadOnlyList<SettingDefinition>? _all;
+    private static volatile Dictionary<string, SettingDefinition>? _byName;
+
+    static SettingsSchema() => BackendRegistry.Changed += () =>
+    {
+        _all = null;
+        _byName = null;
+    };
+
+    /// <summary>
+    /// All settings, in the order Get-CcatConfiguration shows them: the common ones, then each
+    /// registered backend's. A name defined twice is a programming error, caught here.
+    /// </summary>
+    public static IReadOnlyList<SettingDefinition> All => _all ??= Build();
+
+    private static List<SettingDefinition> Build()
+    {
+        var list = Common.Concat(BackendRegistry.Descriptors.SelectMany(d => d.Settings)).ToList();
+        var twice = list.GroupBy(d => d.Name, StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1);
+        if (twice is not null)
+        {
+            throw new InvalidOperationException($"Setting {twice.Key} is defined more than once.");
+        }
+
+        return list;
+    }
 
     /// <summary>Looks up a setting by name (case-insensitive, as Dynaconf does).</summary>
-    public static SettingDefinition? Find(string name) => ByName.GetValueOrDefault(name);
+    public static SettingDefinition? Find(string name) =>
+        (_byName ??= All.ToDictionary(d => d.Name, StringComparer.OrdinalIgnoreCase)).GetValueOrDefault(name);
+
+    /// <summary>The README's settings table, made from the definitions (docs/CONTRIBUTING-backends.md).</summary>
+    public static string MarkdownTable()
+    {
+        var sb = new System.Text.StringBuilder();
+        sb.Append("| setting | type | default | rule | meaning |\n|---|---|---|---|---|\n");
+        foreach (var d in All)
+        {
+            var dflt = d.Name == "LOCAL_JOB_DIR" ? "~/.local/state/ccat-workflow/jobs" : CcatSettings.Format(d.Default, mask: false);
+            sb.Append("| `").Append(d.Name).Append("` | ").Append(d.Type.ToString().ToLowerInvariant()).Append(" | ")
+              .Append(dflt.Length == 0 ? "(empty)" : "`" + dflt + "`").Append(" | ")
+              .Append(d.RuleText.Replace("|", "\\|", StringComparison.Ordinal)).Append(" | ")
+              .Append(d.Description.Replace("|", "\\|", StringComparison.Ordinal)).Append(d.IsSecret ? " Secret: never shown." : "").Append(" |\n");
+        }
+
+        return sb.ToString();
+    }
 }

@@ -61,4 +61,14 @@ public enum CcatErrorId
     // ---- anything else
     /// <summary>An unexpected failure inside the module (a bug): the message and inner exception say what.</summary>
     InternalError,
+
+    // ---- job arrays and dependencies
+    /// <summary>An -ArrayIndex spec or -ThrottleLimit is malformed or out of range (nothing was submitted).</summary>
+    InvalidArraySpec,
+    /// <summary>A -DependsOn parent is unusable: on another backend, malformed, or unknown (nothing was submitted).</summary>
+    InvalidDependency,
+    /// <summary>A -DependsOn parent has already ended in a way that can never meet the condition (nothing was submitted).</summary>
+    DependencyNeverSatisfied,
+    /// <summary>The backend does not support this feature yet (for example job arrays on Local); nothing was submitted.</summary>
+    NotSupportedOnBackend,
 }

@@ -33,7 +33,9 @@ public class CcatException : Exception
     public static CcatErrorKind KindOf(CcatErrorId id) => id switch
     {
         CcatErrorId.InvalidResourceRequirement or CcatErrorId.InvalidEnvironmentVariable
-            or CcatErrorId.InvalidSubmission or CcatErrorId.InvalidJobId => CcatErrorKind.InvalidArgument,
+            or CcatErrorId.InvalidSubmission or CcatErrorId.InvalidJobId
+            or CcatErrorId.InvalidArraySpec or CcatErrorId.InvalidDependency => CcatErrorKind.InvalidArgument,
+        CcatErrorId.DependencyNeverSatisfied or CcatErrorId.NotSupportedOnBackend => CcatErrorKind.InvalidOperation,
         CcatErrorId.InvalidConfiguration => CcatErrorKind.InvalidData,
         CcatErrorId.JobNotFound or CcatErrorId.KubernetesNotFound => CcatErrorKind.ObjectNotFound,
         CcatErrorId.SchedulerUnavailable or CcatErrorId.StoreUnavailable

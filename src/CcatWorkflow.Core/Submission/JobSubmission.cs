@@ -2,6 +2,7 @@ using System.Collections;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Security;
+using CcatWorkflow.Core.Arrays;
 using CcatWorkflow.Core.Errors;
 
 namespace CcatWorkflow.Core.Submission;
@@ -89,6 +90,15 @@ public sealed record JobSubmission
 
     /// <summary>A name for people; backends sanitise it for their own rules.</summary>
     public string JobName { get; init; } = "ccat-job";
+
+    /// <summary>The indices of a job array (one job per index); null for a single job.</summary>
+    public ArrayIndexSpec? ArrayIndex { get; init; }
+
+    /// <summary>At most this many elements of the array run at once; null for no limit.</summary>
+    public int? ThrottleLimit { get; init; }
+
+    /// <summary>The jobs this one waits for, and on what condition; null for none.</summary>
+    public JobDependency? Dependency { get; init; }
 
     /// <summary>
     /// Validates environment variable names: no empty name, no '=' and no NUL, in names or
@@ -179,6 +189,12 @@ public sealed record JobSubmission
         if (JobName.Length > 200 || JobName.Any(char.IsControl))
         {
             throw new CcatException(CcatErrorId.InvalidSubmission, "The job name must be at most 200 characters with no control characters.");
+        }
+
+        ArrayIndexSpec.ValidateThrottle(ThrottleLimit, ArrayIndex);
+        if (Dependency is { ParentIds.Count: 0 })
+        {
+            throw new CcatException(CcatErrorId.InvalidDependency, "-DependsOn names no job.");
         }
 
         if (SecretEnvironment.FirstOrDefault(s => Environment.Any(e => e.Key == s.Key)) is { Key: { } both })

@@ -27,7 +27,9 @@ public sealed class GetCcatJobStatusCommand : JobCmdlet
             var (info, error) = outcome[t];
             if (info is not null)
             {
-                WriteObject(info);
+                // An array's id means all its elements: one record each.
+                if (ArrayElements.TryGetValue(t, out var elements)) WriteObject(elements, enumerateCollection: true);
+                else WriteObject(info);
             }
             else
             {

@@ -33,7 +33,14 @@ public abstract class JobCmdlet : CcatCmdlet
     [ValidateNotNull]
     public HPCJobInfo[] InputObject { get; set; } = [];
 
-    /// <summary>The jobs collected so far, in the order given, without repeats.</summary>
+    /// <summary>
+    /// For each target that is a job array's id, its elements as the last
+    /// <see cref="QueryStatuses"/> read them (the info it returned is then the array's summary):
+    /// an array id means all its elements.
+    /// </summary>
+    private protected Dictionary<JobTarget, IReadOnlyList<HPCJobInfo>> ArrayElements { get; } = [];
+
+        /// <summary>The jobs collected so far, in the order given, without repeats.</summary>
     private protected IReadOnlyList<JobTarget> Targets => _targets;
 
     /// <inheritdoc />
@@ -86,6 +93,11 @@ public abstract class JobCmdlet : CcatCmdlet
                 var results = RunSync(ct => backend.QueryJobsAsync(ids, ct)).ToDictionary(r => r.JobId, StringComparer.Ordinal);
                 foreach (var t in list)
                 {
+                    if (results.TryGetValue(t.JobId, out var withElements) && withElements.Elements is { } elements)
+                    {
+                        ArrayElements[t] = elements;
+                    }
+
                     outcome[t] = results.TryGetValue(t.JobId, out var r)
                         ? (r.Info, r.Error)
                         : (null, new CcatException(CcatErrorId.JobNotFound, $"The {backend.Kind} backend returned nothing for job '{t.JobId}'.", t.JobId));

@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Management.Automation;
+using CcatWorkflow.Core.Arrays;
 using CcatWorkflow.Core.Errors;
 using CcatWorkflow.Core.Submission;
 
@@ -108,6 +109,24 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
     [ValidateNotNullOrEmpty]
     public string? WorkingDirectory { get; set; }
 
+    /// <summary>Submit a job array, one job per index, in Slurm's syntax: '0-99', '1,3,5-9', '0-99:2'. Each element sees its index in CCAT_ARRAY_INDEX.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? ArrayIndex { get; set; }
+
+    /// <summary>With -ArrayIndex: at most this many elements run at once.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public int? ThrottleLimit { get; set; }
+
+    /// <summary>Jobs (HPCJobInfo objects, or ids on the same backend) this job waits for; an array's id, or all its elements, means the whole array.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public object[]? DependsOn { get; set; }
+
+    /// <summary>With -DependsOn: start after every parent completed (AfterOk, the default), after they all ended (AfterAny), or after they failed (AfterNotOk).</summary>
+    [Parameter]
+    public DependencyCondition DependencyCondition { get; set; } = DependencyCondition.AfterOk;
+
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
@@ -126,6 +145,7 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
         string description;
         try
         {
+            submission = submission with { Dependency = JobDependencies.From(DependsOn, DependencyCondition, backend.Kind) };
             description = backend.PreviewSubmission(submission);
         }
         catch (CcatException ex)
@@ -146,8 +166,14 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
         var submittedAt = DateTimeOffset.UtcNow;
         try
         {
-            var id = RunSync(ct => backend.SubmitJobAsync(submission, ct));
-            WriteObject(new HPCJobInfo(id, backend.Kind, HPCJobStatus.Pending, submission.JobName, submittedAt: submittedAt));
+            var ids = RunSync(ct => backend.SubmitJobsAsync(submission, ct));
+            foreach (var id in ids)
+            {
+                var element = ArrayElementId.TryParse(id, out var arrayId, out var index) && submission.ArrayIndex is not null;
+                WriteObject(new HPCJobInfo(id, backend.Kind, HPCJobStatus.Pending, submission.JobName, submittedAt: submittedAt,
+                    arrayJobId: element ? arrayId : null, arrayIndex: element ? index : null));
+            }
+
             ReportSubmitted(submission.JobName);
         }
         catch (CcatException ex)
@@ -217,6 +243,8 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
             SecretEnvironment = secretEnvironment,
             JobName = JobName,
             WorkingDirectory = FullPath(WorkingDirectory),
+            ArrayIndex = ArrayIndex is null ? null : ArrayIndexSpec.Parse(ArrayIndex),
+            ThrottleLimit = ThrottleLimit,
         };
         submission.Validate();
         return submission;

@@ -58,7 +58,9 @@ public sealed class WaitCcatJobCommand : JobCmdlet
                     latest[t] = info;
                     if (info.IsFinished)
                     {
-                        WriteObject(info);
+                        // An array's id: finished when every element is, and each element is written.
+                        if (ArrayElements.TryGetValue(t, out var elements)) WriteObject(elements, enumerateCollection: true);
+                        else WriteObject(info);
                         pending.Remove(t);
                     }
                 }

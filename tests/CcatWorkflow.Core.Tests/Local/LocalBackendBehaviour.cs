@@ -74,7 +74,7 @@ public abstract class LocalBackendBehaviour : IAsyncLifetime
             var state = new LocalJobDirectory(dir).TryReadRunner();
             if (state is null) continue;
             if (ProcFs.IsAlive(state.RunnerPid, state.RunnerStartTicks)) LocalNative.Kill(state.RunnerPid, LocalNative.SIGKILL);
-            await JobSessionKiller.EndAsync(Path.GetFileName(dir), state, TimeSpan.Zero, CancellationToken.None);
+            await JobSessionKiller.EndAsync(new LocalJobDirectory(dir), TimeSpan.Zero, CancellationToken.None);
             foreach (var pid in JobProcesses(Path.GetFileName(dir))) LocalNative.Kill(pid, LocalNative.SIGKILL); // left the session
         }
 
@@ -376,7 +376,7 @@ public abstract class LocalBackendBehaviour : IAsyncLifetime
         finally
         {
             if (ProcFs.IsAlive(state.RunnerPid, state.RunnerStartTicks)) LocalNative.Kill(state.RunnerPid, LocalNative.SIGKILL);
-            await JobSessionKiller.EndAsync(id, state, TimeSpan.Zero, CancellationToken.None);
+            await JobSessionKiller.EndAsync(new LocalJobDirectory(Path.Combine(JobRoot, id)), TimeSpan.Zero, CancellationToken.None);
         }
     }
 

@@ -91,7 +91,7 @@ public sealed class LocalSettingsTests
 
         Assert.Same(a, again);
         Assert.NotSame(a, b);
-        Assert.Contains("REDIS_PASSWORD", LocalBackend.SettingNames);
+        Assert.Contains("REDIS_PASSWORD", new LocalBackendDescriptor().SettingNames);
         Assert.Empty(await a.ListJobsAsync(default)); // a job root that does not exist yet is an empty store
     }
 }

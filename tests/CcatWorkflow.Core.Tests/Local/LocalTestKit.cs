@@ -59,7 +59,8 @@ internal static class LocalTestKit
     {
         var dir = new LocalJobDirectory(Path.Combine(jobRoot, id));
         LocalRunnerState? state = null;
-        await EventuallyAsync(() => (state = dir.TryReadRunner()) is not null, $"runner.json of {id}");
+        // runner.json is written first without the job's pid (before the job exists), then with it.
+        await EventuallyAsync(() => (state = dir.TryReadRunner()) is { JobPid: > 0 }, $"runner.json of {id} with the job's pid");
         return state!;
     }
 

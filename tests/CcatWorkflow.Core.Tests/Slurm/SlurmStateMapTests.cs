@@ -95,6 +95,7 @@ public class SlurmStateMapTests
     [InlineData("PartitionTimeLimit", HPCJobReason.Unschedulable)]
     [InlineData("BadConstraints", HPCJobReason.Unschedulable)]
     [InlineData("QOSMaxWallDurationPerJobLimit", HPCJobReason.Unschedulable)]
-    [InlineData("DependencyNeverSatisfied", HPCJobReason.Unschedulable)]
+    [InlineData("DependencyNeverSatisfied", HPCJobReason.DependencyNeverSatisfied)]
+    [InlineData("Dependency", HPCJobReason.WaitingForDependency)]
     public void Pending_reasons(string reason, HPCJobReason expected) => Assert.Equal(expected, SlurmStateMap.PendingReason(reason));
 }

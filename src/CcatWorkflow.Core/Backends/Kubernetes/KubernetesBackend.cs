@@ -42,9 +42,6 @@ public sealed class KubernetesBackend : HPCBackend
     private readonly List<IKubernetes> _retiredClients = [];
     private (string Source, IKubernetes Client, string Server)? _client;
 
-    /// <summary>The settings this backend depends on (a change rebuilds it).</summary>
-    public static IReadOnlyList<string> SettingNames => KubernetesOptions.SettingNames;
-
     /// <summary>Builds the backend from settings. Reading the kubeconfig waits for the first API call.</summary>
     public static KubernetesBackend Create(CcatSettings settings) => new(KubernetesOptions.FromSettings(settings));
 

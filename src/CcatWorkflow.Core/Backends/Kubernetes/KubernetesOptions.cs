@@ -15,14 +15,6 @@ public enum KubernetesVolumeKind
 /// <summary>The Kubernetes backend's settings, typed and checked.</summary>
 public sealed record KubernetesOptions
 {
-    /// <summary>The settings the backend reads (its cache fingerprint).</summary>
-    public static IReadOnlyList<string> SettingNames { get; } =
-    [
-        "K8S_NAMESPACE", "K8S_CONTEXT", "K8S_KUBECONFIG", "K8S_RUNNER_IMAGE", "K8S_TTL_SECONDS_AFTER_FINISHED",
-        "K8S_SERVICE_ACCOUNT", "K8S_NODE_SELECTOR", "K8S_RUN_AS_USER", "K8S_PRIVILEGED", "K8S_VOLUME_KIND",
-        "K8S_PVC_NAME", "K8S_GPU_RESOURCE", "PIPELINE_BASE_DIR", "SIF_CACHE_DIR",
-    ];
-
     /// <summary>Namespace of the jobs (K8S_NAMESPACE).</summary>
     public string Namespace { get; init; } = "ccat-workflows";
 

@@ -53,7 +53,7 @@ internal static class AtomicFile
     {
         var dir = Path.GetDirectoryName(path) ?? ".";
         var tmp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-        using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+        using (var fs = new FileStream(tmp, SafeFile.Options0600(FileMode.CreateNew, FileAccess.Write, FileShare.None)))
         {
             fs.Write(Encoding.UTF8.GetBytes(text));
             fs.Flush(flushToDisk: true);

@@ -31,7 +31,7 @@ internal sealed class FileJobStore : ILocalJobStore
     public Task CreateAsync(string id, IReadOnlyDictionary<string, string> fields, DateTimeOffset submittedAt, CancellationToken cancellationToken) =>
         Guard(id, () =>
         {
-            Directory.CreateDirectory(Path.Combine(_root, id));
+            SafeFile.CreatePrivateDirectory(Path.Combine(_root, id));
             if (!AtomicFile.CreateNew(RecordPath(id), Serialize(fields)))
             {
                 throw new CcatException(CcatErrorId.StoreUnavailable, $"A record for job {id} exists already in the {Description}.", id);
@@ -133,15 +133,13 @@ internal sealed class FileJobStore : ILocalJobStore
         string text;
         try
         {
-            text = File.ReadAllText(RecordPath(id));
+            // No symlink, regular files only, capped: see SafeFile.
+            if (SafeFile.ReadCappedText(RecordPath(id)) is not { } t) return null;
+            text = t;
         }
-        catch (FileNotFoundException)
+        catch (IOException e)
         {
-            return null;
-        }
-        catch (DirectoryNotFoundException)
-        {
-            return null;
+            throw new CcatException(CcatErrorId.StoreUnavailable, $"The record {RecordPath(id)} cannot be used: {e.Message}", id, e);
         }
 
         try
@@ -171,7 +169,7 @@ internal sealed class FileJobStore : ILocalJobStore
             FileStream? fs = null;
             try
             {
-                fs = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                fs = new FileStream(path, SafeFile.Options0600(FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
                 var err = LocalNative.Flock(fs.SafeFileHandle, LocalNative.LOCK_EX | LocalNative.LOCK_NB);
                 if (err == 0) return fs;
                 if (err != LocalNative.EWOULDBLOCK) throw new IOException($"flock({path}) failed with errno {err}.");

@@ -31,14 +31,6 @@ public sealed class LocalBackend : HPCBackend
         _inspector = new LocalJobInspector(options, _store);
     }
 
-    /// <summary>The settings this backend depends on (a change rebuilds it).</summary>
-    public static IReadOnlyList<string> SettingNames { get; } =
-    [
-        "LOCAL_JOB_STORE", "LOCAL_JOB_DIR", "LOCAL_CANCEL_GRACE_SECONDS",
-        "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_DB", "REDIS_KEY_PREFIX",
-        "LOCAL_RUNNER",
-    ];
-
     /// <summary>Builds the backend from settings. Connects to nothing yet: the store is opened on first use.</summary>
     public static LocalBackend Create(CcatSettings settings) => new(LocalBackendOptions.FromSettings(settings));
 
@@ -96,8 +88,10 @@ public sealed class LocalBackend : HPCBackend
 
         try
         {
-            Directory.CreateDirectory(_options.JobRoot);
-            Directory.CreateDirectory(dir.Path);
+            // 0700 for every folder made here (the default tree under ~/.local/state too) and
+            // 0600 for every file: other users of the machine read nothing (docs/security.md).
+            SafeFile.CreatePrivateDirectory(_options.JobRoot);
+            SafeFile.CreateDirectory0700(dir.Path);
             dir.WriteSpec(spec);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -120,9 +114,10 @@ public sealed class LocalBackend : HPCBackend
         {
             await _launcher.StartAsync(dir, submission.SecretEnvironment, cancellationToken).ConfigureAwait(false);
         }
-        catch
+        catch (Exception e) when (!e.Data.Contains(RunnerLauncher.JobStartedKey))
         {
-            // Nothing half-submitted: the launcher has ended whatever it started.
+            // Nothing half-submitted: the job provably never started (the launcher has ended
+            // whatever it started). A job that did start is never rolled back: its error says so.
             try
             {
                 await _store.DeleteAsync(id, CancellationToken.None).ConfigureAwait(false);
@@ -224,9 +219,14 @@ public sealed class LocalBackend : HPCBackend
         var asked = jobIds.Distinct(StringComparer.Ordinal).ToList();
         var canonical = asked.Select(Canonical).ToList();
         var lookup = canonical.OfType<string>().Distinct(StringComparer.Ordinal).ToList();
-        var records = await _store.GetManyAsync(lookup, cancellationToken).ConfigureAwait(false);
+        var records = await RecordsAsync(lookup, cancellationToken).ConfigureAwait(false);
         var byId = new Dictionary<string, IReadOnlyDictionary<string, string>?>(StringComparer.Ordinal);
-        for (var i = 0; i < lookup.Count; i++) byId[lookup[i]] = records[i];
+        var errors = new Dictionary<string, CcatException>(StringComparer.Ordinal);
+        for (var i = 0; i < lookup.Count; i++)
+        {
+            byId[lookup[i]] = records[i].Record;
+            if (records[i].Error is { } error) errors[lookup[i]] = error;
+        }
 
         var results = new List<JobQueryResult>(asked.Count);
         for (var i = 0; i < asked.Count; i++)
@@ -235,6 +235,12 @@ public sealed class LocalBackend : HPCBackend
             if (canonical[i] is not { } id)
             {
                 results.Add(new JobQueryResult(given, null, InvalidId(given)));
+                continue;
+            }
+
+            if (errors.TryGetValue(id, out var unreadable))
+            {
+                results.Add(new JobQueryResult(given, null, unreadable));
                 continue;
             }
 
@@ -267,14 +273,125 @@ public sealed class LocalBackend : HPCBackend
     public override async Task<IReadOnlyList<HPCJobInfo>> ListJobsAsync(CancellationToken cancellationToken)
     {
         var ids = await _store.ListAsync(cancellationToken).ConfigureAwait(false);
-        var infos = new List<HPCJobInfo>(ids.Count);
-        foreach (var chunk in ids.Chunk(500))
+        var extra = _store is FileJobStore ? [] : FoldersNotIn(ids);
+        var infos = new List<HPCJobInfo>(ids.Count + extra.Count);
+        foreach (var chunk in ids.Concat(extra).Chunk(500))
         {
             var results = await GetStatusesAsync(chunk, cancellationToken).ConfigureAwait(false);
             infos.AddRange(results.Select(r => r.Info).OfType<HPCJobInfo>());
         }
 
-        return infos;
+        // Jobs found again from their folders join in submission order (newest first).
+        return extra.Count == 0 ? infos : infos.OrderByDescending(i => i.SubmittedAt).ToList();
+    }
+
+    /// <summary>
+    /// The store's records of these jobs; where the store has none but the job's folder is
+    /// there (a Redis that lost its data), the record is rebuilt from the folder — the folder is
+    /// the truth — and the store healed with it.
+    /// </summary>
+    /// <remarks>
+    /// With the file store one unreadable record (a symlink, a FIFO, garbage) is that job's
+    /// error alone: the batch is then read job by job. Redis errors are the store's, for all.
+    /// </remarks>
+    private async Task<(IReadOnlyDictionary<string, string>? Record, CcatException? Error)[]> RecordsAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken)
+    {
+        var records = new (IReadOnlyDictionary<string, string>? Record, CcatException? Error)[ids.Count];
+        try
+        {
+            var batch = await _store.GetManyAsync(ids, cancellationToken).ConfigureAwait(false);
+            for (var i = 0; i < ids.Count; i++) records[i] = (batch[i], null);
+        }
+        catch (CcatException) when (_store is FileJobStore && ids.Count > 1)
+        {
+            for (var i = 0; i < ids.Count; i++)
+            {
+                try
+                {
+                    records[i] = ((await _store.GetManyAsync([ids[i]], cancellationToken).ConfigureAwait(false))[0], null);
+                }
+                catch (CcatException e)
+                {
+                    records[i] = (null, e);
+                }
+            }
+        }
+
+        for (var i = 0; i < ids.Count; i++)
+        {
+            if (records[i] is { Record: null, Error: null })
+            {
+                records[i] = (await RecoverFromFolderAsync(ids[i], cancellationToken).ConfigureAwait(false), null);
+            }
+        }
+
+        return records;
+    }
+
+    /// <summary>One job's record (null: none), or its error thrown.</summary>
+    private async Task<IReadOnlyDictionary<string, string>?> RecordAsync(string id, CancellationToken cancellationToken)
+    {
+        var (record, error) = (await RecordsAsync([id], cancellationToken).ConfigureAwait(false))[0];
+        return error is null ? record : throw error;
+    }
+
+    private async Task<IReadOnlyDictionary<string, string>?> RecoverFromFolderAsync(string id, CancellationToken cancellationToken)
+    {
+        var dir = _inspector.DirectoryOf(id);
+        Dictionary<string, string> fields;
+        LocalJobSpec spec;
+        try
+        {
+            if (!dir.Exists || dir.TryReadSpec() is not { } s || s.Id != id) return null;
+            spec = s;
+            var runner = dir.TryReadRunner();
+            var result = dir.TryReadResult();
+            // A folder with neither is a submission still under way (or being rolled back): its
+            // submitter makes the record, or removes the folder.
+            if (runner is null && result is null && DateTimeOffset.UtcNow - spec.SubmittedAt < _options.LaunchGrace) return null;
+            fields = LocalJobRecord.ForSubmission(spec, dir.Path);
+            if (runner is not null) Merge(fields, LocalJobRecord.ForRunning(runner));
+            if (result is not null) Merge(fields, LocalJobRecord.ForResult(result));
+        }
+        catch (Exception e) when (e is CcatException or IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        try
+        {
+            await _store.CreateAsync(id, fields, spec.SubmittedAt, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CcatException)
+        {
+            // made meanwhile by another reader, or the store is down: the folder stays the truth
+        }
+
+        return fields;
+
+        static void Merge(Dictionary<string, string> into, Dictionary<string, string> from)
+        {
+            foreach (var (k, v) in from) into[k] = v;
+        }
+    }
+
+    /// <summary>Job folders (UUID names) under LOCAL_JOB_DIR that the store does not list.</summary>
+    private List<string> FoldersNotIn(IReadOnlyList<string> listed)
+    {
+        var known = listed.ToHashSet(StringComparer.Ordinal);
+        try
+        {
+            if (!Directory.Exists(_options.JobRoot)) return [];
+            return Directory.EnumerateDirectories(_options.JobRoot)
+                .Select(d => Canonical(Path.GetFileName(d)))
+                .OfType<string>()
+                .Where(id => !known.Contains(id))
+                .ToList();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
     }
 
     // ------------------------------------------------------------------ cancel
@@ -338,27 +455,26 @@ public sealed class LocalBackend : HPCBackend
 
         // The runner did not end the job in time. Where it can be checked (this machine): a dead
         // runner makes the job lost (and its leftovers are ended); a live but unresponsive one
-        // is bypassed and the job's session is ended from here.
+        // is bypassed and the job's processes — those proven to be its own — are ended from here.
         var runner = dir.TryReadRunner();
         if (runner is null || !runner.IsOnThisMachine())
         {
             return null; // not started yet, or on another host: its runner acts on the marker
         }
 
-        if (ProcFs.IsAlive(runner.RunnerPid, runner.RunnerStartTicks))
+        if (dir.ProbeLock() == RunnerLockState.Held)
         {
-            var ended = await JobSessionKiller.EndAsync(id, runner, _options.CancelGrace, cancellationToken).ConfigureAwait(false);
-            if (!ended)
+            var report = await JobSessionKiller.EndAsync(dir, _options.CancelGrace, cancellationToken, spare: runner.RunnerPid).ConfigureAwait(false);
+            if (report.Survivors > 0)
             {
-                return new CcatException(CcatErrorId.CancelFailed, $"Job {id} still has processes after TERM and KILL.", id);
+                return new CcatException(CcatErrorId.CancelFailed, $"Job {id} still has processes after TERM and KILL. {report.Describe()}", id);
             }
 
             await WaitForResultAsync(dir, _options.CancelSlack, cancellationToken).ConfigureAwait(false);
             return null;
         }
 
-        var records = await _store.GetManyAsync([id], cancellationToken).ConfigureAwait(false);
-        if (records[0] is { } fields)
+        if (await RecordAsync(id, cancellationToken).ConfigureAwait(false) is { } fields)
         {
             await _inspector.InspectAsync(id, new LocalJobRecord(fields), cancellationToken).ConfigureAwait(false);
         }
@@ -454,8 +570,7 @@ public sealed class LocalBackend : HPCBackend
     private async Task<LocalJobDirectory> ExistingDirectoryAsync(string jobId, CancellationToken cancellationToken)
     {
         var id = Canonical(jobId) ?? throw InvalidId(jobId);
-        var records = await _store.GetManyAsync([id], cancellationToken).ConfigureAwait(false);
-        if (records[0] is null) throw NotFound(id);
+        if (await RecordAsync(id, cancellationToken).ConfigureAwait(false) is null) throw NotFound(id);
         var dir = _inspector.DirectoryOf(id);
         if (!dir.Exists)
         {

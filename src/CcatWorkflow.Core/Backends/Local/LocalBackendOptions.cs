@@ -46,12 +46,8 @@ internal sealed record LocalBackendOptions
     /// <summary>Reads and validates the Local settings.</summary>
     public static LocalBackendOptions FromSettings(CcatSettings settings)
     {
+        // Checked when the settings loaded (LocalBackendDescriptor's rules).
         var grace = settings.GetFloat("LOCAL_CANCEL_GRACE_SECONDS");
-        if (double.IsNaN(grace) || grace < 0 || grace > 3600)
-        {
-            throw new CcatException(CcatErrorId.InvalidConfiguration,
-                $"LOCAL_CANCEL_GRACE_SECONDS is {grace.ToString(CultureInfo.InvariantCulture)}; it must be between 0 and 3600.");
-        }
 
         return new LocalBackendOptions
         {

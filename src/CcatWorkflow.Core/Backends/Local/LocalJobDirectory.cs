@@ -13,7 +13,10 @@ internal sealed class LocalJobDirectory
     /// <summary>File names inside the job directory.</summary>
     public const string SpecFile = "job.json", RunnerFile = "runner.json", ResultFile = "result.json",
         HeartbeatFile = "heartbeat", CancelFile = "cancel-requested", StdoutFile = "stdout.log",
-        StderrFile = "stderr.log", RunnerLogFile = "runner.log";
+        StderrFile = "stderr.log", RunnerLogFile = "runner.log", LockFile = "runner.lock", ReserveFile = ".result.reserve";
+
+    /// <summary>The space the runner reserves for its result before it starts the job.</summary>
+    public const int ReserveBytes = 64 * 1024;
 
     public LocalJobDirectory(string path) => Path = path;
 
@@ -28,9 +31,37 @@ internal sealed class LocalJobDirectory
 
     public bool Exists => Directory.Exists(Path);
 
+    /// <summary>The uid that owns the folder (null when it is missing, or not a real folder).</summary>
+    public uint? Owner => SafeFile.DirectoryOwner(Path);
+
+    /// <summary>Creates the folder, 0700 (its parents too, where missing).</summary>
+    public void Create() => SafeFile.CreatePrivateDirectory(Path);
     public bool HasResult => File.Exists(FilePath(ResultFile));
 
     public bool CancelRequested => File.Exists(FilePath(CancelFile));
+
+    /// <summary>
+    /// Is the runner alive? Its exclusive flock on runner.lock says so: a lock that can be taken
+    /// proves the runner dead (the kernel drops it when the process ends, however it ends).
+    /// </summary>
+    public RunnerLockState ProbeLock()
+    {
+        var fd = SafeFile.OpenForLock(FilePath(LockFile), create: false);
+        if (fd == -SafeFile.ENOENT) return RunnerLockState.Absent;
+        if (fd < 0) return RunnerLockState.Unknown;
+        try
+        {
+            if (!SafeFile.IsRegularFile(fd)) return RunnerLockState.Unknown;
+            using var handle = new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: false);
+            // Shared: readers never block each other, only the runner's exclusive lock blocks them.
+            var err = LocalNative.Flock(handle, LocalNative.LOCK_SH | LocalNative.LOCK_NB);
+            return err == 0 ? RunnerLockState.Free : err == LocalNative.EWOULDBLOCK ? RunnerLockState.Held : RunnerLockState.Unknown;
+        }
+        finally
+        {
+            SafeFile.Close(fd); // drops our lock, if we got it
+        }
+    }
 
     public LocalJobSpec? TryReadSpec() => TryRead<LocalJobSpec>(SpecFile);
 
@@ -44,9 +75,9 @@ internal sealed class LocalJobDirectory
         {
             return TryRead<LocalCancelRequest>(CancelFile);
         }
-        catch (CcatException)
+        catch (Exception e) when (e is CcatException or IOException or UnauthorizedAccessException)
         {
-            return null; // a marker is a marker, whatever it holds
+            return null; // a marker is a marker, whatever it holds (or whoever wrote it: root's is 0600)
         }
     }
 
@@ -59,6 +90,42 @@ internal sealed class LocalJobDirectory
     }
 
     public void WriteRunner(LocalRunnerState state) => AtomicFile.Replace(FilePath(RunnerFile), Serialize(state));
+
+    /// <summary>Creates runner.json unless it exists (the runner, before it starts the job); false when it did.</summary>
+    public bool TryCreateRunner(LocalRunnerState state) => AtomicFile.CreateNew(FilePath(RunnerFile), Serialize(state));
+
+    /// <summary>
+    /// Reserves space for the result (the runner, before it starts the job): a job that fills
+    /// the disk cannot then keep its result from being recorded.
+    /// </summary>
+    public void ReserveResultSpace()
+    {
+        using var fs = new FileStream(FilePath(ReserveFile), SafeFile.Options0600(FileMode.Create, FileAccess.Write));
+        fs.Write(new byte[ReserveBytes]);
+        fs.Flush(flushToDisk: true);
+    }
+
+    /// <summary>
+    /// Writes the result into the reserved space and links it into place (create-only), for a
+    /// disk with no space left. Returns false when another result was there first.
+    /// </summary>
+    public bool TryWriteResultIntoReserve(LocalJobResult result)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(Serialize(result));
+        var reserve = FilePath(ReserveFile);
+        if (bytes.Length > ReserveBytes) throw new IOException("The result is larger than the space reserved for it.");
+        using (var fs = new FileStream(reserve, FileMode.Open, FileAccess.Write))
+        {
+            fs.Write(bytes);
+            fs.SetLength(bytes.Length);
+            fs.Flush(flushToDisk: true);
+        }
+
+        var err = LocalNative.Link(reserve, FilePath(ResultFile));
+        if (err != 0 && err != LocalNative.EEXIST) throw new IOException($"Cannot link the result into place: {SafeFile.Strerror(err)}.");
+        File.Delete(reserve);
+        return err == 0;
+    }
 
     /// <summary>Writes the final result unless one exists; false when another writer was first.</summary>
     public bool TryWriteResult(LocalJobResult result) => AtomicFile.CreateNew(FilePath(ResultFile), Serialize(result));
@@ -76,7 +143,7 @@ internal sealed class LocalJobDirectory
         }
         catch (FileNotFoundException)
         {
-            File.WriteAllText(path, "");
+            using var _ = new FileStream(path, SafeFile.Options0600(FileMode.OpenOrCreate, FileAccess.Write));
         }
     }
 
@@ -98,15 +165,14 @@ internal sealed class LocalJobDirectory
         string text;
         try
         {
-            text = File.ReadAllText(FilePath(name));
+            // No symlink, regular files only, at most 1 MiB: a record pointed at /dev/zero or a
+            // FIFO by whoever could write the folder must not hang or exhaust the reader.
+            if (SafeFile.ReadCappedText(FilePath(name)) is not { } t) return null;
+            text = t;
         }
-        catch (FileNotFoundException)
+        catch (IOException e)
         {
-            return null;
-        }
-        catch (DirectoryNotFoundException)
-        {
-            return null;
+            throw new CcatException(CcatErrorId.StoreUnavailable, $"The job file {FilePath(name)} cannot be used: {e.Message}", System.IO.Path.GetFileName(Path), e);
         }
 
         try
@@ -121,4 +187,20 @@ internal sealed class LocalJobDirectory
     }
 
     private static string Serialize<T>(T value) => JsonSerializer.Serialize(value, typeof(T), LocalJson.Context) + "\n";
+}
+
+/// <summary>What runner.lock says about the runner.</summary>
+internal enum RunnerLockState
+{
+    /// <summary>No lock file (a runner of an older version, or none started yet).</summary>
+    Absent,
+
+    /// <summary>Locked: the runner lives.</summary>
+    Held,
+
+    /// <summary>Lockable: the runner is dead — proof no other user can forge.</summary>
+    Free,
+
+    /// <summary>Not readable by us (another user's job) or not a regular file: no conclusion.</summary>
+    Unknown,
 }

@@ -44,6 +44,13 @@ internal sealed class LocalJobInspector
 
         var spec = dir.TryReadSpec();
         var result = dir.TryReadResult();
+        if (result is null && record.RunnerResult() is { } inStore)
+        {
+            // The runner's folder refused the result (full or read-only disk), the store took it.
+            result = inStore;
+            TryWriteResult(dir, inStore);
+        }
+
         if (result is null)
         {
             var (info, lost) = await ObserveAsync(id, dir, spec, record, cancellationToken).ConfigureAwait(false);
@@ -74,17 +81,27 @@ internal sealed class LocalJobInspector
         var submitted = spec?.SubmittedAt ?? record.Time(LocalJobRecord.SubmittedAt);
         var now = DateTimeOffset.UtcNow;
         var runner = dir.TryReadRunner();
+        var lockState = runner is null || runner.IsOnThisMachine() ? dir.ProbeLock() : RunnerLockState.Unknown;
         if (runner is not null)
         {
             if (runner.IsOnThisMachine())
             {
-                if (ProcFs.IsAlive(runner.RunnerPid, runner.RunnerStartTicks))
+                // The lock is the proof: held, the runner lives (never "lost" while it does);
+                // free, it is dead. Without a lock file (an older runner) or one we may not
+                // open, the recorded pid and start time decide, which anyone could have written:
+                // enough to report, never to signal.
+                var alive = lockState == RunnerLockState.Held
+                    || (lockState is RunnerLockState.Absent or RunnerLockState.Unknown && ProcFs.IsAlive(runner.RunnerPid, runner.RunnerStartTicks));
+                if (alive)
                 {
                     return (Running(id, name, submitted, runner, null), null);
                 }
 
-                return (null, await DeclareLostAsync(dir, record, runner, durable: true,
-                    $"The runner (pid {runner.RunnerPid} on {runner.Host}) ended without recording a result.", cancellationToken).ConfigureAwait(false));
+                return (null, await DeclareLostAsync(dir, record, runner, durable: lockState != RunnerLockState.Unknown, endLeftovers: lockState == RunnerLockState.Free,
+                    lockState == RunnerLockState.Free
+                        ? $"The runner (pid {runner.RunnerPid} on {runner.Host}) ended without recording a result: its lock on {LocalJobDirectory.LockFile} is free."
+                        : $"The runner (pid {runner.RunnerPid} on {runner.Host}) ended without recording a result: no live process has its pid and start time.",
+                    cancellationToken).ConfigureAwait(false));
             }
 
             var seen = dir.LastSignOfLife();
@@ -93,40 +110,32 @@ internal sealed class LocalJobInspector
                 return (Running(id, name, submitted, runner, $"Running on {runner.Host}; runner heartbeat {(now - t).TotalSeconds:0} s ago."), null);
             }
 
-            return (null, await DeclareLostAsync(dir, record, runner, durable: false,
+            return (null, await DeclareLostAsync(dir, record, runner, durable: false, endLeftovers: false,
                 $"No sign of life from the runner (pid {runner.RunnerPid} on {runner.Host}) since {seen?.ToString("u", CultureInfo.InvariantCulture) ?? "it started"}.",
                 cancellationToken).ConfigureAwait(false));
         }
 
-        if (submitted is null || now - submitted.Value < _options.LaunchGrace)
+        if (submitted is null || now - submitted.Value < _options.LaunchGrace || lockState == RunnerLockState.Held)
         {
             return (new HPCJobInfo(id, HPCBackendKind.Local, HPCJobStatus.Pending, name,
                 nativeState: "PENDING", submittedAt: submitted, message: dir.CancelRequested ? "Cancel requested." : null), null);
         }
 
         var sameMachine = spec is not null && spec.SubmitBootId == ProcFs.BootId && spec.SubmitPidNamespace == ProcFs.PidNamespace;
-        return (null, await DeclareLostAsync(dir, record, null, sameMachine,
+        return (null, await DeclareLostAsync(dir, record, null, sameMachine && lockState != RunnerLockState.Unknown, endLeftovers: false,
             $"No runner reported for this job within {_options.LaunchGrace.TotalSeconds:0} s of its submission.", cancellationToken).ConfigureAwait(false));
     }
 
     private async Task<LocalJobResult> DeclareLostAsync(LocalJobDirectory dir, LocalJobRecord record, LocalRunnerState? runner,
-        bool durable, string message, CancellationToken cancellationToken)
+        bool durable, bool endLeftovers, string message, CancellationToken cancellationToken)
     {
         // The runner may have written its result and ended between the first look and now.
         if (dir.TryReadResult() is { } late) return late;
 
         var lost = LocalJobRecord.ReasonText(HPCJobReason.Lost);
-        var verdict = new LocalJobResult
-        {
-            Reason = lost,
-            StartedAt = runner?.StartedAt,
-            FinishedAt = DateTimeOffset.UtcNow,
-            Message = message,
-            RecordedBy = "reader",
-            Host = Environment.MachineName,
-        };
         if (!durable)
         {
+            var verdict = Verdict(runner, message);
             // Kept only in the store: the first verdict recorded there stays, so the job does not
             // get a new end time (and the store a new write) at every look.
             return record.Get(LocalJobRecord.Reason) == lost && record.Time(LocalJobRecord.FinishedAt) is { } at
@@ -134,14 +143,41 @@ internal sealed class LocalJobInspector
                 : verdict;
         }
 
-        if (runner is not null && runner.IsOnThisMachine())
+        if (endLeftovers)
         {
             // Nobody watches the job any more and nothing will record how it ends: end it, so
-            // that "failed" is true. Only processes proven to be the job's own are signalled.
-            await JobSessionKiller.EndAsync(Path.GetFileName(dir.Path), runner, _options.CancelGrace, cancellationToken).ConfigureAwait(false);
+            // that "failed" is true. Only on proof no other user can forge: the runner's lock was
+            // free, and each process carries the job's mark and runs as the folder's owner.
+            var report = await JobSessionKiller.EndAsync(dir, _options.CancelGrace, cancellationToken).ConfigureAwait(false);
+            JobCgroup.TryRemove(Path.GetFileName(dir.Path));
+            message += " " + report.Describe();
         }
 
-        return dir.TryWriteResult(verdict) ? verdict : dir.TryReadResult() ?? verdict;
+        var final = Verdict(runner, message);
+        return TryWriteResult(dir, final) ? final : dir.TryReadResult() ?? final;
+    }
+
+    private static LocalJobResult Verdict(LocalRunnerState? runner, string message) => new()
+    {
+        Reason = LocalJobRecord.ReasonText(HPCJobReason.Lost),
+        StartedAt = runner?.StartedAt,
+        FinishedAt = DateTimeOffset.UtcNow,
+        Message = message,
+        RecordedBy = "reader",
+        Host = Environment.MachineName,
+    };
+
+    /// <summary>result.json, create-only; false when it cannot be written (or another was first).</summary>
+    private static bool TryWriteResult(LocalJobDirectory dir, LocalJobResult result)
+    {
+        try
+        {
+            return dir.TryWriteResult(result);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false; // a read-only folder or another user's: the verdict is reported, not written
+        }
     }
 
     private static HPCJobInfo Running(string id, string? name, DateTimeOffset? submitted, LocalRunnerState runner, string? message) =>

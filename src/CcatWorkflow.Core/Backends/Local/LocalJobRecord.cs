@@ -14,7 +14,7 @@ internal sealed class LocalJobRecord
         Signal = "signal", WallSeconds = "wall_seconds", CpuSeconds = "cpu_seconds", PeakRssBytes = "peak_rss_bytes",
         SubmittedAt = "submitted_at", StartedAt = "started_at", FinishedAt = "finished_at", Host = "host",
         RunnerPid = "runner_pid", JobPid = "job_pid", JobDir = "job_dir", Command = "command", Message = "message",
-        UpdatedAt = "updated_at", Runner = "runner";
+        UpdatedAt = "updated_at", RecordedBy = "recorded_by", Runner = "runner";
 
     public LocalJobRecord(IReadOnlyDictionary<string, string> fields) => Fields = fields;
 
@@ -75,8 +75,38 @@ internal sealed class LocalJobRecord
         [StartedAt] = r.StartedAt is { } s ? FormatTime(s) : "",
         [FinishedAt] = FormatTime(r.FinishedAt),
         [Message] = r.Message ?? "",
+        [RecordedBy] = r.RecordedBy,
         [UpdatedAt] = FormatTime(DateTimeOffset.UtcNow),
     };
+
+    /// <summary>
+    /// The final result this record holds, when its runner recorded one here (its folder could
+    /// not take it: a read-only or full disk); null otherwise.
+    /// </summary>
+    public LocalJobResult? RunnerResult()
+    {
+        if (Get(RecordedBy) != "runner" || StatusValue is not (HPCJobStatus.Completed or HPCJobStatus.Failed) || Time(FinishedAt) is not { } finished)
+        {
+            return null;
+        }
+
+        static double? D(string? s) => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : null;
+        static int? I(string? s) => int.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v) ? v : null;
+        return new LocalJobResult
+        {
+            ExitCode = I(Get(ExitCode)),
+            Signal = I(Get(Signal)),
+            Reason = Get(Reason) ?? "",
+            WallSeconds = D(Get(WallSeconds)),
+            CpuSeconds = D(Get(CpuSeconds)),
+            PeakRssBytes = long.TryParse(Get(PeakRssBytes), NumberStyles.None, CultureInfo.InvariantCulture, out var peak) ? peak : null,
+            StartedAt = Time(StartedAt),
+            FinishedAt = finished,
+            Message = Get(Message),
+            RecordedBy = "runner",
+            Host = Get(Host),
+        };
+    }
 
     /// <summary>True when the record already says what the result says (no heal needed).</summary>
     public bool Matches(LocalJobResult r)

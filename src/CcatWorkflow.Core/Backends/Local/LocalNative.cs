@@ -11,7 +11,7 @@ internal static partial class LocalNative
 {
     public const int SIGHUP = 1, SIGINT = 2, SIGKILL = 9, SIGTERM = 15, SIGCONT = 18;
 
-    public const int LOCK_EX = 2, LOCK_NB = 4;
+    public const int LOCK_SH = 1, LOCK_EX = 2, LOCK_NB = 4;
 
     public const int EPERM = 1, ESRCH = 3, EINTR = 4, ECHILD = 10, EWOULDBLOCK = 11, EEXIST = 17;
 

@@ -25,7 +25,7 @@ internal sealed record LocalRunnerState
     /// <summary>The runner's start time in clock ticks since boot.</summary>
     public required ulong RunnerStartTicks { get; init; }
 
-    /// <summary>The pid of the job's <c>/bin/sh</c>; also its session and process group id.</summary>
+    /// <summary>The pid of the job's <c>/bin/sh</c>; also its session and process group id (0 in the copy written just before it starts).</summary>
     public required int JobPid { get; init; }
 
     /// <summary>The job process's start time in clock ticks since boot.</summary>
@@ -33,6 +33,12 @@ internal sealed record LocalRunnerState
 
     /// <summary>When the job's process was started.</summary>
     public required DateTimeOffset StartedAt { get; init; }
+
+    /// <summary>
+    /// The job's cgroup (the mark of its processes), or null when none could be made here and
+    /// the inherited marker fd on runner.lock is the mark.
+    /// </summary>
+    public string? Cgroup { get; init; }
 
     /// <summary>Which runner watches the job: "native" (the Native AOT ccat-runner) or "managed" (dotnet CcatWorkflow.LocalRunner.dll).</summary>
     public string? Runner { get; init; }

@@ -44,40 +44,13 @@ internal sealed record LocalStoreOptions
     /// <summary>Builds the options from settings, validating what the Local backend needs.</summary>
     public static LocalStoreOptions FromSettings(CcatSettings settings)
     {
+        // Every value was checked when the settings loaded (LocalBackendDescriptor's rules).
         var kind = settings.GetString("LOCAL_JOB_STORE").Trim().ToLowerInvariant();
-        if (kind is not ("file" or "redis"))
-        {
-            throw new CcatException(CcatErrorId.InvalidConfiguration,
-                $"LOCAL_JOB_STORE is '{settings.GetString("LOCAL_JOB_STORE")}' (from {CcatSettings.Describe(settings["LOCAL_JOB_STORE"])}); it must be file or redis.");
-        }
-
         var root = ExpandJobRoot(settings.GetString("LOCAL_JOB_DIR"), settings["LOCAL_JOB_DIR"]);
         var host = settings.GetString("REDIS_HOST").Trim();
         var port = settings.GetInteger("REDIS_PORT");
         var db = settings.GetInteger("REDIS_DB");
         var prefix = settings.GetString("REDIS_KEY_PREFIX");
-        if (kind == "redis")
-        {
-            if (host.Length == 0)
-            {
-                throw new CcatException(CcatErrorId.InvalidConfiguration, "REDIS_HOST is empty; LOCAL_JOB_STORE=redis needs a host name or a unix socket path.");
-            }
-
-            if (!host.StartsWith('/') && port is < 1 or > 65535)
-            {
-                throw new CcatException(CcatErrorId.InvalidConfiguration, $"REDIS_PORT is {port}; it must be between 1 and 65535.");
-            }
-
-            if (db is < 0 or > 1_000_000)
-            {
-                throw new CcatException(CcatErrorId.InvalidConfiguration, $"REDIS_DB is {db}; it must be a database number (0 or more).");
-            }
-
-            if (prefix.Length == 0)
-            {
-                throw new CcatException(CcatErrorId.InvalidConfiguration, "REDIS_KEY_PREFIX is empty; the module's keys need a prefix.");
-            }
-        }
 
         return new LocalStoreOptions
         {
@@ -89,6 +62,13 @@ internal sealed record LocalStoreOptions
             RedisDb = (int)Math.Clamp(db, 0, int.MaxValue),
             RedisKeyPrefix = prefix,
         };
+    }
+
+    /// <summary>True when LOCAL_JOB_DIR, with a leading <c>~</c> expanded, is absolute (its rule).</summary>
+    internal static bool IsAbsoluteJobRoot(string value)
+    {
+        var v = value.Trim();
+        return v == "~" || v.StartsWith("~/", StringComparison.Ordinal) || Path.IsPathRooted(v);
     }
 
     /// <summary>LOCAL_JOB_DIR with a leading <c>~</c> expanded; it must then be absolute.</summary>

@@ -96,8 +96,8 @@ internal static unsafe partial class PosixSpawn
                 var err = stdinFd is { } input
                     ? posix_spawn_file_actions_adddup2(actions, input, 0) // dup2 clears close-on-exec on fd 0
                     : posix_spawn_file_actions_addopen(actions, 0, Utf8("/dev/null"), O_RDONLY, 0);
-                if (err == 0) err = posix_spawn_file_actions_addopen(actions, 1, Utf8(stdoutPath), O_WRONLY | O_CREAT | O_APPEND, 0x1A4);
-                if (err == 0) err = posix_spawn_file_actions_addopen(actions, 2, Utf8(stderrPath), O_WRONLY | O_CREAT | O_APPEND, 0x1A4);
+                if (err == 0) err = posix_spawn_file_actions_addopen(actions, 1, Utf8(stdoutPath), O_WRONLY | O_CREAT | O_APPEND, 0x180); // 0600: logs are the owner's
+                if (err == 0) err = posix_spawn_file_actions_addopen(actions, 2, Utf8(stderrPath), O_WRONLY | O_CREAT | O_APPEND, 0x180); // 0600: logs are the owner's
                 sigfillset(all);
                 sigemptyset(none);
                 if (err == 0) err = posix_spawnattr_setsigdefault(attr, all);

@@ -21,6 +21,9 @@ internal sealed class RunnerLauncher
     /// <summary>Runners this process started that have not been reaped yet.</summary>
     private static readonly List<int> Unreaped = [];
 
+    /// <summary>The key of <see cref="Exception.Data"/> set on a launch error after which the job had started (no roll-back).</summary>
+    public const string JobStartedKey = "CcatWorkflow.Local.JobStarted";
+
     private readonly LocalBackendOptions _options;
 
     public RunnerLauncher(LocalBackendOptions options) => _options = options;
@@ -96,7 +99,6 @@ internal sealed class RunnerLauncher
             await feeding.ConfigureAwait(false);
         }
 
-        await WaitForStartAsync(dir, pid, cancellationToken).ConfigureAwait(false);
         return pid;
     }
 
@@ -145,14 +147,21 @@ internal sealed class RunnerLauncher
             $"No Local runner is installed for this machine (LOCAL_RUNNER={_options.RunnerMode.ToString().ToLowerInvariant()}; looked for {string.Join("; ", looked)}).", id);
     }
 
-    /// <summary>The submitting process's environment (as .NET sees it: pwsh's $env: changes included) plus the store's options.</summary>
+    /// <summary>
+    /// The runner's environment: the submitting process's (as .NET sees it: pwsh's $env: changes
+    /// included), without any secret setting given as a <c>CCAT_WORKFLOW_MANAGER_*</c> variable
+    /// (REDIS_PASSWORD: the job must not inherit it), plus the store options (which the runner
+    /// removes before it starts the job).
+    /// </summary>
     private List<string> RunnerEnvironment()
     {
+        var secretSettings = Configuration.SettingsSchema.All.Where(d => d.IsSecret)
+            .Select(d => Configuration.SettingsSchema.EnvPrefix + d.Name).ToHashSet(StringComparer.Ordinal);
         var env = new List<string>();
         foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
         {
             var name = (string)e.Key;
-            if (name == LocalStoreOptions.RunnerVariable) continue;
+            if (name == LocalStoreOptions.RunnerVariable || secretSettings.Contains(name)) continue;
             env.Add(name + "=" + (e.Value as string ?? ""));
         }
 
@@ -160,6 +169,11 @@ internal sealed class RunnerLauncher
         return env;
     }
 
+    /// <summary>
+    /// The runner writes runner.json (create-only) before it starts the job, and starts it only
+    /// when that worked: so runner.json present means the job may have started (the submission
+    /// stands), and a runner that is gone without one provably never started it (roll back).
+    /// </summary>
     private async Task WaitForStartAsync(LocalJobDirectory dir, int pid, CancellationToken cancellationToken)
     {
         var id = Path.GetFileName(dir.Path);
@@ -170,20 +184,20 @@ internal sealed class RunnerLauncher
         {
             while (true)
             {
-                if (File.Exists(dir.FilePath(LocalJobDirectory.RunnerFile)) || dir.HasResult) return;
+                if (Started(dir)) return;
                 if (ProcFs.TryReadStat(pid) is not { HasExited: false } st || (ticks is { } t && st.StartTicks != t))
                 {
                     // It may have written its file just before it ended.
-                    if (File.Exists(dir.FilePath(LocalJobDirectory.RunnerFile)) || dir.HasResult) return;
+                    if (Started(dir)) return;
                     throw new CcatException(CcatErrorId.SubmissionRejected,
-                        $"The Local runner ended before it started the job. {RunnerLog(dir)}", id);
+                        $"The Local runner ended before it started the job (the job never ran). {RunnerLog(dir)}", id);
                 }
 
                 if (DateTime.UtcNow >= deadline)
                 {
-                    await AbandonAsync(dir, pid, ticks).ConfigureAwait(false);
+                    await AbandonAsync(dir, pid, ticks, $"The Local runner did not start the job within {_options.LaunchTimeout.TotalSeconds:0} s").ConfigureAwait(false);
                     throw new CcatException(CcatErrorId.SubmissionRejected,
-                        $"The Local runner did not start the job within {_options.LaunchTimeout.TotalSeconds:0} s. {RunnerLog(dir)}", id);
+                        $"The Local runner did not start the job within {_options.LaunchTimeout.TotalSeconds:0} s (the job never ran). {RunnerLog(dir)}", id);
                 }
 
                 await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
@@ -192,40 +206,53 @@ internal sealed class RunnerLauncher
         }
         catch (OperationCanceledException)
         {
-            await AbandonAsync(dir, pid, ticks).ConfigureAwait(false);
+            await AbandonAsync(dir, pid, ticks, "The submission was cancelled").ConfigureAwait(false);
             throw;
         }
     }
 
+    private static bool Started(LocalJobDirectory dir) => File.Exists(dir.FilePath(LocalJobDirectory.RunnerFile)) || dir.HasResult;
+
     /// <summary>
-    /// Ends a runner the submission gives up on, and the job if it started meanwhile, so that
-    /// a rolled-back submission leaves nothing running.
+    /// Ends a runner the submission gives up on. Once it is gone, runner.json decides: absent,
+    /// the job provably never started and the caller rolls back; present, it started in the
+    /// meantime — its processes are ended, the result says so, and the error says the job ran
+    /// (with its id) instead of pretending nothing happened.
     /// </summary>
-    private async Task AbandonAsync(LocalJobDirectory dir, int pid, ulong? ticks)
+    private static async Task AbandonAsync(LocalJobDirectory dir, int pid, ulong? ticks, string why)
     {
-        if (ticks is { } t && ProcFs.IsAlive(pid, t))
+        var id = Path.GetFileName(dir.Path);
+        if (ticks is { } t)
         {
-            // The job may have started an instant before runner.json was written: take the
-            // runner's descendants first, then end the runner, then them.
-            var descendants = ProcFs.Descendants(ProcFs.Snapshot(), pid);
             _ = LocalNative.Kill(pid, LocalNative.SIGKILL);
-            foreach (var d in descendants.Where(d => d.StartTicks >= t))
-            {
-                _ = LocalNative.Kill(d.Pid, LocalNative.SIGKILL);
-            }
+            var until = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+            while (ProcFs.IsAlive(pid, t) && DateTime.UtcNow < until) await Task.Delay(20, CancellationToken.None).ConfigureAwait(false);
         }
 
+        if (!File.Exists(dir.FilePath(LocalJobDirectory.RunnerFile))) return;
+
+        var report = await JobSessionKiller.EndAsync(dir, TimeSpan.Zero, CancellationToken.None).ConfigureAwait(false);
         try
         {
-            if (dir.TryReadRunner() is { } state && state.IsOnThisMachine())
+            dir.TryWriteResult(new LocalJobResult
             {
-                await JobSessionKiller.EndAsync(Path.GetFileName(dir.Path), state, TimeSpan.Zero, CancellationToken.None).ConfigureAwait(false);
-            }
+                Reason = LocalJobRecord.ReasonText(HPCJobReason.Cancelled),
+                StartedAt = dir.TryReadRunner()?.StartedAt,
+                FinishedAt = DateTimeOffset.UtcNow,
+                Message = $"{why}; it had started the job, and the submitter ended it. {report.Describe()}",
+                RecordedBy = "submitter",
+                Host = Environment.MachineName,
+            });
         }
-        catch (Exception e) when (e is CcatException or IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CcatException)
         {
-            // nothing more to end
+            // the store record and the folder stay: a reader finds the runner gone and says lost
         }
+
+        var error = new CcatException(CcatErrorId.SubmissionRejected,
+            $"{why}. Job {id} had started and was ended (not rolled back: it ran). {report.Describe()}", id);
+        error.Data[JobStartedKey] = true;
+        throw error;
     }
 
     /// <summary>The end of runner.log, for error messages.</summary>
@@ -233,13 +260,13 @@ internal sealed class RunnerLauncher
     {
         try
         {
-            var text = File.ReadAllText(dir.FilePath(LocalJobDirectory.RunnerLogFile)).Trim();
+            var text = (SafeFile.ReadCappedText(dir.FilePath(LocalJobDirectory.RunnerLogFile), 16 * 1024 * 1024) ?? "").Trim();
             if (text.Length == 0) return "runner.log is empty.";
             return "runner.log: " + (text.Length > 2000 ? "…" + text[^2000..] : text);
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return "runner.log is missing.";
+            return "runner.log cannot be read.";
         }
     }
 }

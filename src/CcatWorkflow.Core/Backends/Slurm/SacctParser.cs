@@ -94,7 +94,29 @@ public static class SacctParser
             });
         }
 
-        return jobs;
+        return ExpandCompressed(jobs);
+    }
+
+    // The pending part of an array is one row "123_[8-99]" until its elements start: one row per
+    // element instead, pending like the row (the raw id belongs to one element only, so it is dropped).
+    private static IReadOnlyList<SacctJob> ExpandCompressed(List<SacctJob> jobs)
+    {
+        if (!jobs.Any(j => SlurmArrayIds.IsCompressed(j.JobId))) return jobs;
+        var seen = jobs.Where(j => !SlurmArrayIds.IsCompressed(j.JobId)).Select(j => j.JobId).ToHashSet(StringComparer.Ordinal);
+        var expanded = new List<SacctJob>(jobs.Count);
+        foreach (var job in jobs)
+        {
+            if (!SlurmArrayIds.IsCompressed(job.JobId))
+            {
+                expanded.Add(job);
+                continue;
+            }
+
+            // An element with a row of its own is described by that row, not by the compressed one.
+            expanded.AddRange(SlurmArrayIds.Expand(job.JobId).Where(seen.Add).Select(id => job with { JobId = id, JobIdRaw = null }));
+        }
+
+        return expanded;
     }
 
     private static string? Text(string s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using CcatWorkflow.Core.Arrays;
 using CcatWorkflow.Core.Execution;
 using CcatWorkflow.Core.Submission;
 
@@ -63,6 +64,12 @@ public static class SbatchScriptBuilder
             }
         }
 
+        if (submission.ArrayIndex is not null)
+        {
+            // Written by us, not from the caller: each element sees its index under our name too.
+            sb.Append("export ").Append(ArrayElementId.IndexVariable).Append("=\"$SLURM_ARRAY_TASK_ID\"\n");
+        }
+
         if (submission.WorkingDirectory is { } cwd)
         {
             // Not --chdir: that stays the job's folder, which sacct records as WorkDir and by
@@ -100,9 +107,10 @@ public static class SbatchScriptBuilder
             "--job-name=" + SanitizeJobName(submission.JobName),
             "--comment=" + SlurmOptions.Tag,
             "--chdir=" + jobFolder,
-            "--output=" + Path.Combine(jobFolder, SlurmJobDirectory.StdoutFile),
-            "--error=" + Path.Combine(jobFolder, SlurmJobDirectory.StderrFile),
+            "--output=" + Path.Combine(jobFolder, SlurmJobDirectory.StdoutFileOf(submission.ArrayIndex is null ? null : SlurmJobDirectory.ArrayIndexPattern)),
+            "--error=" + Path.Combine(jobFolder, SlurmJobDirectory.StderrFileOf(submission.ArrayIndex is null ? null : SlurmJobDirectory.ArrayIndexPattern)),
         };
+        list.AddRange(ArrayOptions(submission));
         list.AddRange(ResourceOptions(submission.Resources, options.GpuDirective));
         if (options.Partition.Length > 0) list.Add("--partition=" + options.Partition);
         if (options.Account.Length > 0) list.Add("--account=" + options.Account);
@@ -143,6 +151,34 @@ public static class SbatchScriptBuilder
         items.RemoveAll(i => i.Equals("NONE", StringComparison.OrdinalIgnoreCase) || i.Equals("NIL", StringComparison.OrdinalIgnoreCase));
         items.AddRange(submission.SecretEnvironment.Select(kv => kv.Key).Where(n => !items.Contains(n, StringComparer.Ordinal)));
         return "--export=" + string.Join(',', items);
+    }
+
+    /// <summary>
+    /// The sbatch options of an array and of a dependency: <c>--array=0-99:2%4</c>;
+    /// <c>--dependency=afterok:123:124_7</c> with <c>--kill-on-invalid-dep=yes</c>, so a job whose
+    /// dependency can never be met is ended by Slurm instead of pending for ever.
+    /// </summary>
+    public static IReadOnlyList<string> ArrayOptions(JobSubmission submission)
+    {
+        var list = new List<string>();
+        if (submission.ArrayIndex is { } array)
+        {
+            list.Add("--array=" + array.Text + (submission.ThrottleLimit is { } n ? string.Create(CultureInfo.InvariantCulture, $"%{n}") : ""));
+        }
+
+        if (submission.Dependency is { } dependency)
+        {
+            var type = dependency.Condition switch
+            {
+                DependencyCondition.AfterAny => "afterany",
+                DependencyCondition.AfterNotOk => "afternotok",
+                _ => "afterok",
+            };
+            list.Add("--dependency=" + type + ":" + string.Join(':', dependency.ParentIds));
+            list.Add("--kill-on-invalid-dep=yes");
+        }
+
+        return list;
     }
 
     /// <summary>

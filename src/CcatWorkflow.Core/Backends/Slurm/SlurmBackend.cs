@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using CcatWorkflow.Core.Arrays;
 using CcatWorkflow.Core.Configuration;
 using CcatWorkflow.Core.Errors;
 using CcatWorkflow.Core.Execution;
@@ -48,9 +49,6 @@ public sealed partial class SlurmBackend : HPCBackend
         _directory = new SlurmJobDirectory(Options.JobDirectory);
     }
 
-    /// <summary>The settings this backend depends on (a change rebuilds it).</summary>
-    public static IReadOnlyList<string> SettingNames => SlurmOptions.SettingNames;
-
     /// <summary>Builds the backend from settings.</summary>
     public static SlurmBackend Create(CcatSettings settings) =>
         new(SlurmOptions.FromSettings(settings), CliWrapCommandRunner.Instance);
@@ -95,6 +93,9 @@ public sealed partial class SlurmBackend : HPCBackend
             ImageRef = submission.ImageRef,
             SifPath = submission.SifPath,
             EnvironmentNames = submission.Environment.Select(kv => kv.Key).ToList(),
+            ArrayIndex = submission.ArrayIndex?.Text,
+            ThrottleLimit = submission.ThrottleLimit,
+            Dependency = SbatchScriptBuilder.ArrayOptions(submission).FirstOrDefault(o => o.StartsWith("--dependency=", StringComparison.Ordinal))?["--dependency=".Length..],
             SecretEnvironmentNames = submission.SecretEnvironment.Select(kv => kv.Key).ToList(),
         });
 
@@ -194,11 +195,13 @@ public sealed partial class SlurmBackend : HPCBackend
         var now = DateTimeOffset.UtcNow;
         var folders = ids.ToDictionary(id => id, _directory.Find, StringComparer.Ordinal);
         var since = folders.Values.Min(f => f?.SubmittedAt ?? now - ForeignJobWindow) - SlurmStatusResolver.ClockSkew;
+        var queryIds = SlurmArrayIds.QueryIds(ids).ToList();
+        var metadata = new Dictionary<string, SlurmJobMetadata?>(StringComparer.Ordinal);
 
         // squeue (controller) and sacct (database) are independent: ask both at once.
-        var squeueTask = SqueueAsync(ids, cancellationToken);
-        var sacctTask = SacctAsync(ids, since, cancellationToken);
-        var names = ids.ToDictionary(id => id, id => JobNameOf(id, folders[id]), StringComparer.Ordinal);
+        var squeueTask = SqueueAsync(queryIds, cancellationToken);
+        var sacctTask = SacctAsync(queryIds, since, cancellationToken);
+        var names = ids.ToDictionary(id => id, id => JobNameOf(ArrayElementId.ArrayOf(id) ?? id, folders[id]), StringComparer.Ordinal);
 
         IReadOnlyList<SqueueJob> live;
         try
@@ -232,42 +235,45 @@ public sealed partial class SlurmBackend : HPCBackend
             if (job.JobIdRaw is { } raw) sacctByRaw.TryAdd(raw, job);
         }
 
+        JobQueryResult ResolveOne(string id, SlurmJobFolder? folder, string? name, SacctJob? sa)
+        {
+            var sq = squeueById.GetValueOrDefault(id);
+            var array = ArrayElementId.ArrayOf(id) ?? id;
+            return SlurmStatusResolver.Resolve(new SlurmJobEvidence
+            {
+                JobId = id,
+                Folder = folder,
+                JobName = name,
+                Squeue = sq is not null && SlurmStatusResolver.IsSameJob(folder, sq) ? sq : null,
+                Sacct = sa is not null && SlurmStatusResolver.IsSameJob(folder, sa) ? sa : null,
+                AccountingError = accountingError,
+                CancelRequested = _cancelRequested.ContainsKey(id) || _cancelRequested.ContainsKey(array),
+                LastKnown = _lastKnown.GetValueOrDefault(id),
+                HasDependency = folder is not null && MetadataOf(folder, metadata)?.Dependency is not null,
+            }, StderrTail);
+        }
+
         var results = new List<JobQueryResult>(ids.Count);
         foreach (var id in ids)
         {
             var folder = folders[id];
             var sq = squeueById.GetValueOrDefault(id);
             var sa = sacctById.GetValueOrDefault(id);
-            var tasks = sq is null && sa is null && !id.Contains('_') ? ArrayTasks(id, live, accounted) : [];
+            var tasks = sq is null && sa is null && !id.Contains('_') ? ArrayTasks(id, live, accounted, folder is null ? null : MetadataOf(folder, metadata)) : [];
             sa ??= tasks.Count == 0 ? sacctByRaw.GetValueOrDefault(id) : null; // 312 is task 306_1, but 306 is the whole array
             JobQueryResult result;
             if (tasks.Count > 0)
             {
-                var infos = tasks.Select(t => SlurmStatusResolver.Resolve(new SlurmJobEvidence
-                {
-                    JobId = t,
-                    Squeue = squeueById.GetValueOrDefault(t),
-                    Sacct = sacctById.GetValueOrDefault(t),
-                    AccountingError = accountingError,
-                    JobName = names[id],
-                }, StderrTail)).ToList();
+                var infos = tasks.Select(t => ResolveOne(t, _directory.Find(t), names[id], sacctById.GetValueOrDefault(t))).ToList();
+                foreach (var r in infos.Where(r => r.Info is not null)) _lastKnown[r.JobId] = r.Info!;
                 result = infos.FirstOrDefault(r => r.Error is not null) is { } failed
                     ? new JobQueryResult(id, null, failed.Error)
-                    : new JobQueryResult(id, SlurmStatusResolver.AggregateArray(id, infos.Select(r => r.Info!).ToList()), null);
+                    : new JobQueryResult(id, SlurmStatusResolver.AggregateArray(id, infos.Select(r => r.Info!).ToList()), null,
+                        infos.Select(r => r.Info!).OrderBy(i => i.ArrayIndex).ToList());
             }
             else
             {
-                result = SlurmStatusResolver.Resolve(new SlurmJobEvidence
-                {
-                    JobId = id,
-                    Folder = folder,
-                    JobName = names[id],
-                    Squeue = sq is not null && SlurmStatusResolver.IsSameJob(folder, sq) ? sq : null,
-                    Sacct = sa is not null && SlurmStatusResolver.IsSameJob(folder, sa) ? sa : null,
-                    AccountingError = accountingError,
-                    CancelRequested = _cancelRequested.ContainsKey(id),
-                    LastKnown = _lastKnown.GetValueOrDefault(id),
-                }, StderrTail);
+                result = ResolveOne(id, folder, names[id], sa);
             }
 
             if (result.Info is { } info) _lastKnown[id] = info;
@@ -277,12 +283,19 @@ public sealed partial class SlurmBackend : HPCBackend
         return results;
     }
 
-    private static List<string> ArrayTasks(string parent, IReadOnlyList<SqueueJob> live, IReadOnlyList<SacctJob> accounted)
+    // The elements of an array asked about by its id: every element either source lists, and
+    // for an array the module submitted, every index of its spec (an element neither lists yet is pending).
+    private static List<string> ArrayTasks(string parent, IReadOnlyList<SqueueJob> live, IReadOnlyList<SacctJob> accounted, SlurmJobMetadata? metadata)
     {
         var prefix = parent + "_";
-        return live.Select(r => r.JobId).Concat(accounted.Select(j => j.JobId))
-            .Where(j => j.StartsWith(prefix, StringComparison.Ordinal) && SlurmJobId.IsValid(j))
-            .Distinct(StringComparer.Ordinal).ToList();
+        var listed = live.Select(r => r.JobId).Concat(accounted.Select(j => j.JobId))
+            .Where(j => j.StartsWith(prefix, StringComparison.Ordinal) && SlurmJobId.IsValid(j));
+        if (metadata?.ArrayIndex is { } spec)
+        {
+            listed = listed.Concat(SlurmArrayIds.Expand(parent + "_[" + spec + "]"));
+        }
+
+        return listed.Distinct(StringComparer.Ordinal).ToList();
     }
 
     private static async Task Observe(Task task)
@@ -534,7 +547,11 @@ public sealed partial class SlurmBackend : HPCBackend
     private async Task<(string Stdout, string Stderr)> LogPathsAsync(string jobId, CancellationToken cancellationToken)
     {
         if (!SlurmJobId.IsValid(jobId)) throw InvalidId(jobId);
-        if (_directory.Find(jobId) is { } folder) return (folder.StdoutPath, folder.StderrPath);
+        if (_directory.Find(jobId) is { } folder)
+        {
+            EnsureOneJob(folder);
+            return (folder.StdoutPath, folder.StderrPath);
+        }
 
         // Not submitted through this job directory: the controller knows the paths while it holds the job.
         var result = await _commands.RunAsync("scontrol", ["show", "job", "--oneliner", jobId],

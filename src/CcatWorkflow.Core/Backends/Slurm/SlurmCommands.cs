@@ -83,6 +83,7 @@ public sealed class SlurmCommands(ICommandRunner runner)
                          "--partition" => ["SBATCH_PARTITION"],
                          "--account" => ["SBATCH_ACCOUNT"],
                          "--qos" => ["SBATCH_QOS"],
+                         "--array" => ["SBATCH_ARRAY_INX"],
                          "--export" => ["SBATCH_EXPORT"],
                          _ => Array.Empty<string>(),
                      })

@@ -10,16 +10,17 @@ namespace CcatWorkflow.Core.Backends.Slurm;
 /// <param name="JobId">The Slurm job id.</param>
 /// <param name="Path">The folder (absolute).</param>
 /// <param name="SubmittedAt">When the module submitted it (from the folder's name, to the second).</param>
-public sealed record SlurmJobFolder(string JobId, string Path, DateTimeOffset SubmittedAt)
+/// <param name="ArrayIndex">For an element of an array (<c>123_7</c>), its index: the array's folder holds every element's logs.</param>
+public sealed record SlurmJobFolder(string JobId, string Path, DateTimeOffset SubmittedAt, int? ArrayIndex = null)
 {
     /// <summary>The batch script as submitted.</summary>
     public string ScriptPath => System.IO.Path.Combine(Path, SlurmJobDirectory.ScriptFile);
 
-    /// <summary>The job's standard output.</summary>
-    public string StdoutPath => System.IO.Path.Combine(Path, SlurmJobDirectory.StdoutFile);
+    /// <summary>The job's (or array element's) standard output.</summary>
+    public string StdoutPath => System.IO.Path.Combine(Path, SlurmJobDirectory.StdoutFileOf(ArrayIndex?.ToString(CultureInfo.InvariantCulture)));
 
-    /// <summary>The job's standard error.</summary>
-    public string StderrPath => System.IO.Path.Combine(Path, SlurmJobDirectory.StderrFile);
+    /// <summary>The job's (or array element's) standard error.</summary>
+    public string StderrPath => System.IO.Path.Combine(Path, SlurmJobDirectory.StderrFileOf(ArrayIndex?.ToString(CultureInfo.InvariantCulture)));
 }
 
 /// <summary>What the module records about a job next to its script and logs.</summary>
@@ -46,6 +47,15 @@ public sealed record SlurmJobMetadata
     /// <summary>The environment variable names given (values are not written: they may be secrets).</summary>
     public IReadOnlyList<string> EnvironmentNames { get; init; } = [];
 
+    /// <summary>For a job array, its index spec (<c>0-99:2</c>); null for a single job.</summary>
+    public string? ArrayIndex { get; init; }
+
+    /// <summary>For a job array, the most elements that run at once; null for no limit.</summary>
+    public int? ThrottleLimit { get; init; }
+
+    /// <summary>The dependency Slurm was given (<c>afterok:123:124</c>); null for none.</summary>
+    public string? Dependency { get; init; }
+
     /// <summary>The secret environment variable names given (their values are in no file).</summary>
     public IReadOnlyList<string> SecretEnvironmentNames { get; init; } = [];
 }
@@ -70,6 +80,9 @@ public sealed class SlurmJobDirectory(string root)
     /// <summary>The standard error file's name.</summary>
     public const string StderrFile = "stderr.log";
 
+    /// <summary>What sbatch replaces with the element's index in an array's log file names.</summary>
+    public const string ArrayIndexPattern = "%a";
+
     /// <summary>The metadata file's name.</summary>
     public const string MetadataFile = "job.json";
 
@@ -79,6 +92,12 @@ public sealed class SlurmJobDirectory(string root)
 
     /// <summary>SLURM_JOB_DIR, absolute.</summary>
     public string Root { get; } = root;
+
+    /// <summary>The standard output file of a job (null index) or of one array element (<c>stdout_7.log</c>).</summary>
+    public static string StdoutFileOf(string? index) => index is null ? StdoutFile : $"stdout_{index}.log";
+
+    /// <summary>The standard error file of a job (null index) or of one array element.</summary>
+    public static string StderrFileOf(string? index) => index is null ? StderrFile : $"stderr_{index}.log";
 
     /// <summary>A new folder name for a job submitted at <paramref name="now"/>.</summary>
     public static string NewFolderName(DateTimeOffset now)
@@ -175,6 +194,12 @@ public sealed class SlurmJobDirectory(string root)
     /// <summary>The folder of job <paramref name="jobId"/>, or null when the module did not submit it (here).</summary>
     public SlurmJobFolder? Find(string jobId)
     {
+        // An array element lives in its array's folder: the link is the array's id.
+        if (Arrays.ArrayElementId.TryParse(jobId, out var arrayId, out var index))
+        {
+            return Find(arrayId) is { } array ? array with { JobId = jobId, ArrayIndex = index } : null;
+        }
+
         string? target;
         try
         {

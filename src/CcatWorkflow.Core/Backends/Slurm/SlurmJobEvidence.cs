@@ -28,4 +28,10 @@ public sealed record SlurmJobEvidence
 
     /// <summary>What the previous query in this process said about the job.</summary>
     public HPCJobInfo? LastKnown { get; init; }
+
+    /// <summary>
+    /// True when the module submitted the job with a dependency (from its folder's metadata): a
+    /// plain <c>CANCELLED</c> that never started is then Slurm's <c>--kill-on-invalid-dep</c>.
+    /// </summary>
+    public bool HasDependency { get; init; }
 }

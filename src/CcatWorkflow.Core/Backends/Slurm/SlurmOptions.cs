@@ -53,10 +53,6 @@ public sealed partial record SlurmOptions
     [GeneratedRegex(@"^/[A-Za-z0-9_.,+@=:~/-]*$", RegexOptions.CultureInvariant)]
     private static partial Regex DirectoryPattern();
 
-    /// <summary>The names of the settings read here (a change rebuilds the backend).</summary>
-    public static IReadOnlyList<string> SettingNames { get; } =
-        ["PIPELINE_BASE_DIR", "SLURM_PARTITION", "SLURM_ACCOUNT", "SLURM_QOS", "SLURM_EXTRA_DIRECTIVES", "SLURM_JOB_DIR", "SLURM_GPU_DIRECTIVE"];
-
     /// <summary>Reads and validates the settings; a bad value is <see cref="CcatErrorId.InvalidConfiguration"/> naming the setting.</summary>
     public static SlurmOptions FromSettings(CcatSettings settings)
     {

@@ -114,15 +114,18 @@ public static class SlurmStateMap
 
     /// <summary>
     /// The reason a pending job waits. Per-job limits and impossible constraints never clear by
-    /// themselves, so they read <see cref="HPCJobReason.Unschedulable"/>; ordinary waiting
+    /// themselves, so they read <see cref="HPCJobReason.Unschedulable"/>; waiting for parents reads
+    /// <see cref="HPCJobReason.WaitingForDependency"/>, parents that can no longer meet the condition
+    /// <see cref="HPCJobReason.DependencyNeverSatisfied"/> (the job never runs); ordinary waiting
     /// (Priority, Resources, BeginTime, held…) is <see cref="HPCJobReason.None"/>.
     /// </summary>
     public static HPCJobReason PendingReason(string? slurmReason)
     {
         if (string.IsNullOrWhiteSpace(slurmReason)) return HPCJobReason.None;
         var r = slurmReason.Trim();
+        if (r.StartsWith("DependencyNeverSatisfied", StringComparison.Ordinal)) return HPCJobReason.DependencyNeverSatisfied;
+        if (r == "Dependency") return HPCJobReason.WaitingForDependency;
         return r.StartsWith("BadConstraints", StringComparison.Ordinal)
-               || r.StartsWith("DependencyNeverSatisfied", StringComparison.Ordinal)
                || r.StartsWith("PartitionTimeLimit", StringComparison.Ordinal)
                || r.StartsWith("PartitionNodeLimit", StringComparison.Ordinal)
                || r.StartsWith("InvalidAccount", StringComparison.Ordinal)

@@ -79,13 +79,20 @@ public static class SlurmStatusResolver
 
         if (sq is not null)
         {
+            if (sqPhase == SlurmStatePhase.Terminal && SlurmStateMap.Normalize(sq.State) == "CANCELLED"
+                && SlurmStateMap.PendingReason(sq.Reason) == HPCJobReason.DependencyNeverSatisfied)
+            {
+                return Ok(NeverSatisfied(e, sq.Name, sq.State, sq.Submit, null));
+            }
+
             if (sqPhase == SlurmStatePhase.Terminal && SlurmStateMap.Normalize(sq.State) == "CANCELLED")
             {
                 // The controller's word is final for a cancel; accounting adds only metrics.
                 return Ok(new HPCJobInfo(e.JobId, HPCBackendKind.Slurm, HPCJobStatus.Failed, Name(e, sq.Name),
                     reason: HPCJobReason.Cancelled, nativeState: sq.State, submittedAt: sq.Submit,
                     wallTimeSeconds: sq.TimeUsed?.TotalSeconds,
-                    message: "Cancelled; the accounting record is not written yet."));
+                    message: "Cancelled; the accounting record is not written yet.",
+                    arrayJobId: Element(e.JobId).ArrayJobId, arrayIndex: Element(e.JobId).ArrayIndex));
             }
 
             // COMPLETING, or ended in squeue while sacct has not got the record: not final yet.
@@ -94,7 +101,8 @@ public static class SlurmStatusResolver
                 wallTimeSeconds: sq.TimeUsed?.TotalSeconds,
                 message: sqPhase == SlurmStatePhase.Ending
                     ? "Ending (Slurm is cleaning up the job)."
-                    : $"Ended ({sq.State}); waiting for the accounting record with the exit code and metrics."));
+                    : $"Ended ({sq.State}); waiting for the accounting record with the exit code and metrics.",
+                arrayJobId: Element(e.JobId).ArrayJobId, arrayIndex: Element(e.JobId).ArrayIndex));
         }
 
         if (sa is not null)
@@ -111,7 +119,8 @@ public static class SlurmStatusResolver
 
             return Ok(new HPCJobInfo(e.JobId, HPCBackendKind.Slurm, HPCJobStatus.Pending, e.JobName,
                 submittedAt: e.Folder.SubmittedAt,
-                message: "Submitted; neither squeue nor sacct lists the job yet."));
+                message: "Submitted; neither squeue nor sacct lists the job yet.",
+                arrayJobId: Element(e.JobId).ArrayJobId, arrayIndex: Element(e.JobId).ArrayIndex));
         }
 
         return new JobQueryResult(e.JobId, null, new CcatException(CcatErrorId.JobNotFound,
@@ -129,6 +138,12 @@ public static class SlurmStatusResolver
             memoryKill = SlurmStateMap.IsMemoryKillMessage(stderrTail(e.Folder));
         }
 
+        if (e.HasDependency && state == "CANCELLED" && !sa.State.Contains(" by ", StringComparison.Ordinal) && sa.StepCount == 0)
+        {
+            // Not cancelled by anyone ("CANCELLED by <uid>"): Slurm's --kill-on-invalid-dep ended it before it ran.
+            return NeverSatisfied(e, sa.JobName, sa.State, sa.Submit, sa.End);
+        }
+
         var (status, reason, exitCode) = SlurmStateMap.MapFinished(sa.State, sa.ExitCode, memoryKill);
         var started = sa.Start is not null;
         return new HPCJobInfo(e.JobId, HPCBackendKind.Slurm, status, Name(e, sa.JobName),
@@ -142,7 +157,8 @@ public static class SlurmStatusResolver
             startedAt: sa.Start,
             finishedAt: sa.End,
             message: FinishedMessage(sa, reason, memoryKill),
-            allocatedCpuHours: started && sa.CpuTimeRawSeconds is { } raw ? raw / 3600.0 : null);
+            allocatedCpuHours: started && sa.CpuTimeRawSeconds is { } raw ? raw / 3600.0 : null,
+            arrayJobId: Element(e.JobId).ArrayJobId, arrayIndex: Element(e.JobId).ArrayIndex);
     }
 
     private static string? FinishedMessage(SacctJob sa, HPCJobReason reason, bool memoryKill)
@@ -162,16 +178,28 @@ public static class SlurmStatusResolver
     {
         var phase = SlurmStateMap.PhaseOf(sa.State);
         var pending = phase == SlurmStatePhase.Pending || (phase == SlurmStatePhase.Unknown && sa.Start is null);
+        if (pending && SlurmStateMap.PendingReason(sa.Reason) == HPCJobReason.DependencyNeverSatisfied)
+        {
+            return NeverSatisfied(e, sa.JobName, sa.State, sa.Submit, null);
+        }
+
         return new HPCJobInfo(e.JobId, HPCBackendKind.Slurm, pending ? HPCJobStatus.Pending : HPCJobStatus.Running, Name(e, sa.JobName),
             reason: pending ? SlurmStateMap.PendingReason(sa.Reason) : HPCJobReason.None,
             nativeState: sa.State, submittedAt: sa.Submit, startedAt: pending ? null : sa.Start,
             wallTimeSeconds: pending ? null : sa.ElapsedSeconds,
-            message: pending && sa.Reason is { } r && r != "None" ? r : null);
+            message: pending && sa.Reason is { } r && r != "None" ? r : null,
+            arrayJobId: Element(e.JobId).ArrayJobId, arrayIndex: Element(e.JobId).ArrayIndex);
     }
 
     private static HPCJobInfo FromSqueue(SlurmJobEvidence e, SqueueJob sq)
     {
         var pending = SlurmStateMap.PhaseOf(sq.State) == SlurmStatePhase.Pending;
+        if (pending && SlurmStateMap.PendingReason(sq.Reason) == HPCJobReason.DependencyNeverSatisfied)
+        {
+            // Only a job submitted without --kill-on-invalid-dep stays queued like this; it never runs.
+            return NeverSatisfied(e, sq.Name, sq.State, sq.Submit, null);
+        }
+
         string? message = null;
         if (pending && sq.Reason is { } r && r != "None") message = r;
         else if (SlurmStateMap.Normalize(sq.State) is "SUSPENDED" or "STOPPED") message = $"The job is {sq.State.ToLowerInvariant()}.";
@@ -181,15 +209,30 @@ public static class SlurmStatusResolver
             // squeue's %S of a pending job is the expected start, not a start.
             startedAt: pending ? null : sq.Start,
             wallTimeSeconds: pending ? null : sq.TimeUsed?.TotalSeconds,
-            message: message);
+            message: message,
+            arrayJobId: Element(e.JobId).ArrayJobId, arrayIndex: Element(e.JobId).ArrayIndex);
     }
 
     private static HPCJobInfo Cancelling(SlurmJobEvidence e, string nativeState, DateTimeOffset? submitted) =>
         new(e.JobId, HPCBackendKind.Slurm, HPCJobStatus.Failed, e.JobName ?? e.Squeue?.Name ?? e.Sacct?.JobName,
             reason: HPCJobReason.Cancelled, nativeState: nativeState, submittedAt: submitted ?? e.Folder?.SubmittedAt,
-            message: "Cancelled; Slurm is ending the job.");
+            message: "Cancelled; Slurm is ending the job.",
+            arrayJobId: Element(e.JobId).ArrayJobId, arrayIndex: Element(e.JobId).ArrayIndex);
 
     private static string? Name(SlurmJobEvidence e, string? slurmName) => e.JobName ?? slurmName;
+
+    // The array an element id belongs to, and its index; nulls for a job that is not an element.
+    private static (string? ArrayJobId, int? ArrayIndex) Element(string jobId) =>
+        Arrays.ArrayElementId.TryParse(jobId, out var a, out var i) ? (a, i) : (null, null);
+
+    private static HPCJobInfo NeverSatisfied(SlurmJobEvidence e, string? name, string nativeState, DateTimeOffset? submitted, DateTimeOffset? finished)
+    {
+        var (arrayId, index) = Element(e.JobId);
+        return new HPCJobInfo(e.JobId, HPCBackendKind.Slurm, HPCJobStatus.Failed, Name(e, name),
+            reason: HPCJobReason.DependencyNeverSatisfied, nativeState: nativeState, submittedAt: submitted, finishedAt: finished,
+            message: "The jobs it depends on ended in a way that can never meet its condition: it never ran, and never will.",
+            arrayJobId: arrayId, arrayIndex: index);
+    }
 
     private static JobQueryResult Ok(HPCJobInfo info) => new(info.JobId, info, null);
 

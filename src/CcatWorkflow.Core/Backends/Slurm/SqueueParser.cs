@@ -36,15 +36,16 @@ public static class SqueueParser
             if (f.Length < FieldCount) continue;
             var id = f[0].Trim();
             if (id.Length == 0 || !char.IsAsciiDigit(id[0])) continue;
-            jobs.Add(new SqueueJob(
-                id,
+            // Without --array squeue prints pending elements compressed (123_[8-99%4]): one row each.
+            jobs.AddRange(SlurmArrayIds.Expand(id).Select(element => new SqueueJob(
+                element,
                 f[1].Trim(),
                 string.IsNullOrWhiteSpace(f[2]) ? null : f[2].Trim(),
                 SlurmTime.ParseDuration(f[3]),
                 SlurmTime.ParseTimestamp(f[4]),
                 SlurmTime.ParseTimestamp(f[5]),
                 string.IsNullOrWhiteSpace(f[6]) ? null : f[6].Trim(),
-                f[7]));
+                f[7])));
         }
 
         return jobs;

@@ -1,0 +1,98 @@
+using System.Globalization;
+
+namespace CcatWorkflow.Core.Backends.Local;
+
+/// <summary>
+/// A job's own cgroup, <c>&lt;pids hierarchy&gt;/ccat-workflow/&lt;job id&gt;</c>, where one can be made
+/// (cgroup v1 with a writable <c>pids</c> hierarchy: root, or a delegated tree). The runner moves
+/// itself in before it starts the job, so every process of the job — whatever it does with
+/// sessions, parents or its environment (<c>setsid env -i</c>) — stays a member; only someone
+/// allowed to write the cgroup can add or remove one, so membership is a mark no other user can
+/// forge. Where none can be made, the runner's inherited marker fd does the same job less
+/// completely (see <see cref="JobSessionKiller"/>).
+/// </summary>
+internal static class JobCgroup
+{
+    /// <summary>The folder under which job cgroups are made, in each hierarchy.</summary>
+    public const string Parent = "ccat-workflow";
+
+    /// <summary>The v1 pids hierarchy (overridable for tests of the fallback).</summary>
+    public static string Hierarchy { get; set; } =
+        Environment.GetEnvironmentVariable("CCAT_LOCAL_CGROUP_ROOT") is { Length: > 0 } r ? r : "/sys/fs/cgroup/pids";
+
+    /// <summary>The job's cgroup folder (it may not exist).</summary>
+    public static string PathOf(string jobId) => Path.Combine(Hierarchy, Parent, jobId);
+
+    /// <summary>
+    /// Makes the job's cgroup and moves the calling process into it. Returns its path, or null
+    /// (with the reason) when no cgroup can be made here.
+    /// </summary>
+    public static string? TryEnter(string jobId, out string? why)
+    {
+        why = null;
+        try
+        {
+            if (!File.Exists(Path.Combine(Hierarchy, "cgroup.procs")))
+            {
+                why = $"no cgroup v1 pids hierarchy at {Hierarchy}";
+                return null;
+            }
+
+            var path = PathOf(jobId);
+            Directory.CreateDirectory(path);
+            File.WriteAllText(Path.Combine(path, "cgroup.procs"), Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+            return path;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            why = e.Message;
+            return null;
+        }
+    }
+
+    /// <summary>Moves the calling process back to the hierarchy's root and removes the job's cgroup (when empty).</summary>
+    public static void TryLeaveAndRemove(string jobId)
+    {
+        try
+        {
+            File.WriteAllText(Path.Combine(Hierarchy, "cgroup.procs"), Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+            Directory.Delete(PathOf(jobId));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // a member that survived KILL (uninterruptible sleep) keeps it; harmless
+        }
+    }
+
+    /// <summary>Removes an empty job cgroup left by a runner that died.</summary>
+    public static void TryRemove(string jobId)
+    {
+        try
+        {
+            if (Directory.Exists(PathOf(jobId))) Directory.Delete(PathOf(jobId));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+    }
+
+    /// <summary>The pids in the job's cgroup (empty when there is none).</summary>
+    public static List<int> Members(string jobId)
+    {
+        var list = new List<int>();
+        try
+        {
+            var text = SafeFile.ReadCappedText(Path.Combine(PathOf(jobId), "cgroup.procs"), 4 * 1024 * 1024);
+            if (text is null) return list;
+            foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (int.TryParse(line, NumberStyles.None, CultureInfo.InvariantCulture, out var pid)) list.Add(pid);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+
+        return list;
+    }
+}

@@ -1,0 +1,125 @@
+using CcatWorkflow.Core.Arrays;
+using CcatWorkflow.Core.Errors;
+using CcatWorkflow.Core.Submission;
+
+namespace CcatWorkflow.Core.Backends.Slurm;
+
+/// <summary>
+/// Job arrays and dependencies on Slurm: one <c>sbatch --array=spec%N</c> per array, native
+/// <c>--dependency</c> with <c>--kill-on-invalid-dep=yes</c>. Parents that have already finished
+/// are decided here before sbatch runs, because the controller forgets a finished job after
+/// MinJobAge and then ignores a dependency on it (the dependent would start at once).
+/// </summary>
+public sealed partial class SlurmBackend
+{
+    /// <inheritdoc />
+    public override bool SupportsArrays => true;
+
+    /// <inheritdoc />
+    public override bool SupportsDependencies => true;
+
+    /// <summary>
+    /// Submits with one sbatch call and returns the job's id, or one element id per index of
+    /// the array (<c>123_0 … 123_99</c>). With a dependency, the parents' status is read first
+    /// (one squeue and one sacct call): finished parents that meet the condition are left out,
+    /// one that can never meet it refuses the submission with
+    /// <see cref="CcatErrorId.DependencyNeverSatisfied"/>.
+    /// </summary>
+    public override async Task<IReadOnlyList<string>> SubmitElementsAsync(JobSubmission submission, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(submission);
+        if (submission.Dependency is { } dependency)
+        {
+            submission = submission with { Dependency = await OutstandingParentsAsync(dependency, cancellationToken).ConfigureAwait(false) };
+        }
+
+        var id = await SubmitAsync(submission, cancellationToken).ConfigureAwait(false);
+        return submission.ArrayIndex is { } array
+            ? array.Indices.Select(i => ArrayElementId.Format(id, i)).ToList()
+            : [id];
+    }
+
+    // The parents Slurm must still be told about; null when every one has already met the condition.
+    private async Task<JobDependency?> OutstandingParentsAsync(JobDependency dependency, CancellationToken cancellationToken)
+    {
+        foreach (var id in dependency.ParentIds.Where(i => !SlurmJobId.IsValid(i)))
+        {
+            throw new CcatException(CcatErrorId.InvalidDependency, $"-DependsOn '{id}' is not a Slurm job id (expected 123, or 123_7 for an array element).", id);
+        }
+
+        var parents = WholeArrays(dependency.ParentIds);
+        var statuses = await QueryJobsAsync(parents, cancellationToken).ConfigureAwait(false);
+        var outstanding = new List<string>();
+        foreach (var r in statuses)
+        {
+            if (r.Error is { } error)
+            {
+                if (error.IsUnavailable) throw error;
+                throw new CcatException(CcatErrorId.InvalidDependency, $"-DependsOn '{r.JobId}': {error.Message}", r.JobId, error);
+            }
+
+            var parent = r.Info!;
+            if (!parent.IsFinished)
+            {
+                outstanding.Add(r.JobId);
+            }
+            else if (!dependency.IsMetBy(parent))
+            {
+                throw new CcatException(CcatErrorId.DependencyNeverSatisfied,
+                    $"Job '{r.JobId}' has already ended {parent.Status.ToString().ToLowerInvariant()}" +
+                    (parent.Reason == HPCJobReason.None ? "" : $" ({parent.Reason})") +
+                    $", so {dependency.Condition} can never be met; nothing was submitted.", r.JobId);
+            }
+        }
+
+        return outstanding.Count == 0 ? null : dependency with { ParentIds = outstanding };
+    }
+
+    // Every element of an array the module submitted, named one by one (as -DependsOn $array
+    // passes them), becomes the array's id: Slurm then waits for the whole array with one short
+    // dependency instead of hundreds of ids.
+    private List<string> WholeArrays(IReadOnlyList<string> ids)
+    {
+        var result = new List<string>();
+        foreach (var group in ids.Distinct(StringComparer.Ordinal).GroupBy(id => ArrayElementId.ArrayOf(id) ?? id, StringComparer.Ordinal))
+        {
+            var elements = group.Where(id => id != group.Key).ToList();
+            var spec = elements.Count > 0 && !group.Contains(group.Key) && _directory.Find(group.Key) is { } folder
+                ? SlurmJobDirectory.ReadMetadata(folder)?.ArrayIndex
+                : null;
+            var all = spec is null ? null : SlurmArrayIds.Expand(group.Key + "_[" + spec + "]");
+            if (all is not null && all.Count == elements.Count && all.All(elements.Contains))
+            {
+                result.Add(group.Key);
+            }
+            else
+            {
+                result.AddRange(group.Contains(group.Key) ? [group.Key] : elements);
+            }
+        }
+
+        return result;
+    }
+
+    // A job folder's metadata, read once per folder in one status query.
+    private static SlurmJobMetadata? MetadataOf(SlurmJobFolder folder, Dictionary<string, SlurmJobMetadata?> cache)
+    {
+        if (!cache.TryGetValue(folder.Path, out var metadata))
+        {
+            cache[folder.Path] = metadata = SlurmJobDirectory.ReadMetadata(folder);
+        }
+
+        return metadata;
+    }
+
+    // Logs are per element: an array's own id names no single log.
+    private static void EnsureOneJob(SlurmJobFolder folder)
+    {
+        if (folder.ArrayIndex is null && SlurmJobDirectory.ReadMetadata(folder)?.ArrayIndex is { } spec)
+        {
+            var first = SlurmArrayIds.Expand(folder.JobId + "_[" + spec + "]").FirstOrDefault() ?? folder.JobId + "_0";
+            throw new CcatException(CcatErrorId.InvalidJobId,
+                $"'{folder.JobId}' is a job array ({spec}); logs are per element: ask for one, for example '{first}'.", folder.JobId);
+        }
+    }
+}
