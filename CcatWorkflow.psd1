@@ -29,6 +29,8 @@
     PrivateData          = @{
         PSData = @{
             Tags         = @('HPC', 'Slurm', 'Kubernetes', 'Apptainer', 'CCAT', 'Linux')
+            # The project's documentation (also each cmdlet's HelpUri: src/CcatWorkflow/Commands/HelpLinks.cs).
+            ProjectUri   = 'https://docs.data.ccat.uni-koeln.de/workflow-manager/'
             ReleaseNotes = 'First release: SLURM, Kubernetes and Local backends.'
         }
     }

@@ -7,7 +7,10 @@
       Build    compile the solution and assemble the module in out/CcatWorkflow
       Test     Build, start the test services (tests/infra/*/start.sh), run xunit and Pester;
                prints one closing line 'N passed, N failed'
-      Unit     Build, then xunit only            Pester   Build, then Pester only
+      Unit     the fast lane: build the tests and run every xunit test that needs no service,
+               no apt, no network listener and no long real job (with -XunitFilter: exactly
+               what it selects)
+      Pester   Build, then Pester only
       Package  zip out/CcatWorkflow into out/CcatWorkflow.<version>.zip
       Demo     Build, then submit a real job on the Local backend with no settings, wait for
                it, read its log and show its metrics
@@ -92,6 +95,8 @@ function Invoke-Build {
     Copy-Item (Join-Path $root 'examples/settings.toml') (Join-Path $moduleDir 'settings.example.toml')
     # MAML help from the XML documentation comments (a fresh pwsh: it imports the module).
     dotnet (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -File (Join-Path $root 'build/New-CmdletHelp.ps1') -ModuleDir $moduleDir
+    # The conceptual help topic (Get-Help about_CcatWorkflow).
+    Copy-Item (Join-Path $root 'src/CcatWorkflow/en-US/about_CcatWorkflow.help.txt') (Join-Path $moduleDir 'en-US')
     $manifest = Test-ModuleManifest (Join-Path $moduleDir 'CcatWorkflow.psd1')
     $propsVersion = ([xml](Get-Content (Join-Path $root 'Directory.Build.props'))).Project.PropertyGroup.ModuleVersion
     if ("$($manifest.Version)" -ne "$propsVersion") {
@@ -127,13 +132,22 @@ function Start-TestService {
 }
 
 function Invoke-Unit {
-    Invoke-Build
-    Step 'xunit'
+    # The fast lane: no module assembly, no service. Without -XunitFilter it runs every xunit
+    # test not marked [Trait("Tier", "Service")] (those need Redis, Slurm, the Kubernetes
+    # double or another listener) or [Trait("Tier", "Process")] (real Local jobs that run for
+    # seconds each); with -XunitFilter it runs exactly what the filter selects.
+    Step 'dotnet build (tests)'
+    dotnet build (Join-Path $root 'tests/CcatWorkflow.Core.Tests') -c $Configuration --nologo -v minimal -clp:NoSummary
+    Invoke-Xunit -Filter $(if ($XunitFilter) { $XunitFilter } else { 'Tier!=Service&Tier!=Process' })
+}
+
+function Invoke-Xunit([string] $Filter) {
+    Step "xunit$(if ($Filter) { " ($Filter)" })"
     $trx = Join-Path $results 'xunit.trx'
     Remove-Item $trx -ErrorAction Ignore
     $testArgs = @((Join-Path $root 'tests/CcatWorkflow.Core.Tests'), '-c', $Configuration, '--no-build', '--nologo',
         '--logger', 'trx;LogFileName=xunit.trx', '--logger', 'console;verbosity=normal', '--results-directory', $results)
-    if ($XunitFilter) { $testArgs += @('--filter', $XunitFilter) }
+    if ($Filter) { $testArgs += @('--filter', $Filter) }
     $PSNativeCommandUseErrorActionPreference = $false
     dotnet test @testArgs
     $exit = $LASTEXITCODE
@@ -191,7 +205,8 @@ function Invoke-Test {
     Invoke-Build
     New-Item -ItemType Directory -Force $results | Out-Null
     Start-TestService
-    Invoke-Unit
+    # The whole suite: every tier.
+    Invoke-Xunit -Filter $XunitFilter
     Invoke-PesterRun
 }
 

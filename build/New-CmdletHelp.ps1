@@ -33,6 +33,12 @@ function Get-MemberText($node) {
     Clean $clone.InnerText
 }
 
+$outputNotes = @{
+    HPCJobInfo  = 'One record per job: JobId, Backend, JobName, Status, Reason, ExitCode and the metrics (null when not measured).'
+    CcatLogLine = 'For several jobs: one object per line with JobId, Backend, JobName, Stream and Text; displayed as the text.'
+    String      = 'For one job (or with -Raw): the lines of its log (one string per job with -Raw).'
+    CcatSetting = 'One record per setting: Name, Value (secrets masked), Source and Origin.'
+}
 $sb = [Text.StringBuilder]::new()
 [void]$sb.AppendLine('<?xml version="1.0" encoding="utf-8"?>')
 [void]$sb.AppendLine('<helpItems schema="maml" xmlns="http://msh">')
@@ -40,6 +46,7 @@ $sb = [Text.StringBuilder]::new()
 foreach ($command in Get-Command -Module $module.Name -CommandType Cmdlet | Sort-Object Name) {
     $type = $command.ImplementingType
     $classDoc = $members["T:$($type.FullName)"]
+    $instance = [Activator]::CreateInstance($type)
     if ($null -eq $classDoc) { throw "No documentation comment on $($type.FullName)." }
     $synopsis = Get-MemberText $classDoc.SelectSingleNode('summary/para[@type="synopsis"]')
     $description = Get-MemberText $classDoc.SelectSingleNode('summary/para[@type="description"]')
@@ -61,6 +68,16 @@ foreach ($command in Get-Command -Module $module.Name -CommandType Cmdlet | Sort
             Pipeline = if ($pipeline) { "True ($($pipeline -join ', '))" } else { 'False' }
         }
     }
+    function Globbing($p) { ([bool]($p.Attributes | Where-Object { $_ -is [System.Management.Automation.SupportsWildcardsAttribute] })).ToString().ToLower() }
+    # The default a parameter has when not given: read from a fresh instance of the cmdlet.
+    function DefaultValue($p) {
+        if ($p.SwitchParameter) { return 'False' }
+        $v = $type.GetProperty($p.Name).GetValue($instance)
+        if ($null -eq $v -or ($v -is [Array] -and $v.Count -eq 0) -or "$v" -eq '') { return 'None' }
+        if ($v -is [int] -and $v -eq [int]::MaxValue) { return 'no limit' }
+        if ($v -is [int] -and $v -eq -1 -and $p.Name -in 'Tail', 'Timeout') { return 'none (-1)' }
+        "$v"
+    }
     function TypeName([type] $t) {
         $u = [Nullable]::GetUnderlyingType($t)
         if ($u) { $t = $u }
@@ -74,7 +91,9 @@ foreach ($command in Get-Command -Module $module.Name -CommandType Cmdlet | Sort
         foreach ($sp in $set.Parameters | Where-Object { $_.Name -notin [System.Management.Automation.PSCmdlet]::CommonParameters }) {
             $p = $command.Parameters[$sp.Name]
             $i = ParamInfo $p $set
-            [void]$sb.AppendLine("<command:parameter required=`"$($i.Required.ToString().ToLower())`" position=`"$($i.Position)`" pipelineInput=`"$($i.Pipeline)`"><maml:name>$($p.Name)</maml:name><command:parameterValue required=`"true`">$(TypeName $p.ParameterType)</command:parameterValue></command:parameter>")
+            # A switch takes no value: no parameterValue, or Get-Help shows [-Follow <SwitchParameter>].
+            $value = if ($p.SwitchParameter) { '' } else { "<command:parameterValue required=`"true`">$(TypeName $p.ParameterType)</command:parameterValue>" }
+            [void]$sb.AppendLine("<command:parameter required=`"$($i.Required.ToString().ToLower())`" globbing=`"$(Globbing $p)`" position=`"$($i.Position)`" pipelineInput=`"$($i.Pipeline)`"><maml:name>$($p.Name)</maml:name>$value</command:parameter>")
         }
         [void]$sb.AppendLine('</command:syntaxItem>')
     }
@@ -100,15 +119,33 @@ foreach ($command in Get-Command -Module $module.Name -CommandType Cmdlet | Sort
         $enum = [Nullable]::GetUnderlyingType($p.ParameterType) ?? $p.ParameterType
         if ($enum.IsArray) { $enum = $enum.GetElementType() }
         $values = if ($enum.IsEnum) { " Valid values: $([Enum]::GetNames($enum) -join ', ')." } else { '' }
-        [void]$sb.AppendLine("<command:parameter required=`"$($i.Required.ToString().ToLower())`" globbing=`"false`" pipelineInput=`"$($i.Pipeline)`" position=`"$($i.Position)`">")
+        [void]$sb.AppendLine("<command:parameter required=`"$($i.Required.ToString().ToLower())`" globbing=`"$(Globbing $p)`" pipelineInput=`"$($i.Pipeline)`" position=`"$($i.Position)`">")
         [void]$sb.AppendLine("<maml:name>$($p.Name)</maml:name><maml:description><maml:para>$(Escape ($text + $values))</maml:para></maml:description>")
-        [void]$sb.AppendLine("<command:parameterValue required=`"true`">$(TypeName $p.ParameterType)</command:parameterValue><dev:type><maml:name>$(Escape $p.ParameterType.FullName)</maml:name></dev:type></command:parameter>")
+        $valueRequired = (-not $p.SwitchParameter).ToString().ToLower()
+        [void]$sb.AppendLine("<command:parameterValue required=`"$valueRequired`">$(TypeName $p.ParameterType)</command:parameterValue><dev:type><maml:name>$(Escape $p.ParameterType.FullName)</maml:name></dev:type><dev:defaultValue>$(Escape (DefaultValue $p))</dev:defaultValue></command:parameter>")
     }
     [void]$sb.AppendLine('</command:parameters>')
 
+    # INPUTS: what the pipeline binds, by value (the type) and by property name (the names).
+    [void]$sb.AppendLine('<command:inputTypes>')
+    $byValue = $command.Parameters.Values | Where-Object { $_.Attributes | Where-Object { $_ -is [Parameter] -and $_.ValueFromPipeline } }
+    foreach ($p in $byValue) {
+        $t = [Nullable]::GetUnderlyingType($p.ParameterType) ?? $p.ParameterType
+        if ($t.IsArray) { $t = $t.GetElementType() }
+        [void]$sb.AppendLine("<command:inputType><dev:type><maml:name>$(Escape $t.FullName)</maml:name></dev:type><maml:description><maml:para>$(Escape "Bound to -$($p.Name).")</maml:para></maml:description></command:inputType>")
+    }
+    $byName = @($command.Parameters.Values | Where-Object { $_.Attributes | Where-Object { $_ -is [Parameter] -and $_.ValueFromPipelineByPropertyName } } | ForEach-Object Name)
+    if ($byName) {
+        [void]$sb.AppendLine("<command:inputType><dev:type><maml:name>System.Management.Automation.PSObject</maml:name></dev:type><maml:description><maml:para>$(Escape "Any object whose properties are named $($byName -join ', ') (for example rows of Import-Csv, or the module's own output): each binds to the parameter of its name.")</maml:para></maml:description></command:inputType>")
+    }
+    if (-not $byValue -and -not $byName) {
+        [void]$sb.AppendLine('<command:inputType><dev:type><maml:name>None</maml:name></dev:type><maml:description><maml:para>This cmdlet takes no pipeline input.</maml:para></maml:description></command:inputType>')
+    }
+    [void]$sb.AppendLine('</command:inputTypes>')
+
     [void]$sb.AppendLine('<command:returnValues>')
     foreach ($t in $command.OutputType) {
-        [void]$sb.AppendLine("<command:returnValue><dev:type><maml:name>$(Escape $t.Name)</maml:name></dev:type></command:returnValue>")
+        [void]$sb.AppendLine("<command:returnValue><dev:type><maml:name>$(Escape $t.Type.FullName)</maml:name></dev:type><maml:description><maml:para>$(Escape ($outputNotes[$t.Type.Name] ?? ''))</maml:para></maml:description></command:returnValue>")
     }
     [void]$sb.AppendLine('</command:returnValues>')
 
@@ -124,7 +161,7 @@ foreach ($command in Get-Command -Module $module.Name -CommandType Cmdlet | Sort
         [void]$sb.AppendLine("<dev:code>$(Escape $code)</dev:code><dev:remarks><maml:para>$(Escape $remarks)</maml:para></dev:remarks></command:example>")
     }
     [void]$sb.AppendLine('</command:examples>')
-    [void]$sb.AppendLine('<command:relatedLinks><maml:navigationLink><maml:linkText>about CcatWorkflow: README.md in the module folder</maml:linkText><maml:uri></maml:uri></maml:navigationLink></command:relatedLinks>')
+    [void]$sb.AppendLine('<command:relatedLinks><maml:navigationLink><maml:linkText>Online version:</maml:linkText><maml:uri>' + (Escape $command.HelpUri) + '</maml:uri></maml:navigationLink><maml:navigationLink><maml:linkText>about_CcatWorkflow</maml:linkText><maml:uri></maml:uri></maml:navigationLink></command:relatedLinks>')
     [void]$sb.AppendLine('</command:command>')
 }
 [void]$sb.AppendLine('</helpItems>')

@@ -134,6 +134,15 @@ public abstract class HPCBackend : IAsyncDisposable
     /// <summary>Primitive: the jobs this module submitted that the backend still knows.</summary>
     public abstract Task<IReadOnlyList<HPCJobInfo>> ListJobsAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// At most <paramref name="max"/> of the jobs this module submitted, newest first, read as
+    /// cheaply as the backend allows and strictly read-only: nothing is recorded, captured,
+    /// pruned or declared lost. Status and metrics are the last ones the backend or its store
+    /// holds and may be stale. What tab completion lists; the default lists nothing.
+    /// </summary>
+    public virtual Task<IReadOnlyList<HPCJobInfo>> PeekJobsAsync(int max, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<HPCJobInfo>>([]);
+
     // ================================================================== entry points
 
     /// <summary>Validates <paramref name="submission"/> and submits it; returns the job id.</summary>

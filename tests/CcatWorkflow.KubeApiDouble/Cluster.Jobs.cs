@@ -285,6 +285,46 @@ public sealed partial class Cluster
         }
     }
 
+    // The garbage collector for the other kinds that name a Job as owner (a Secret or ConfigMap
+    // a client tied to its Job's lifetime): deleted with the Job unless it is orphaned.
+    private List<(ResourceKind Kind, string Name)> DependentsLocked(V1Job job) =>
+        new[] { ResourceKind.Secrets, ResourceKind.ConfigMaps }
+            .SelectMany(k => _store[k].Values
+                .Where(o => o.Metadata.NamespaceProperty == job.Metadata.NamespaceProperty
+                            && o.Metadata.OwnerReferences?.Any(r => r.Uid == job.Metadata.Uid) == true)
+                .Select(o => (k, o.Metadata.Name)))
+            .ToList();
+
+    private void CollectDependents(V1Job job)
+    {
+        List<(ResourceKind Kind, string Name)> dependents;
+        lock (Gate) dependents = DependentsLocked(job);
+        foreach (var (kind, name) in dependents)
+        {
+            try
+            {
+                Delete(kind, job.Metadata.NamespaceProperty, name, null);
+            }
+            catch (ApiError)
+            {
+                // deleted meanwhile
+            }
+        }
+    }
+
+    // Orphan propagation: the dependents stay and lose their reference to the deleted owner.
+    private void OrphanDependentsLocked(V1Job job)
+    {
+        foreach (var (kind, name) in DependentsLocked(job))
+        {
+            var o = _store[kind][(job.Metadata.NamespaceProperty, name)];
+            o.Metadata.OwnerReferences = o.Metadata.OwnerReferences!.Where(r => r.Uid != job.Metadata.Uid).ToList();
+            if (o.Metadata.OwnerReferences.Count == 0) o.Metadata.OwnerReferences = null;
+            o.Metadata.ResourceVersion = NextResourceVersion();
+            Publish(kind, "MODIFIED", o);
+        }
+    }
+
     private List<V1Pod> OwnedPods(V1Job job) =>
         _store[ResourceKind.Pods].Values.OfType<V1Pod>()
             .Where(p => p.Metadata.NamespaceProperty == job.Metadata.NamespaceProperty
@@ -339,6 +379,8 @@ public sealed partial class Cluster
                         Touch(p);
                     }
 
+                    OrphanDependentsLocked(job);
+
                     return new DeleteResult(StatusJson.Success(name, "batch", "jobs", job.Metadata.Uid), policy is null ? OrphanWarning : null);
                 }
             }
@@ -357,12 +399,14 @@ public sealed partial class Cluster
             {
                 await Task.Delay(Options.GarbageCollectionDelay).ConfigureAwait(false);
                 foreach (var p in owned) TryDeletePod(ns, p.Metadata.Name);
+                CollectDependents(job);
             });
             return new DeleteResult(StatusJson.Success(name, "batch", "jobs", job.Metadata.Uid), null);
         }
 
         // Foreground: the dependants go first, then the owner.
         foreach (var p in owned) TryDeletePod(ns, p.Metadata.Name);
+        CollectDependents(job);
         lock (Gate)
         {
             var json = KubernetesJson.Serialize(job);

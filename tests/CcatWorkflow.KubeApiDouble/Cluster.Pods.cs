@@ -291,6 +291,7 @@ public sealed partial class Cluster
     {
         PodRuntime rt;
         V1Container container;
+        Dictionary<string, string> secretValues;
         lock (Gate)
         {
             if (!TryGetPod(ns, name, out var pod, out rt) || pod.Spec.NodeName is null) return;
@@ -308,6 +309,25 @@ public sealed partial class Cluster
                 SetWaitingLocked(pod, rt, "ErrImagePull",
                     $"failed to pull and unpack image \"{image}\": failed to resolve reference \"{image}\": {image}: not found");
                 return;
+            }
+
+            // The kubelet resolves secretKeyRef when it creates the container: a missing Secret
+            // or key (not optional) keeps the container waiting in CreateContainerConfigError.
+            secretValues = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var e in container.Env ?? [])
+            {
+                if (e.ValueFrom?.SecretKeyRef is not { } sk) continue;
+                var secret = _store[ResourceKind.Secrets].TryGetValue((ns, sk.Name), out var found) ? (V1Secret)found : null;
+                if (secret is null || secret.Data?.ContainsKey(sk.Key) != true)
+                {
+                    if (sk.Optional == true) continue;
+                    SetWaitingLocked(pod, rt, "CreateContainerConfigError", secret is null
+                        ? $"secret \"{sk.Name}\" not found"
+                        : $"couldn't find key {sk.Key} in Secret {ns}/{sk.Name}");
+                    return;
+                }
+
+                secretValues[e.Name] = System.Text.Encoding.UTF8.GetString(secret.Data[sk.Key]);
             }
         }
 
@@ -344,6 +364,12 @@ public sealed partial class Cluster
         psi.Environment["KUBERNETES_SERVICE_PORT"] = "443";
         foreach (var e in container.Env ?? [])
         {
+            if (secretValues.TryGetValue(e.Name, out var fromSecret))
+            {
+                psi.Environment[e.Name] = fromSecret;
+                continue;
+            }
+
             psi.Environment[e.Name] = e.Value ?? e.ValueFrom?.FieldRef?.FieldPath switch
             {
                 "metadata.name" => name,

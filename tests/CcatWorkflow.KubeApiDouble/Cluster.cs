@@ -116,11 +116,13 @@ public sealed partial class Cluster : IAsyncDisposable
             Defaults.ApplyToPod(p);
         }
 
+        if (obj is V1Secret secret) Defaults.ApplyToSecret(secret);
         var errors = obj switch
         {
             V1Job j => Validation.ValidateJob(j),
             V1Pod p2 => Validation.ValidatePod(p2),
             V1ConfigMap cm => Validation.ValidateConfigMap(cm),
+            V1Secret sec => Validation.ValidateSecret(sec),
             _ => [],
         };
         if (errors.Count > 0) throw ApiError.Invalid(kind, name, errors);
@@ -136,7 +138,7 @@ public sealed partial class Cluster : IAsyncDisposable
             obj.Metadata.Uid = uid;
             obj.Metadata.CreationTimestamp = Now();
             obj.Metadata.ResourceVersion = NextResourceVersion();
-            obj.Metadata.Generation = kind == ResourceKind.ConfigMaps ? null : 1;
+            obj.Metadata.Generation = kind == ResourceKind.ConfigMaps || kind == ResourceKind.Secrets ? null : 1;
             obj.Metadata.DeletionTimestamp = null;
             items[(ns, name)] = obj;
             if (obj is V1Pod pod)
@@ -284,6 +286,16 @@ public sealed partial class Cluster : IAsyncDisposable
                 break;
             case (V1ConfigMap ucm, _):
                 errors.AddRange(Validation.ValidateConfigMap(ucm));
+                break;
+            case (V1Secret us, V1Secret cs):
+                Defaults.ApplyToSecret(us);
+                if (cs.Immutable == true && (KubernetesJson.Serialize(us.Data) != KubernetesJson.Serialize(cs.Data) || us.Immutable != true))
+                {
+                    errors.Add(new Cause("FieldValueForbidden", "data", "Forbidden: field is immutable when `immutable` is set"));
+                }
+
+                if (us.Type != cs.Type) errors.Add(new Cause("FieldValueInvalid", "type", $"Invalid value: \"{us.Type}\": field is immutable"));
+                errors.AddRange(Validation.ValidateSecret(us));
                 break;
         }
 

@@ -28,6 +28,23 @@ public static class Defaults
         job.Status = new V1JobStatus();
     }
 
+    /// <summary>
+    /// What the API server does to a Secret on every write: <c>stringData</c> is write-only, merged
+    /// into <c>data</c> (UTF-8 bytes; a key in both takes the stringData value) and never stored
+    /// or returned; <c>type</c> defaults to Opaque.
+    /// </summary>
+    public static void ApplyToSecret(V1Secret secret)
+    {
+        if (secret.StringData is { Count: > 0 } plain)
+        {
+            secret.Data ??= new Dictionary<string, byte[]>();
+            foreach (var (k, v) in plain) secret.Data[k] = System.Text.Encoding.UTF8.GetBytes(v ?? "");
+        }
+
+        secret.StringData = null;
+        if (string.IsNullOrEmpty(secret.Type)) secret.Type = "Opaque";
+    }
+
     /// <summary>Pod spec defaults (what kubectl get -o yaml shows that nobody wrote).</summary>
     public static void ApplyToPodSpec(V1PodSpec spec)
     {

@@ -243,6 +243,7 @@ public sealed class KubeApiDouble : IAsyncDisposable
             ("batch", "jobs") => ResourceKind.Jobs,
             ("", "pods") => ResourceKind.Pods,
             ("", "configmaps") => ResourceKind.ConfigMaps,
+            ("", "secrets") => ResourceKind.Secrets,
             _ => throw new ApiError(404, "NotFound", "the server could not find the requested resource"),
         };
         var ns = r.Namespace;

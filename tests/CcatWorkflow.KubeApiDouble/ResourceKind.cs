@@ -24,8 +24,11 @@ public sealed class ResourceKind
     /// <summary>v1 ConfigMaps.</summary>
     public static ResourceKind ConfigMaps { get; } = new("", "v1", "configmaps", "ConfigMap", typeof(V1ConfigMap));
 
+    /// <summary>v1 Secrets.</summary>
+    public static ResourceKind Secrets { get; } = new("", "v1", "secrets", "Secret", typeof(V1Secret));
+
     /// <summary>All kinds.</summary>
-    public static IReadOnlyList<ResourceKind> All { get; } = [Jobs, Pods, ConfigMaps];
+    public static IReadOnlyList<ResourceKind> All { get; } = [Jobs, Pods, ConfigMaps, Secrets];
 
     /// <summary>API group ("" for core).</summary>
     public string Group { get; }
@@ -56,6 +59,7 @@ public sealed class ResourceKind
     {
         var t when t == typeof(V1Job) => KubernetesJson.Deserialize<V1Job>(json),
         var t when t == typeof(V1Pod) => KubernetesJson.Deserialize<V1Pod>(json),
+        var t when t == typeof(V1Secret) => KubernetesJson.Deserialize<V1Secret>(json),
         _ => KubernetesJson.Deserialize<V1ConfigMap>(json),
     };
 
@@ -67,6 +71,7 @@ public sealed class ResourceKind
         {
             var t when t == typeof(V1Job) => new V1JobList { ApiVersion = ApiVersion, Kind = "JobList", Metadata = meta, Items = items.Cast<V1Job>().ToList() },
             var t when t == typeof(V1Pod) => new V1PodList { ApiVersion = ApiVersion, Kind = "PodList", Metadata = meta, Items = items.Cast<V1Pod>().ToList() },
+            var t when t == typeof(V1Secret) => new V1SecretList { ApiVersion = ApiVersion, Kind = "SecretList", Metadata = meta, Items = items.Cast<V1Secret>().ToList() },
             _ => new V1ConfigMapList { ApiVersion = ApiVersion, Kind = "ConfigMapList", Metadata = meta, Items = items.Cast<V1ConfigMap>().ToList() },
         };
     }

@@ -119,6 +119,30 @@ public static partial class Validation
         return errors;
     }
 
+    /// <summary>Validates a Secret (after stringData is merged): name, labels, keys, total size (1 MiB).</summary>
+    public static List<Cause> ValidateSecret(V1Secret secret)
+    {
+        var errors = new List<Cause>();
+        ValidateMeta(secret.Metadata, errors, nameIsLabel: false);
+        long size = 0;
+        foreach (var (k, v) in secret.Data ?? new Dictionary<string, byte[]>())
+        {
+            if (!ConfigMapKey().IsMatch(k) || k.Length > 253)
+            {
+                errors.Add(new Cause("FieldValueInvalid", $"data[{k}]", $"Invalid value: \"{k}\": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"));
+            }
+
+            size += v?.Length ?? 0;
+        }
+
+        if (size > 1024 * 1024)
+        {
+            errors.Add(new Cause("FieldValueTooLong", "data", "Too long: must have at most 1048576 bytes"));
+        }
+
+        return errors;
+    }
+
     private static void ValidateMeta(V1ObjectMeta? meta, List<Cause> errors, bool nameIsLabel)
     {
         var name = meta?.Name;
@@ -213,6 +237,31 @@ public static partial class Validation
                     else if (e.Name.Any(ch => ch < 32 || ch > 126 || ch == '='))
                     {
                         errors.Add(new Cause("FieldValueInvalid", $"{cp}.env[{j}].name", $"Invalid value: \"{e.Name}\": a valid environment variable name must consist only of printable ASCII characters other than '='"));
+                    }
+
+                    if (e.ValueFrom is { } from)
+                    {
+                        var ep = $"{cp}.env[{j}].valueFrom";
+                        if (!string.IsNullOrEmpty(e.Value))
+                        {
+                            errors.Add(new Cause("FieldValueInvalid", ep, "Invalid value: \"\": may not be specified when `value` is not empty"));
+                        }
+
+                        var sources = new object?[] { from.FieldRef, from.ResourceFieldRef, from.ConfigMapKeyRef, from.SecretKeyRef }.Count(x => x is not null);
+                        if (sources != 1)
+                        {
+                            errors.Add(new Cause("FieldValueInvalid", ep, "Invalid value: \"\": must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`"));
+                        }
+
+                        if (from.SecretKeyRef is { } sk)
+                        {
+                            if (string.IsNullOrEmpty(sk.Name)) errors.Add(Required($"{ep}.secretKeyRef.name"));
+                            if (string.IsNullOrEmpty(sk.Key)) errors.Add(Required($"{ep}.secretKeyRef.key"));
+                            else if (!ConfigMapKey().IsMatch(sk.Key))
+                            {
+                                errors.Add(new Cause("FieldValueInvalid", $"{ep}.secretKeyRef.key", $"Invalid value: \"{sk.Key}\": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"));
+                            }
+                        }
                     }
                 }
 

@@ -107,3 +107,48 @@ Describe 'Job cmdlets refuse bad ids' {
         { Wait-CcatJob -JobId x -Timeout -5 -ErrorAction Stop } | Should -Throw -ErrorId '*ParameterArgumentValidationError*'
     }
 }
+
+Describe 'Every error a user sees carries one of our ErrorIds' {
+    BeforeAll {
+        # The ids, read from the one place they are defined (no library exception type may appear).
+        $source = Get-Content -Raw (Join-Path (Get-RepoRoot) 'src/CcatWorkflow.Core/Errors/CcatErrorId.cs')
+        $script:ourIds = @([regex]::Matches($source, '(?m)^\s+([A-Z]\w+),\s*$') | ForEach-Object { $_.Groups[1].Value })
+        $script:ourIds.Count | Should -BeGreaterThan 20
+        $script:lone = [string][char]0xD800
+    }
+
+    It '<Case>' -ForEach @(
+        @{ Case = 'Get-CcatJob -Name with an unclosed ['; Action = { Get-CcatJob -Backend Local -Name '[' }; Id = 'InvalidJobName' }
+        @{ Case = 'Get-CcatJob -JobId with an unclosed ['; Action = { Get-CcatJob -Backend Local -JobId 'ab[' }; Id = 'InvalidJobName' }
+        @{ Case = 'a lone surrogate in an environment name (Kubernetes -WhatIf)'; Action = { Submit-CcatJob -Backend Kubernetes -ExecutionCommand 'true' -Environment @{ "A$($script:lone)" = 'x' } -WhatIf }; Id = 'InvalidEnvironmentVariable' }
+        @{ Case = 'a lone surrogate in a secret value'; Action = { Submit-CcatJob -Backend Local -ExecutionCommand 'true' -SecretEnvironment @{ S = "x$($script:lone)" } }; Id = 'InvalidEnvironmentVariable' }
+        @{ Case = 'a lone surrogate in the command'; Action = { Submit-CcatJob -Backend Local -ExecutionCommand "echo $($script:lone)" }; Id = 'InvalidSubmission' }
+        @{ Case = 'a name both plain and secret'; Action = { Submit-CcatJob -Backend Local -ExecutionCommand 'true' -Environment @{ A = 1 } -SecretEnvironment @{ A = 2 } }; Id = 'InvalidEnvironmentVariable' }
+        @{ Case = 'a malformed Local id'; Action = { Get-CcatJobStatus -Backend Local -JobId '../etc' }; Id = 'InvalidJobId' }
+        @{ Case = 'a malformed Slurm id'; Action = { Get-CcatJobStatus -Backend Slurm -JobId 'abc' }; Id = 'InvalidJobId' }
+        @{ Case = 'a malformed Kubernetes id to cancel'; Action = { Stop-CcatJob -Backend Kubernetes -JobId 'UPPER_case' -Confirm:$false }; Id = 'InvalidJobId' }
+        @{ Case = 'the log of a malformed id'; Action = { Get-CcatJobLog -Backend Local -JobId 'nope' }; Id = 'InvalidJobId' }
+        @{ Case = 'waiting for a malformed id'; Action = { Wait-CcatJob -Backend Local -JobId 'nope' -Timeout 1 }; Id = 'InvalidJobId' }
+        @{ Case = 'an unknown Local job'; Action = { Get-CcatJobStatus -Backend Local -JobId ([guid]::NewGuid().ToString()) }; Id = 'JobNotFound' }
+        @{ Case = 'a bad resource value'; Action = { Submit-CcatJob -ExecutionCommand 'true' -Resources @{ cpu = 'x' } }; Id = 'InvalidResourceRequirement' }
+        @{ Case = 'a malformed setting'; Action = { $env:CCAT_WORKFLOW_MANAGER_POLL_INTERVAL_SECONDS = 'often'; try { Wait-CcatJob -Backend Local -JobId ([guid]::NewGuid().ToString()) } finally { Remove-Item env:CCAT_WORKFLOW_MANAGER_POLL_INTERVAL_SECONDS } }; Id = 'InvalidConfiguration' }
+    ) {
+        $errors = @()
+        try {
+            $r = Invoke-Captured $Action
+            $errors = $r.Errors
+        }
+        catch {
+            $errors = @($_)
+        }
+
+        $errors.Count | Should -BeGreaterThan 0 -Because 'the bad input is reported'
+        foreach ($e in $errors) {
+            $first = ($e.FullyQualifiedErrorId -split ',')[0]
+            $first | Should -BeIn $script:ourIds -Because "'$($e.FullyQualifiedErrorId)' must start with a CcatErrorId ($($e.Exception.Message))"
+        }
+
+        ($errors[0].FullyQualifiedErrorId -split ',')[0] | Should -Be $Id
+        Get-JobDirEntry $script:jobDir | Should -BeNullOrEmpty
+    }
+}

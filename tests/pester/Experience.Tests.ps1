@@ -147,3 +147,61 @@ Describe 'Progress' {
         $bars[-1].StatusDescription | Should -Match '0 of 1 finished, .*; waited \d+s$'
     }
 }
+
+Describe 'Logs of several jobs' {
+    BeforeAll {
+        $script:logJobs = @(
+            Submit-CcatJob -ExecutionCommand 'echo a-out1; echo a-out2; echo a-err >&2' -JobName 'log-a'
+            Submit-CcatJob -ExecutionCommand 'echo b-out; echo b-err >&2' -JobName 'log-b'
+        ) | Wait-CcatJob -Timeout 120
+    }
+
+    It 'keeps plain strings for one job' {
+        $lines = @($script:logJobs[0] | Get-CcatJobLog)
+        $lines | Should -Be @('a-out1', 'a-out2', 'a-err')
+        $lines[0] | Should -BeOfType ([string])
+    }
+
+    It 'writes CcatLogLine objects that carry their job and stream' {
+        $lines = @($script:logJobs | Get-CcatJobLog)
+        $lines | ForEach-Object { $_ | Should -BeOfType ([CcatWorkflow.CcatLogLine]) }
+        @($lines | ForEach-Object { "$($_.JobName)|$($_.Stream)|$($_.Text)" }) | Should -Be @(
+            'log-a|Output|a-out1', 'log-a|Output|a-out2', 'log-a|Error|a-err', 'log-b|Output|b-out', 'log-b|Error|b-err')
+        $lines[0].JobId | Should -Be $script:logJobs[0].JobId
+        "$($lines[0])" | Should -Be 'a-out1'
+    }
+
+    It 'names the jobs given by id too' {
+        $lines = @($script:logJobs.JobId | Get-CcatJobLog -Stream Error)
+        @($lines.JobName) | Should -Be @('log-a', 'log-b')
+        @($lines.Stream | Sort-Object -Unique) | Should -Be @('Error')
+    }
+
+    It 'displays the text under a heading per job' {
+        $text = $script:logJobs | Get-CcatJobLog | Out-String
+        $text | Should -Match "Job: log-a \(Local [0-9a-f-]{36}\)\s+a-out1\s+a-out2\s+a-err\s+Job: log-b"
+    }
+
+    It 'keeps one string per job with -Raw' {
+        $raw = @($script:logJobs | Get-CcatJobLog -Raw)
+        $raw.Count | Should -Be 2
+        $raw[0] | Should -BeOfType ([string])
+        $raw[0] | Should -Match 'a-out1'
+    }
+
+    It 'interleaves the jobs'' output with -Follow as it arrives' {
+        # Each job waits until the test has seen the other's line, so following one job after
+        # the other cannot produce a1, b1, a2 (job a would time out first and print a2-late).
+        $d = Join-Path $TestDrive 'follow'
+        New-Item -ItemType Directory $d | Out-Null
+        $wait = { param($f) "i=0; while [ ! -f '$d/$f' ] && [ `$i -lt 600 ]; do sleep 0.1; i=`$((i+1)); done" }
+        $a = Submit-CcatJob -JobName fa -ExecutionCommand "echo a1; $(& $wait 'seen-b1'); if [ -f '$d/seen-b1' ]; then echo a2; else echo a2-late; fi"
+        $b = Submit-CcatJob -JobName fb -ExecutionCommand "$(& $wait 'seen-a1'); echo b1"
+        $seen = @($a, $b | Get-CcatJobLog -Follow | ForEach-Object {
+                if ($_.Text -eq 'a1') { New-Item "$d/seen-a1" | Out-Null }
+                if ($_.Text -eq 'b1') { New-Item "$d/seen-b1" | Out-Null }
+                "$($_.JobName):$($_.Text)"
+            })
+        $seen | Should -Be @('fa:a1', 'fb:b1', 'fa:a2')
+    }
+}

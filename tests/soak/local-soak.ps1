@@ -25,7 +25,9 @@ param(
     [int] $Jobs = 100,
     [int] $CancelPercent = 20,
     [double] $MaxSeconds = 2.0,
-    [int] $RestartAfterSeconds = 15,
+    [double] $RestartAtFraction = 0.4,
+    # Seeds the workers' choices (worker p uses Seed + p): the same seed gives the same plan.
+    [int] $Seed = 1000,
     [string] $WorkDir = "/tmp/ccat-soak-$([guid]::NewGuid().ToString('N').Substring(0, 8))"
 )
 
@@ -71,7 +73,8 @@ $env:XDG_CONFIG_HOME = $WorkDir   # no settings.toml of the machine
 # One worker: submits its jobs one after the other, cancels some at a random moment, and writes
 # what it asked for (one JSON line per job) to its plan file.
 $worker = @'
-param($Manifest, $Plan, $Jobs, $CancelPercent, $MaxSeconds, $Tag, $Seed)
+param([string] $Manifest, [string] $Plan, [int] $Jobs, [int] $CancelPercent, [double] $MaxSeconds, [string] $Tag, [int] $Seed)
+$ErrorActionPreference = 'Stop'
 Import-Module $Manifest
 $rng = [Random]::new($Seed)
 function Retry([scriptblock] $Action) {
@@ -108,15 +111,21 @@ $started = Get-Date
 $procs = foreach ($p in 1..$Processes) {
     $plan = Join-Path $WorkDir "plan-$p.jsonl"
     Start-Process dotnet -PassThru -RedirectStandardError (Join-Path $WorkDir "worker-$p.err") -ArgumentList @(
-        $pwshDll, '-NoProfile', '-NonInteractive', '-File', $workerFile, $manifest, $plan, $Jobs, $CancelPercent, $MaxSeconds, $tag, (1000 + $p))
+        $pwshDll, '-NoProfile', '-NonInteractive', '-File', $workerFile, $manifest, $plan, $Jobs, $CancelPercent, $MaxSeconds, $tag, ($Seed + $p))
 }
 
-Start-Sleep -Seconds $RestartAfterSeconds
+# The restart comes once this share of the jobs has been submitted: jobs are running, being
+# cancelled and being submitted while Redis goes away and comes back empty.
+$restartAt = [int]($Processes * $Jobs * $RestartAtFraction)
+while ((@(Get-ChildItem $WorkDir -Filter 'plan-*.jsonl' | Get-Content).Count) -lt $restartAt -and @($procs | Where-Object { -not $_.HasExited }).Count -gt 0) {
+    Start-Sleep -Milliseconds 200
+}
 $before = (& redis-cli -s $sock DBSIZE)
+$restartedAfter = ((Get-Date) - $started).TotalSeconds
 Stop-SoakRedis
 Start-Sleep -Seconds 2
 Start-SoakRedis
-Write-Host "Redis restarted after $RestartAfterSeconds s without persistence: $before keys lost."
+Write-Host ("Redis restarted without persistence after {0:0} s, with {1} jobs submitted: {2} keys lost." -f $restartedAfter, $restartAt, $before)
 
 foreach ($p in $procs) { $p.WaitForExit() }
 $submitSeconds = ((Get-Date) - $started).TotalSeconds
@@ -144,8 +153,8 @@ foreach ($d in Get-ChildItem /proc -Directory | Where-Object Name -match '^\d+$'
 }
 
 $cancelled = @($plans | Where-Object cancel).Count
-Write-Host ("soak: {0} processes x {1} jobs = {2} jobs ({3} cancelled, {4} leaving a grandchild), Redis restarted once; {5:0} s" -f `
-    $Processes, $Jobs, $plans.Count, $cancelled, @($plans | Where-Object leaves).Count, ((Get-Date) - $started).TotalSeconds)
+Write-Host ("soak (seed {6}): {0} processes x {1} jobs = {2} jobs ({3} cancelled, {4} leaving a grandchild), Redis restarted once; {5:0} s" -f `
+    $Processes, $Jobs, $plans.Count, $cancelled, @($plans | Where-Object leaves).Count, ((Get-Date) - $started).TotalSeconds, $Seed)
 Write-Host "submissions refused while Redis was down (retried): $refused; workers failed: $failedWorkers"
 Write-Host "lost: $lost"
 Write-Host "wrong-state: $wrong"

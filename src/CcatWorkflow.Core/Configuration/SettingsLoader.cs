@@ -291,7 +291,8 @@ public static class SettingsLoader
         {
             if (v.Definition.Problem(v.Value, s) is { } problem)
             {
-                var shown = v.Definition.IsSecret ? "set" : $"'{CcatSettings.Format(v.Value, mask: false)}'";
+                var text = CcatSettings.Format(v.Value, mask: false);
+                var shown = v.Definition.IsSecret ? "set" : v.Value is string ? $"'{text}'" : text;
                 throw new CcatException(CcatErrorId.InvalidConfiguration,
                     $"Setting {v.Definition.Name} is {shown} (from {CcatSettings.Describe(v)}, environment '{s.Environment}'); it {problem}.");
             }

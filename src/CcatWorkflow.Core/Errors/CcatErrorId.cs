@@ -71,4 +71,12 @@ public enum CcatErrorId
     DependencyNeverSatisfied,
     /// <summary>The backend does not support this feature yet (for example job arrays on Local); nothing was submitted.</summary>
     NotSupportedOnBackend,
+
+    // ---- input
+    /// <summary>A backend name (from -Backend or a piped object's Backend) that names no registered backend.</summary>
+    UnknownBackend,
+
+    // ---- names
+    /// <summary>A job name or a name pattern (-Name wildcards) is malformed.</summary>
+    InvalidJobName,
 }

@@ -127,6 +127,11 @@ public sealed record JobSubmission
                 throw new CcatException(CcatErrorId.InvalidEnvironmentVariable, $"Environment variable name '{name}' contains '='.");
             }
 
+            if (HasLoneSurrogate(name))
+            {
+                throw new CcatException(CcatErrorId.InvalidEnvironmentVariable, $"Environment variable name '{Printable(name)}' is not valid Unicode (a lone UTF-16 surrogate).");
+            }
+
             if (name.Contains('\0'))
             {
                 throw new CcatException(CcatErrorId.InvalidEnvironmentVariable, $"Environment variable name '{name.Replace("\0", "\\0")}' contains a NUL character.");
@@ -138,6 +143,11 @@ public sealed record JobSubmission
                 SecureString secure => Reveal(secure),
                 _ => Convert.ToString(entry.Value, CultureInfo.InvariantCulture) ?? "",
             };
+            if (HasLoneSurrogate(value))
+            {
+                throw new CcatException(CcatErrorId.InvalidEnvironmentVariable, $"The value of environment variable '{name}' is not valid Unicode (a lone UTF-16 surrogate).");
+            }
+
             if (value.Contains('\0'))
             {
                 throw new CcatException(CcatErrorId.InvalidEnvironmentVariable, $"The value of environment variable '{name}' contains a NUL character.");
@@ -153,6 +163,24 @@ public sealed record JobSubmission
 
         return list;
     }
+
+    /// <summary>
+    /// True when <paramref name="text"/> holds a UTF-16 surrogate without its pair: such text has
+    /// no UTF-8 form, so no script, manifest or environment can carry it.
+    /// </summary>
+    public static bool HasLoneSurrogate(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) i++;
+            else if (char.IsSurrogate(text[i])) return true;
+        }
+
+        return false;
+    }
+
+    private static string Printable(string text) =>
+        string.Concat(text.Select(c => char.IsSurrogate(c) || c == '\0' ? $"\\u{(int)c:X4}" : c.ToString()));
 
     /// <summary>The text of a <see cref="SecureString"/>, for the one hand-over to the backend.</summary>
     private static string Reveal(SecureString secure)
@@ -174,6 +202,11 @@ public sealed record JobSubmission
         if (string.IsNullOrWhiteSpace(ExecutionCommand))
         {
             throw new CcatException(CcatErrorId.InvalidSubmission, "The execution command is empty.");
+        }
+
+        if (HasLoneSurrogate(ExecutionCommand) || HasLoneSurrogate(JobName ?? ""))
+        {
+            throw new CcatException(CcatErrorId.InvalidSubmission, "The execution command or the job name is not valid Unicode (a lone UTF-16 surrogate).");
         }
 
         if (ExecutionCommand.Contains('\0'))

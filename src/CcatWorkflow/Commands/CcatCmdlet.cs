@@ -1,8 +1,10 @@
 using System.Collections;
 using System.Management.Automation;
 using CcatWorkflow.Commands.Errors;
+using CcatWorkflow.Commands.Hosting;
 using CcatWorkflow.Core;
 using CcatWorkflow.Core.Configuration;
+using CcatWorkflow.Core.Diagnostics;
 using CcatWorkflow.Core.Errors;
 
 namespace CcatWorkflow.Commands;
@@ -15,6 +17,8 @@ namespace CcatWorkflow.Commands;
 /// </summary>
 public abstract class CcatCmdlet : PSCmdlet, IDisposable
 {
+    private static readonly TimeSpan LogDrainInterval = TimeSpan.FromMilliseconds(100);
+
     // Registers the built-in backends (and their aliases such as k8s) before PowerShell binds
     // -Backend or a piped Backend property through HPCBackendKind.Parse.
     static CcatCmdlet() => System.Runtime.CompilerServices.RuntimeHelpers.RunClassConstructor(typeof(BackendRegistry).TypeHandle);
@@ -65,19 +69,80 @@ public abstract class CcatCmdlet : PSCmdlet, IDisposable
     /// Runs an engine call to completion on the thread pool and returns its result on the
     /// pipeline thread. Ctrl+C cancels the call and stops the pipeline.
     /// </summary>
-    protected T RunSync<T>(Func<CancellationToken, Task<T>> operation)
+    protected T RunSync<T>(Func<CancellationToken, Task<T>> operation) => RunSync(operation, null, "");
+
+    /// <summary>
+    /// <see cref="RunSync{T}(Func{CancellationToken, Task{T}})"/> bounded by the caller's
+    /// remaining time: when <paramref name="timeLeft"/> passes, the engine's token is cancelled
+    /// (which kills a running squeue, ends a Redis or API wait) and
+    /// <see cref="CcatErrorId.WaitTimeout"/> is thrown, naming <paramref name="what"/>. A null
+    /// <paramref name="timeLeft"/> means no deadline.
+    /// </summary>
+    protected T RunSync<T>(Func<CancellationToken, Task<T>> operation, TimeSpan? timeLeft, string what)
     {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_cancellation.Token);
+        if (timeLeft is { } limit)
+        {
+            deadline.CancelAfter(limit < TimeSpan.Zero ? TimeSpan.Zero : limit);
+        }
+
+        Task<T> task;
+        var log = new QueuedLogSink();
+        using (CcatLog.Use(log))
+        {
+            // The engine's log records flow with this call into the thread pool.
+            task = Task.Run(() => operation(deadline.Token));
+        }
+
         try
         {
-            return Task.Run(() => operation(_cancellation.Token)).GetAwaiter().GetResult();
+            // Verbose and debug records are written here, as they come, on the pipeline thread.
+            while (!((IAsyncResult)task).AsyncWaitHandle.WaitOne(LogDrainInterval))
+            {
+                DrainLog(log);
+            }
+
+            DrainLog(log);
+            return task.GetAwaiter().GetResult();
         }
         catch (OperationCanceledException) when (_cancellation.IsCancellationRequested)
         {
             throw new PipelineStoppedException();
         }
+        catch (OperationCanceledException e) when (timeLeft is { } left && deadline.IsCancellationRequested)
+        {
+            throw new CcatException(CcatErrorId.WaitTimeout,
+                $"{what} did not answer within the {Math.Max(0, left.TotalSeconds):0.#} s left; it was stopped.", null, e);
+        }
+        catch (Exception e) when (IsUnexpected(e))
+        {
+            throw Unexpected(e);
+        }
     }
 
-    /// <summary>The void form of <see cref="RunSync{T}"/>.</summary>
+    /// <summary>Writes a verbose record with how long <paramref name="startTimestamp"/> ago was, in ms.</summary>
+    protected void WriteVerboseTimed(string what, long startTimestamp, string? outcome = null) =>
+        WriteVerbose($"{what}: {CcatLog.Milliseconds(startTimestamp)} ms{(string.IsNullOrEmpty(outcome) ? "" : ", " + outcome)}");
+
+    private void DrainLog(QueuedLogSink log)
+    {
+        while (log.TryTake(out var level, out var message))
+        {
+            if (level == CcatLogLevel.Debug) WriteDebug(message);
+            else WriteVerbose(message);
+        }
+    }
+
+    // Every error a user sees carries one of our ids: an exception the engine did not turn into
+    // a CcatException (a bug, or a library failure it did not foresee) becomes InternalError,
+    // with the original kept as the inner exception.
+    private static bool IsUnexpected(Exception e) =>
+        e is not (CcatException or OperationCanceledException or PipelineStoppedException);
+
+    private static CcatException Unexpected(Exception e) =>
+        new(CcatErrorId.InternalError, $"Unexpected {e.GetType().Name} inside CcatWorkflow: {e.Message}", null, e);
+
+    /// <summary>The void form of <see cref="RunSync{T}(Func{CancellationToken, Task{T}})"/>.</summary>
     protected void RunSync(Func<CancellationToken, Task> operation) =>
         RunSync<bool>(async ct =>
         {

@@ -16,7 +16,7 @@ namespace CcatWorkflow.Commands;
 /// <code>$env:ENV_FOR_DYNACONF = 'production'; Get-CcatConfiguration HPC_BACKEND, SLURM_*</code>
 /// <para>What the production section of settings.toml selects.</para>
 /// </example>
-[Cmdlet(VerbsCommon.Get, "CcatConfiguration")]
+[Cmdlet(VerbsCommon.Get, "CcatConfiguration", HelpUri = HelpLinks.Online)]
 [OutputType(typeof(CcatSetting))]
 public sealed class GetCcatConfigurationCommand : CcatCmdlet
 {
@@ -24,6 +24,7 @@ public sealed class GetCcatConfigurationCommand : CcatCmdlet
     [Parameter(Position = 0)]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(Completion.SettingNameCompleter))]
     public string[]? Name { get; set; }
 
     /// <inheritdoc />

@@ -19,7 +19,7 @@ namespace CcatWorkflow.Commands;
 /// <code>Get-CcatJob -Backend Slurm -Status Failed -First 10</code>
 /// <para>The ten newest failed Slurm jobs this module submitted.</para>
 /// </example>
-[Cmdlet(VerbsCommon.Get, "CcatJob")]
+[Cmdlet(VerbsCommon.Get, "CcatJob", HelpUri = HelpLinks.Online)]
 [OutputType(typeof(HPCJobInfo))]
 public sealed class GetCcatJobCommand : CcatCmdlet
 {
@@ -35,6 +35,7 @@ public sealed class GetCcatJobCommand : CcatCmdlet
     [Parameter]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(Completion.JobNameCompleter))]
     public string[]? Name { get; set; }
 
     /// <summary>Only jobs whose id matches one of these ids (wildcards allowed).</summary>
@@ -42,6 +43,7 @@ public sealed class GetCcatJobCommand : CcatCmdlet
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
     [Alias("Id")]
+    [ArgumentCompleter(typeof(Completion.JobIdCompleter))]
     public string[]? JobId { get; set; }
 
     /// <summary>At most this many jobs (the newest).</summary>
@@ -52,11 +54,26 @@ public sealed class GetCcatJobCommand : CcatCmdlet
     /// <inheritdoc />
     protected override void EndProcessing()
     {
+        // Checked before the backend is asked: a bad pattern is the caller's error, not the backend's.
+        List<WildcardPattern>? names, ids;
+        try
+        {
+            names = Patterns(Name, "-Name");
+            ids = Patterns(JobId, "-JobId");
+        }
+        catch (CcatException ex)
+        {
+            WriteCcatError(ex, ex.JobId);
+            return;
+        }
+
         var backend = GetBackend(Backend);
         IReadOnlyList<HPCJobInfo> jobs;
         try
         {
+            var start = System.Diagnostics.Stopwatch.GetTimestamp();
             jobs = RunSync(ct => backend.ListAsync(ct));
+            WriteVerboseTimed($"{backend.Kind}: list jobs", start, $"{jobs.Count} jobs");
         }
         catch (CcatException ex)
         {
@@ -64,8 +81,6 @@ public sealed class GetCcatJobCommand : CcatCmdlet
             return;
         }
 
-        var names = Patterns(Name);
-        var ids = Patterns(JobId);
         var selected = jobs
             .Where(j => Status is null || Status.Contains(j.Status))
             .Where(j => names is null || names.Any(p => p.IsMatch(j.JobName ?? "")))
@@ -77,6 +92,20 @@ public sealed class GetCcatJobCommand : CcatCmdlet
         }
     }
 
-    private static List<WildcardPattern>? Patterns(string[]? values) =>
-        values?.Select(v => new WildcardPattern(v.Trim(), WildcardOptions.IgnoreCase)).ToList();
+    private static List<WildcardPattern>? Patterns(string[]? values, string parameter) =>
+        values?.Select(v =>
+        {
+            var pattern = new WildcardPattern(v.Trim(), WildcardOptions.IgnoreCase);
+            try
+            {
+                _ = pattern.IsMatch(""); // parsed here: '[' without ']' throws
+            }
+            catch (WildcardPatternException e)
+            {
+                throw new CcatException(CcatErrorId.InvalidJobName,
+                    $"{parameter} '{v}' is not a valid wildcard pattern ({e.Message}); write a literal '[' as '`['.", v);
+            }
+
+            return pattern;
+        }).ToList();
 }

@@ -14,7 +14,7 @@ namespace CcatWorkflow.Commands;
 /// <code>Get-CcatJob -Backend Local | Get-CcatJobStatus | Where-Object Status -eq Failed</code>
 /// <para>Refreshes every listed job and keeps the failed ones.</para>
 /// </example>
-[Cmdlet(VerbsCommon.Get, "CcatJobStatus", DefaultParameterSetName = ByIdSet)]
+[Cmdlet(VerbsCommon.Get, "CcatJobStatus", DefaultParameterSetName = ByIdSet, HelpUri = HelpLinks.Online)]
 [OutputType(typeof(HPCJobInfo))]
 public sealed class GetCcatJobStatusCommand : JobCmdlet
 {

@@ -22,10 +22,12 @@ public abstract class JobCmdlet : CcatCmdlet
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByIdSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     [Alias("Id")]
+    [ArgumentCompleter(typeof(Completion.JobIdCompleter))]
     public string[] JobId { get; set; } = [];
 
     /// <summary>The backend that owns the jobs; default: the configured HPC_BACKEND.</summary>
     [Parameter(ParameterSetName = ByIdSet, ValueFromPipelineByPropertyName = true)]
+    [BackendArgument]
     public HPCBackendKind? Backend { get; set; }
 
     /// <summary>Jobs as returned by Submit-CcatJob, Get-CcatJob or Get-CcatJobStatus.</summary>
@@ -44,6 +46,14 @@ public abstract class JobCmdlet : CcatCmdlet
     private protected IReadOnlyList<JobTarget> Targets => _targets;
 
     /// <inheritdoc />
+    protected override void BeginProcessing()
+    {
+        // A refusal noted by a command line that never ran is not this call's.
+        _ = BackendArgumentAttribute.TakeRefused();
+        base.BeginProcessing();
+    }
+
+    /// <inheritdoc />
     protected override void ProcessRecord()
     {
         if (ParameterSetName == ByObjectSet)
@@ -51,6 +61,15 @@ public abstract class JobCmdlet : CcatCmdlet
             foreach (var job in InputObject)
             {
                 Add(new JobTarget(job.JobId, job.Backend, job));
+            }
+        }
+        else if (BackendArgumentAttribute.TakeRefused() is { } refused)
+        {
+            // A piped object named a backend that does not exist: an error, never the default.
+            foreach (var id in JobId)
+            {
+                WriteCcatError(CcatErrorId.UnknownBackend,
+                    $"Job '{id}' names backend '{refused}', which is not a backend; valid backends: {BackendRegistry.ValidNames}.", id);
             }
         }
         else
@@ -80,7 +99,9 @@ public abstract class JobCmdlet : CcatCmdlet
     /// <paramref name="targets"/>. A backend that cannot be asked yields its exception for each
     /// of its jobs; a job the backend does not know yields its per-job error.
     /// </summary>
-    private protected Dictionary<JobTarget, (HPCJobInfo? Info, CcatException? Error)> QueryStatuses(IEnumerable<JobTarget> targets)
+    /// <param name="targets">The jobs.</param>
+    /// <param name="deadline">When set, no backend call outlasts it: a call still running then is stopped and yields <see cref="CcatErrorId.WaitTimeout"/>.</param>
+    private protected Dictionary<JobTarget, (HPCJobInfo? Info, CcatException? Error)> QueryStatuses(IEnumerable<JobTarget> targets, DateTime? deadline = null)
     {
         var outcome = new Dictionary<JobTarget, (HPCJobInfo?, CcatException?)>();
         foreach (var group in targets.GroupBy(t => t.Backend))
@@ -90,7 +111,11 @@ public abstract class JobCmdlet : CcatCmdlet
             try
             {
                 var ids = list.Select(t => t.JobId).ToList();
-                var results = RunSync(ct => backend.QueryJobsAsync(ids, ct)).ToDictionary(r => r.JobId, StringComparer.Ordinal);
+                var start = System.Diagnostics.Stopwatch.GetTimestamp();
+                var results = RunSync(ct => backend.QueryJobsAsync(ids, ct), deadline - DateTime.UtcNow, $"The {backend.Kind} backend")
+                    .ToDictionary(r => r.JobId, StringComparer.Ordinal);
+                WriteVerboseTimed($"{backend.Kind}: status of {ids.Count} job{(ids.Count == 1 ? "" : "s")}", start,
+                    $"{results.Values.Count(r => r.Info is not null)} answered, {results.Values.Count(r => r.Error is not null)} with an error");
                 foreach (var t in list)
                 {
                     if (results.TryGetValue(t.JobId, out var withElements) && withElements.Elements is { } elements)
@@ -105,6 +130,7 @@ public abstract class JobCmdlet : CcatCmdlet
             }
             catch (CcatException ex)
             {
+                WriteVerbose($"{backend.Kind}: could not be asked ({ex.ErrorId}): {ex.Message}");
                 foreach (var t in list)
                 {
                     outcome[t] = (null, ex);

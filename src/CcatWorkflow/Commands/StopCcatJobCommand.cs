@@ -15,7 +15,7 @@ namespace CcatWorkflow.Commands;
 /// <code>Stop-CcatJob -JobId 123456 -Backend Slurm -WhatIf</code>
 /// <para>Shows what would be cancelled, without cancelling.</para>
 /// </example>
-[Cmdlet(VerbsLifecycle.Stop, "CcatJob", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByIdSet)]
+[Cmdlet(VerbsLifecycle.Stop, "CcatJob", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByIdSet, HelpUri = HelpLinks.Online)]
 [OutputType(typeof(HPCJobInfo))]
 public sealed class StopCcatJobCommand : JobCmdlet
 {

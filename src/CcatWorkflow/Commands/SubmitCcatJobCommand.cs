@@ -19,10 +19,14 @@ namespace CcatWorkflow.Commands;
 /// <para>Builds the apptainer exec line of the container contract (input read-only at /workflow/input, output at /workflow/output, the manifest read-only at /workflow/config/manifest.json) and submits it to SLURM with --cpus-per-task=4 --mem=16G --time=02:00:00.</para>
 /// </example>
 /// <example>
+/// <code>$scans = Submit-CcatJob -Backend Slurm -ArrayIndex 0-99 -ThrottleLimit 20 -ExecutionCommand 'reduce --scan "$CCAT_ARRAY_INDEX"'; Submit-CcatJob -Backend Slurm -DependsOn $scans -ExecutionCommand 'combine /data/out'</code>
+/// <para>Submits a 100-element job array (one sbatch call, at most 20 elements running; one HPCJobInfo per element, JobId &lt;array&gt;_&lt;index&gt;), then a combining job that starts once every element completed. If an element fails, the combining job reads failed with reason DependencyNeverSatisfied.</para>
+/// </example>
+/// <example>
 /// <code>Import-Csv steps.csv | Submit-CcatJob -Backend Slurm -WhatIf</code>
 /// <para>Shows, for each row (columns ExecutionCommand, JobName, ...), exactly what would be submitted (the sbatch script), without submitting anything.</para>
 /// </example>
-[Cmdlet(VerbsLifecycle.Submit, "CcatJob", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = CommandSet)]
+[Cmdlet(VerbsLifecycle.Submit, "CcatJob", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = CommandSet, HelpUri = HelpLinks.Online)]
 [OutputType(typeof(HPCJobInfo))]
 public sealed class SubmitCcatJobCommand : CcatCmdlet
 {
@@ -78,6 +82,7 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
     /// <summary>Resource requirements: cpu, memory_gb, time_hours, gpu. Example: @{ cpu = 4; memory_gb = 16; time_hours = 2 }.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [Alias("ResourceRequirements")]
+    [ArgumentCompleter(typeof(Completion.ResourcesCompleter))]
     public IDictionary? Resources { get; set; }
 
     /// <summary>Environment variables for the job. Example: @{ CALIBRATION_MODE = 'hot_cold' }.</summary>

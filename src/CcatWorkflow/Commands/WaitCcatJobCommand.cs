@@ -17,7 +17,7 @@ namespace CcatWorkflow.Commands;
 /// <code>Wait-CcatJob -JobId 123456 -Backend Slurm -Timeout 60 -ErrorAction Stop</code>
 /// <para>Waits at most a minute; a WaitTimeout error stops the script if the job is still running.</para>
 /// </example>
-[Cmdlet(VerbsLifecycle.Wait, "CcatJob", DefaultParameterSetName = ByIdSet)]
+[Cmdlet(VerbsLifecycle.Wait, "CcatJob", DefaultParameterSetName = ByIdSet, HelpUri = HelpLinks.Online)]
 [OutputType(typeof(HPCJobInfo))]
 public sealed class WaitCcatJobCommand : JobCmdlet
 {
@@ -45,11 +45,18 @@ public sealed class WaitCcatJobCommand : JobCmdlet
         var pending = Targets.ToList();
         var latest = new Dictionary<JobTarget, HPCJobInfo>();
         var clock = Stopwatch.StartNew();
+        // Every status call is bounded by the time left, so a hanging squeue (or Redis, or API
+        // server) cannot hold the wait past -Timeout.
+        DateTime? deadline = Timeout >= 0 ? DateTime.UtcNow.AddSeconds(Timeout) : null;
+        var firstRound = true;
         string? lastOutage = null;
 
         while (true)
         {
-            var outcome = QueryStatuses(pending);
+            // The first round always gets a second, so -Timeout 0 still reports each job once.
+            var floor = DateTime.UtcNow.AddSeconds(1);
+            var outcome = QueryStatuses(pending, firstRound && deadline < floor ? floor : deadline);
+            firstRound = false;
             foreach (var t in pending.ToList())
             {
                 var (info, error) = outcome[t];
@@ -64,7 +71,11 @@ public sealed class WaitCcatJobCommand : JobCmdlet
                         pending.Remove(t);
                     }
                 }
-                else if (error!.IsUnavailable)
+                else if (error!.ErrorId == CcatErrorId.WaitTimeout)
+                {
+                    // The deadline passed while the backend was asked: reported below, with the last status seen.
+                }
+                else if (error.IsUnavailable)
                 {
                     if (lastOutage != error.Message)
                     {
@@ -89,8 +100,9 @@ public sealed class WaitCcatJobCommand : JobCmdlet
                 PercentComplete = (int)(100.0 * (total - pending.Count) / total),
             });
 
-            if (Timeout >= 0 && clock.Elapsed.TotalSeconds >= Timeout)
+            if (deadline is { } d && DateTime.UtcNow >= d)
             {
+                WriteVerbose($"Timed out: {Timeout} s passed ({clock.Elapsed.TotalSeconds:0.0} s waited) with {pending.Count} job{(pending.Count == 1 ? "" : "s")} unfinished.");
                 foreach (var t in pending)
                 {
                     var last = latest.GetValueOrDefault(t);
@@ -104,11 +116,12 @@ public sealed class WaitCcatJobCommand : JobCmdlet
             }
 
             var sleep = pause;
-            if (Timeout >= 0)
+            if (deadline is { } until)
             {
-                sleep = Math.Max(0.01, Math.Min(sleep, Timeout - clock.Elapsed.TotalSeconds));
+                sleep = Math.Max(0.01, Math.Min(sleep, (until - DateTime.UtcNow).TotalSeconds));
             }
 
+            WriteDebug($"{pending.Count} unfinished; next poll in {sleep:0.00} s.");
             Sleep(TimeSpan.FromSeconds(sleep));
             pause = Math.Min(maxPause, pause * 1.5);
         }

@@ -5,7 +5,7 @@ using CcatWorkflow.Core.Tests.Local;
 namespace CcatWorkflow.Core.Tests.Contract;
 
 /// <summary>The contract on the Local backend with the embedded file store (real runner processes).</summary>
-[Trait("Tier", "Unit")]
+[Trait("Tier", "Process")]
 public sealed class LocalFileStoreContractTests : BackendContract, IAsyncLifetime
 {
     private readonly string _root = TestInfra.NewTempDirectory("contract-jobs");

@@ -1,3 +1,4 @@
+#nullable enable
 // The smallest complete backend: a worked example of the contract for new authors, used by the
 // contract suite (BackendContract) and registered as a fourth backend by the Pester test
 // tests/pester/FourthBackend.Tests.ps1 (which compiles this very file with Add-Type, so it keeps

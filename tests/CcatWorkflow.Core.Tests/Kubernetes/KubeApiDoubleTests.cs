@@ -9,6 +9,7 @@ using k8s.Models;
 namespace CcatWorkflow.Core.Tests.Kubernetes;
 
 /// <summary>The double behaves like an API server where the backend depends on it.</summary>
+[Trait("Tier", "Service")] // needs a test service or a network listener (build.ps1 -Task Unit leaves it out)
 public class KubeApiDoubleTests(KubeDoubleFixture fx) : IClassFixture<KubeDoubleFixture>
 {
     private const string Manual = KubeDoubleFixture.ManualNamespace;

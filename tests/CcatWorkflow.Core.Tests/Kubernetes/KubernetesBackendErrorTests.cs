@@ -7,6 +7,7 @@ using CcatWorkflow.KubeApiDouble;
 namespace CcatWorkflow.Core.Tests.Kubernetes;
 
 /// <summary>Every API failure becomes its own error id with the API server's message.</summary>
+[Trait("Tier", "Service")] // needs a test service or a network listener (build.ps1 -Task Unit leaves it out)
 public class KubernetesBackendErrorTests(KubeDoubleFixture fx) : IClassFixture<KubeDoubleFixture>
 {
     private const string Manual = KubeDoubleFixture.ManualNamespace;

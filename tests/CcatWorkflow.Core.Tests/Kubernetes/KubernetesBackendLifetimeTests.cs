@@ -7,6 +7,7 @@ using k8s.Models;
 namespace CcatWorkflow.Core.Tests.Kubernetes;
 
 /// <summary>One client for the backend's lifetime, re-made only when it must be; records expire.</summary>
+[Trait("Tier", "Service")] // needs a test service or a network listener (build.ps1 -Task Unit leaves it out)
 public class KubernetesBackendLifetimeTests(KubeDoubleFixture fx) : IClassFixture<KubeDoubleFixture>
 {
     private const string Manual = KubeDoubleFixture.ManualNamespace;

@@ -10,6 +10,7 @@ using k8s.Models;
 namespace CcatWorkflow.Core.Tests.Kubernetes;
 
 /// <summary>The backend end to end against the double, over HTTPS with a bearer token.</summary>
+[Trait("Tier", "Service")] // needs a test service or a network listener (build.ps1 -Task Unit leaves it out)
 public class KubernetesBackendTests(KubeDoubleFixture fx) : IClassFixture<KubeDoubleFixture>
 {
     private const string Manual = KubeDoubleFixture.ManualNamespace;

@@ -4,6 +4,7 @@ using CcatWorkflow.KubeApiDouble;
 namespace CcatWorkflow.Core.Tests.Kubernetes;
 
 /// <summary>Status of many jobs costs a constant number of API calls, counted by the double.</summary>
+[Trait("Tier", "Service")] // needs a test service or a network listener (build.ps1 -Task Unit leaves it out)
 public class KubernetesBatchStatusTests(KubeDoubleFixture fx) : IClassFixture<KubeDoubleFixture>
 {
     private const string Manual = KubeDoubleFixture.ManualNamespace;

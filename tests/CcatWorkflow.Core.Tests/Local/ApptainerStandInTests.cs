@@ -9,6 +9,7 @@ namespace CcatWorkflow.Core.Tests.Local;
 /// Jobs in the SIF form (the line from <see cref="ApptainerCommandBuilder"/>) run by the Local
 /// backend through the bubblewrap apptainer stand-in: the container contract as the container sees it.
 /// </summary>
+[Trait("Tier", "Service")] // needs a test service or a network listener (build.ps1 -Task Unit leaves it out)
 public sealed class ApptainerStandInTests : IClassFixture<ApptainerStandInFixture>, IAsyncLifetime
 {
     private readonly ApptainerStandInFixture _apptainer;

@@ -4,6 +4,7 @@ using CcatWorkflow.Core.Backends.Local;
 namespace CcatWorkflow.Core.Tests.Local;
 
 /// <summary>The Local backend's behaviour on the embedded file store (the default).</summary>
+[Trait("Tier", "Process")] // runs real jobs under the Local runner for seconds each (build.ps1 -Task Unit leaves it out)
 public sealed class FileStoreLocalBackendTests : LocalBackendBehaviour
 {
     private protected override LocalStoreOptions StoreOptions(string jobRoot) => new() { Kind = "file", JobRoot = jobRoot };

@@ -189,6 +189,7 @@ public sealed class FileJobStoreTests : JobStoreContract
     }
 }
 
+[Trait("Tier", "Service")] // needs a test service or a network listener (build.ps1 -Task Unit leaves it out)
 public sealed class RedisJobStoreTests : JobStoreContract, IClassFixture<RedisServerFixture>
 {
     private readonly RedisServerFixture _redis;

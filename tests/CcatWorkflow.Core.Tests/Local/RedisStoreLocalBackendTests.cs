@@ -4,6 +4,7 @@ using StackExchange.Redis;
 namespace CcatWorkflow.Core.Tests.Local;
 
 /// <summary>The Local backend's behaviour on the Redis store (a real redis-server).</summary>
+[Trait("Tier", "Service")] // needs a test service or a network listener (build.ps1 -Task Unit leaves it out)
 public sealed class RedisStoreLocalBackendTests : LocalBackendBehaviour, IClassFixture<RedisServerFixture>
 {
     private readonly RedisServerFixture _redis;

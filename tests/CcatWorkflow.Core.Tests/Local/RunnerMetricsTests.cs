@@ -7,6 +7,7 @@ namespace CcatWorkflow.Core.Tests.Local;
 /// The runner's measurements against jobs whose use is known: memory touched, CPU burnt, in one
 /// process, in parallel processes, and in orphans the job leaves behind.
 /// </summary>
+[Trait("Tier", "Process")] // runs real jobs under the Local runner for seconds each (build.ps1 -Task Unit leaves it out)
 public sealed class RunnerMetricsTests : IAsyncLifetime
 {
     private const double MiB = 1024 * 1024, GiB = 1024 * MiB;

@@ -65,4 +65,17 @@ public class SlurmDependencyStatusTests
         Assert.Null(single.ArrayJobId);
         Assert.Null(single.ArrayIndex);
     }
+
+    [Fact]
+    public void An_element_no_source_lists_while_its_siblings_are_accounted_was_cancelled_before_it_started()
+    {
+        var folder = new SlurmJobFolder("160_2", "/w", DateTimeOffset.FromUnixTimeSeconds(1796659514), 2);
+        var gone = Info(new SlurmJobEvidence { JobId = "160_2", Folder = folder, ArrayHasOtherRecords = true });
+        Assert.Equal((HPCJobStatus.Failed, HPCJobReason.Cancelled), (gone.Status, gone.Reason));
+        Assert.Equal(2, gone.ArrayIndex);
+
+        // Too new for accounting to list any element: pending, not cancelled.
+        var fresh = Info(new SlurmJobEvidence { JobId = "160_2", Folder = folder });
+        Assert.Equal(HPCJobStatus.Pending, fresh.Status);
+    }
 }

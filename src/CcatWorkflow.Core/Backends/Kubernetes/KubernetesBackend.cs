@@ -24,7 +24,8 @@ namespace CcatWorkflow.Core.Backends.Kubernetes;
 /// number; a job seen finished for the first time adds its one-off capture (log read, log
 /// ConfigMap, record patch).</para>
 /// <para>RBAC the module needs in the namespace: jobs (create, get, list, delete), pods (get,
-/// list), pods/log (get), configmaps (create, get, list, patch, delete).</para>
+/// list), pods/log (get), configmaps (create, get, list, patch, delete), secrets (create, patch,
+/// delete; only for jobs with secret variables, and for pruning).</para>
 /// </remarks>
 public sealed class KubernetesBackend : HPCBackend
 {
@@ -78,7 +79,8 @@ public sealed class KubernetesBackend : HPCBackend
         var id = KubernetesNames.NewJobId(submission.JobName);
         return KubernetesJobSpecBuilder.Render(
             KubernetesJobSpecBuilder.BuildJob(submission, _options, id),
-            KubernetesJobSpecBuilder.BuildRecord(submission, _options, id, _time.GetUtcNow()));
+            KubernetesJobSpecBuilder.BuildRecord(submission, _options, id, _time.GetUtcNow()),
+            KubernetesJobSpecBuilder.BuildSecret(submission, _options, id));
     }
 
     /// <inheritdoc />
@@ -88,19 +90,48 @@ public sealed class KubernetesBackend : HPCBackend
         var id = KubernetesNames.NewJobId(submission.JobName);
         var job = KubernetesJobSpecBuilder.BuildJob(submission, _options, id);
         var record = KubernetesJobSpecBuilder.BuildRecord(submission, _options, id, _time.GetUtcNow());
+        var secret = KubernetesJobSpecBuilder.BuildSecret(submission, _options, id);
 
         // The record first: without it a cancelled or vanished job could not be told apart later.
         await CallAsync($"creating the record ConfigMap {id}",
             (c, ct) => c.CoreV1.CreateNamespacedConfigMapAsync(record, _options.Namespace, cancellationToken: ct), cancellationToken, id).ConfigureAwait(false);
+        V1Job created;
         try
         {
-            await CallAsync($"creating Job {id} in namespace {_options.Namespace}",
+            // The secret variables' Secret before the Job, so the pod finds it when it starts.
+            if (secret is not null)
+            {
+                await CallAsync($"creating the Secret {id} of the job's secret variables",
+                    (c, ct) => c.CoreV1.CreateNamespacedSecretAsync(secret, _options.Namespace, cancellationToken: ct), cancellationToken, id).ConfigureAwait(false);
+            }
+
+            created = await CallAsync($"creating Job {id} in namespace {_options.Namespace}",
                 (c, ct) => c.BatchV1.CreateNamespacedJobAsync(job, _options.Namespace, cancellationToken: ct), cancellationToken, id).ConfigureAwait(false);
         }
         catch
         {
+            if (secret is not null)
+            {
+                await BestEffortAsync((c, ct) => c.CoreV1.DeleteNamespacedSecretAsync(id, _options.Namespace, cancellationToken: ct)).ConfigureAwait(false);
+            }
+
             await BestEffortAsync((c, ct) => c.CoreV1.DeleteNamespacedConfigMapAsync(id, _options.Namespace, cancellationToken: ct)).ConfigureAwait(false);
             throw;
+        }
+
+        if (secret is not null && created.Metadata?.Uid is { Length: > 0 } uid)
+        {
+            // The Job owns its Secret: the garbage collector deletes it with the Job (TTL,
+            // cancel, capture). If this patch fails, record pruning deletes it later.
+            var owner = JsonSerializer.Serialize(new
+            {
+                metadata = new
+                {
+                    ownerReferences = new[] { new { apiVersion = "batch/v1", kind = "Job", name = id, uid, blockOwnerDeletion = false } },
+                },
+            });
+            await BestEffortAsync((c, ct) => c.CoreV1.PatchNamespacedSecretAsync(
+                new V1Patch(owner, V1Patch.PatchType.MergePatch), id, _options.Namespace, cancellationToken: ct), cancellationToken).ConfigureAwait(false);
         }
 
         return id;
@@ -149,6 +180,8 @@ public sealed class KubernetesBackend : HPCBackend
         {
             var id = s.Info.JobId;
             await BestEffortAsync((c, ct) => c.CoreV1.DeleteNamespacedConfigMapAsync(KubernetesNames.LogConfigMapName(id), _options.Namespace, cancellationToken: ct), cancellationToken).ConfigureAwait(false);
+            // A Secret whose owner reference could not be set at submission is left to here.
+            await BestEffortAsync((c, ct) => c.CoreV1.DeleteNamespacedSecretAsync(id, _options.Namespace, cancellationToken: ct), cancellationToken).ConfigureAwait(false);
             if (await BestEffortAsync((c, ct) => c.CoreV1.DeleteNamespacedConfigMapAsync(id, _options.Namespace, cancellationToken: ct), cancellationToken).ConfigureAwait(false))
             {
                 mapped.Remove(id);
@@ -158,6 +191,30 @@ public sealed class KubernetesBackend : HPCBackend
         return mapped.Values.Select(s => s.Info)
             .OrderByDescending(i => i.SubmittedAt ?? DateTimeOffset.MinValue)
             .ThenByDescending(i => i.JobId, StringComparer.Ordinal)
+            .ToList();
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Two list calls (Jobs and job records, no pods) and nothing else: no result is captured
+    /// and no old record pruned, as <see cref="ListJobsAsync"/> does.
+    /// </remarks>
+    public override async Task<IReadOnlyList<HPCJobInfo>> PeekJobsAsync(int max, CancellationToken cancellationToken)
+    {
+        var ns = _options.Namespace;
+        var jobsTask = CallAsync("listing Jobs", (c, ct) => c.BatchV1.ListNamespacedJobAsync(ns, labelSelector: KubernetesNames.ManagedBySelector, cancellationToken: ct), cancellationToken);
+        var recordsTask = CallAsync("listing job records", (c, ct) => c.CoreV1.ListNamespacedConfigMapAsync(ns,
+            labelSelector: $"{KubernetesNames.RecordLabel}=job,{KubernetesNames.ManagedBySelector}", cancellationToken: ct), cancellationToken);
+        await Task.WhenAll(jobsTask, recordsTask).ConfigureAwait(false);
+        var jobs = ById(jobsTask.Result.Items, j => j.Metadata).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        var records = ById(recordsTask.Result.Items, r => r.Metadata).ToDictionary(g => g.Key, g => KubernetesJobRecord.FromConfigMap(g.First()), StringComparer.Ordinal);
+        var now = _time.GetUtcNow();
+        return jobs.Keys.Union(records.Keys)
+            .Select(id => KubernetesStatusMapper.Map(id, jobs.GetValueOrDefault(id), [], records.GetValueOrDefault(id), now)?.Info)
+            .OfType<HPCJobInfo>()
+            .OrderByDescending(i => i.SubmittedAt ?? DateTimeOffset.MinValue)
+            .ThenByDescending(i => i.JobId, StringComparer.Ordinal)
+            .Take(max)
             .ToList();
     }
 

@@ -64,7 +64,7 @@ public static class KubernetesClientFactory
     }
 
     /// <summary>Creates a client for the configuration.</summary>
-    public static k8s.Kubernetes CreateClient(KubernetesClientConfiguration configuration) => new(configuration);
+    public static k8s.Kubernetes CreateClient(KubernetesClientConfiguration configuration) => new(configuration, new KubernetesCallLogger());
 
     /// <summary>Merges kubeconfig files as kubectl does: for each name, the first file that defines it wins.</summary>
     private static K8SConfiguration Merge(IReadOnlyList<K8SConfiguration> configs)

@@ -31,7 +31,7 @@ public static class KubernetesJobSpecBuilder
             Name = KubernetesNames.ContainerName,
             Image = options.RunnerImage,
             Command = ["/bin/sh", "-c", submission.ExecutionCommand],
-            Env = BuildEnvironment(submission),
+            Env = BuildEnvironment(submission, jobId),
             WorkingDir = submission.WorkingDirectory is { } cwd ? KubernetesOptions.Normalize(cwd) : null,
             Resources = BuildResources(submission.Resources, options),
             VolumeMounts = mounts.Count == 0 ? null : mounts,
@@ -109,10 +109,25 @@ public static class KubernetesJobSpecBuilder
         };
     }
 
-    /// <summary>What -WhatIf shows: the Job manifest and its record, as YAML.</summary>
-    public static string Render(V1Job job, V1ConfigMap record) =>
-        "# The 5-character suffix of the name is drawn anew for each submission.\n"
-        + KubernetesYaml.Serialize(job).TrimEnd() + "\n---\n" + KubernetesYaml.Serialize(record).TrimEnd() + "\n";
+    /// <summary>
+    /// What -WhatIf shows: the Job manifest, its record and (when the job has secret variables)
+    /// its Secret with every value shown as <see cref="JobSubmission.SecretPlaceholder"/>, as YAML.
+    /// </summary>
+    public static string Render(V1Job job, V1ConfigMap record, V1Secret? secret = null)
+    {
+        var text = "# The 5-character suffix of the name is drawn anew for each submission.\n"
+            + KubernetesYaml.Serialize(job).TrimEnd() + "\n---\n" + KubernetesYaml.Serialize(record).TrimEnd() + "\n";
+        if (secret is null) return text;
+        var shown = new V1Secret
+        {
+            ApiVersion = secret.ApiVersion,
+            Kind = secret.Kind,
+            Type = secret.Type,
+            Metadata = secret.Metadata,
+            StringData = (secret.Data ?? new Dictionary<string, byte[]>()).Keys.ToDictionary(k => k, _ => JobSubmission.SecretPlaceholder, StringComparer.Ordinal),
+        };
+        return text + "---\n# Values are not shown; the Job becomes the Secret's owner once it exists.\n" + KubernetesYaml.Serialize(shown).TrimEnd() + "\n";
+    }
 
     /// <summary>activeDeadlineSeconds for time_hours: whole seconds, rounded up, at least 1.</summary>
     public static long? ActiveDeadlineSeconds(ResourceRequirements resources) =>
@@ -137,11 +152,64 @@ public static class KubernetesJobSpecBuilder
         return labels;
     }
 
-    private static List<V1EnvVar>? BuildEnvironment(JobSubmission submission)
+    private static List<V1EnvVar>? BuildEnvironment(JobSubmission submission, string jobId)
     {
         var env = submission.EffectiveEnvironment.Select(kv => new V1EnvVar { Name = kv.Key, Value = kv.Value }).ToList();
+        // Secrets: a reference into the job's Secret, never the value in the manifest.
+        env.AddRange(SecretKeys(submission).Select(k => new V1EnvVar
+        {
+            Name = k.Name,
+            ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = jobId, Key = k.Key } },
+        }));
 
         return env.Count == 0 ? null : env;
+    }
+
+    /// <summary>
+    /// The data key of each secret variable in the job's Secret: its own name where the API
+    /// accepts it as a key (<c>[-._a-zA-Z0-9]+</c>), else <c>env-&lt;n&gt;</c>.
+    /// </summary>
+    public static IReadOnlyList<(string Name, string Key, string Value)> SecretKeys(JobSubmission submission)
+    {
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        var list = new List<(string, string, string)>();
+        var n = 0;
+        foreach (var (name, value) in submission.SecretEnvironment)
+        {
+            var key = name.Length <= 253 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_') && name is not ("." or "..") ? name : null;
+            while (key is null || !used.Add(key)) key = $"env-{n++}";
+            list.Add((name, key, value));
+        }
+
+        return list;
+    }
+
+    /// <summary>
+    /// The Secret that carries the job's secret variables (null when it has none), named like
+    /// the Job and labelled like its record. The backend makes the Job its owner once the Job
+    /// exists, so the garbage collector deletes it with the Job.
+    /// </summary>
+    public static V1Secret? BuildSecret(JobSubmission submission, KubernetesOptions options, string jobId)
+    {
+        var keys = SecretKeys(submission);
+        if (keys.Count == 0) return null;
+        return new V1Secret
+        {
+            ApiVersion = "v1",
+            Kind = "Secret",
+            Type = "Opaque",
+            Metadata = new V1ObjectMeta
+            {
+                Name = jobId,
+                NamespaceProperty = options.Namespace,
+                Labels = new Dictionary<string, string>
+                {
+                    [KubernetesNames.ManagedByLabel] = KubernetesNames.ManagedByValue,
+                    [KubernetesNames.JobIdLabel] = jobId,
+                },
+            },
+            Data = keys.ToDictionary(k => k.Key, k => System.Text.Encoding.UTF8.GetBytes(k.Value), StringComparer.Ordinal),
+        };
     }
 
     private static V1ResourceRequirements? BuildResources(ResourceRequirements r, KubernetesOptions options)

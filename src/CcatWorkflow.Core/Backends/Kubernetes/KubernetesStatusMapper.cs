@@ -1,4 +1,5 @@
 using System.Globalization;
+using CcatWorkflow.Core.Diagnostics;
 using k8s.Models;
 
 namespace CcatWorkflow.Core.Backends.Kubernetes;
@@ -84,6 +85,7 @@ public static class KubernetesStatusMapper
                 allocatedCpuHours: wall is { } w && r.Cpu is { } c ? w / 3600 * c : null);
         }
 
+        CcatLog.Verbose($"Kubernetes job {jobId} judged lost: its Job is gone, its record has no result and no cancel.");
         return new HPCJobInfo(jobId, HPCBackendKind.Kubernetes, HPCJobStatus.Failed,
             jobName: r.JobName, reason: HPCJobReason.Lost, nativeState: "Deleted",
             submittedAt: r.SubmittedAt,

@@ -16,9 +16,8 @@ internal static class JobCgroup
     /// <summary>The folder under which job cgroups are made, in each hierarchy.</summary>
     public const string Parent = "ccat-workflow";
 
-    /// <summary>The v1 pids hierarchy (overridable for tests of the fallback).</summary>
-    public static string Hierarchy { get; set; } =
-        Environment.GetEnvironmentVariable("CCAT_LOCAL_CGROUP_ROOT") is { Length: > 0 } r ? r : "/sys/fs/cgroup/pids";
+    /// <summary>The cgroup v1 pids hierarchy.</summary>
+    public const string Hierarchy = "/sys/fs/cgroup/pids";
 
     /// <summary>The job's cgroup folder (it may not exist).</summary>
     public static string PathOf(string jobId) => Path.Combine(Hierarchy, Parent, jobId);

@@ -26,7 +26,7 @@ public sealed class LocalBackend : HPCBackend
     internal LocalBackend(LocalBackendOptions options, ILocalJobStore? store = null)
     {
         _options = options;
-        _store = store ?? options.Store.CreateStore();
+        _store = new LoggedJobStore(store ?? options.Store.CreateStore());
         _launcher = new RunnerLauncher(options);
         _inspector = new LocalJobInspector(options, _store);
     }
@@ -392,6 +392,22 @@ public sealed class LocalBackend : HPCBackend
         {
             return [];
         }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>The store's records as they are: no runner is inspected, no job declared lost.</remarks>
+    public override async Task<IReadOnlyList<HPCJobInfo>> PeekJobsAsync(int max, CancellationToken cancellationToken)
+    {
+        var ids = (await _store.ListAsync(cancellationToken).ConfigureAwait(false)).Take(max).ToList();
+        var records = await _store.GetManyAsync(ids, cancellationToken).ConfigureAwait(false);
+        return ids.Zip(records)
+            .Where(p => p.Second is not null)
+            .Select(p => new LocalJobRecord(p.Second!))
+            .Select(r => new HPCJobInfo(r.Get(LocalJobRecord.Id) ?? "?", HPCBackendKind.Local, r.StatusValue ?? HPCJobStatus.Pending,
+                r.Get(LocalJobRecord.Name), reason: LocalJobRecord.ParseReason(r.Get(LocalJobRecord.Reason)),
+                submittedAt: r.Time(LocalJobRecord.SubmittedAt)))
+            .Where(i => i.JobId != "?")
+            .ToList();
     }
 
     // ------------------------------------------------------------------ cancel

@@ -1,4 +1,5 @@
 using System.Globalization;
+using CcatWorkflow.Core.Diagnostics;
 using CcatWorkflow.Core.Errors;
 
 namespace CcatWorkflow.Core.Backends.Local;
@@ -132,6 +133,7 @@ internal sealed class LocalJobInspector
         // The runner may have written its result and ended between the first look and now.
         if (dir.TryReadResult() is { } late) return late;
 
+        CcatLog.Verbose($"Local job {System.IO.Path.GetFileName(dir.Path)} judged lost: {message}");
         var lost = LocalJobRecord.ReasonText(HPCJobReason.Lost);
         if (!durable)
         {

@@ -19,6 +19,7 @@ internal sealed class RedisJobStore : ILocalJobStore
     private readonly LocalStoreOptions _options;
     private readonly SemaphoreSlim _connectGate = new(1, 1);
     private ConnectionMultiplexer? _connection;
+    private Task<ConnectionMultiplexer>? _connecting;
 
     public RedisJobStore(LocalStoreOptions options) => _options = options;
 
@@ -31,7 +32,7 @@ internal sealed class RedisJobStore : ILocalJobStore
     public string IndexKey => $"{_options.RedisKeyPrefix}:local:jobs";
 
     public Task CreateAsync(string id, IReadOnlyDictionary<string, string> fields, DateTimeOffset submittedAt, CancellationToken cancellationToken) =>
-        Guard<bool>(id, async db =>
+        Guard<bool>(id, $"create the record of job {id}", async db =>
         {
             var tx = db.CreateTransaction();
             tx.AddCondition(Condition.KeyNotExists(JobKey(id)));
@@ -46,7 +47,7 @@ internal sealed class RedisJobStore : ILocalJobStore
         }, cancellationToken);
 
     public Task<IReadOnlyList<IReadOnlyDictionary<string, string>?>> GetManyAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken) =>
-        Guard<IReadOnlyList<IReadOnlyDictionary<string, string>?>>(null, async db =>
+        Guard<IReadOnlyList<IReadOnlyDictionary<string, string>?>>(null, ids.Count == 1 ? $"read the record of job {ids[0]}" : $"read the records of {ids.Count} jobs", async db =>
         {
             if (ids.Count == 0) return [];
             var batch = db.CreateBatch();
@@ -59,7 +60,7 @@ internal sealed class RedisJobStore : ILocalJobStore
         }, cancellationToken);
 
     public Task<bool> UpdateAsync(string id, IReadOnlyDictionary<string, string> fields, CancellationToken cancellationToken) =>
-        Guard<bool>(id, async db =>
+        Guard<bool>(id, $"update the record of job {id}", async db =>
         {
             // Conditional, so a late writer (a runner finishing after the record was deleted)
             // cannot resurrect a half record.
@@ -70,14 +71,14 @@ internal sealed class RedisJobStore : ILocalJobStore
         }, cancellationToken);
 
     public Task<IReadOnlyList<string>> ListAsync(CancellationToken cancellationToken) =>
-        Guard<IReadOnlyList<string>>(null, async db =>
+        Guard<IReadOnlyList<string>>(null, "list the jobs", async db =>
         {
             var ids = await db.SortedSetRangeByRankAsync(IndexKey, 0, -1, Order.Descending).ConfigureAwait(false);
             return ids.Select(v => v.ToString()).ToList();
         }, cancellationToken);
 
     public Task DeleteAsync(string id, CancellationToken cancellationToken) =>
-        Guard<bool>(id, async db =>
+        Guard<bool>(id, $"delete the record of job {id}", async db =>
         {
             var tx = db.CreateTransaction();
             _ = tx.KeyDeleteAsync(JobKey(id));
@@ -87,6 +88,7 @@ internal sealed class RedisJobStore : ILocalJobStore
 
     public async ValueTask DisposeAsync()
     {
+        if (_connection is null && _connecting is { IsCompletedSuccessfully: true } abandoned) _connection = abandoned.Result;
         if (_connection is { } c)
         {
             _connection = null;
@@ -137,7 +139,19 @@ internal sealed class RedisJobStore : ILocalJobStore
         await _connectGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            _connection ??= await ConnectionMultiplexer.ConnectAsync(BuildConfiguration()).ConfigureAwait(false);
+            // Bounded by the caller's time: a connect the caller gave up on goes on in the
+            // background and is used by the next call.
+            _connecting ??= ConnectionMultiplexer.ConnectAsync(BuildConfiguration());
+            try
+            {
+                _connection ??= await _connecting.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception) when (_connecting.IsFaulted)
+            {
+                _connecting = null;
+                throw;
+            }
+
             return _connection.GetDatabase(_options.RedisDb);
         }
         finally
@@ -146,7 +160,7 @@ internal sealed class RedisJobStore : ILocalJobStore
         }
     }
 
-    private async Task<T> Guard<T>(string? id, Func<IDatabase, Task<T>> action, CancellationToken cancellationToken)
+    private async Task<T> Guard<T>(string? id, string operation, Func<IDatabase, Task<T>> action, CancellationToken cancellationToken)
     {
         try
         {
@@ -155,8 +169,34 @@ internal sealed class RedisJobStore : ILocalJobStore
         }
         catch (Exception e) when (e is RedisException or TimeoutException or SocketException or RedisCommandException)
         {
-            throw new CcatException(CcatErrorId.StoreUnavailable, $"The {Description} cannot be used: {e.Message}", id, e);
+            throw new CcatException(CcatErrorId.StoreUnavailable, $"The {Description} could not {operation}: {Reason(e)}.", id, e);
         }
+    }
+
+    /// <summary>
+    /// Why a Redis call failed, in a few words: what the client knows (no connection, no answer
+    /// in time, the server's own error line) without its diagnostics dump (counters, queue and
+    /// thread-pool state), and never the password.
+    /// </summary>
+    internal string Reason(Exception e)
+    {
+        var reason = e switch
+        {
+            RedisConnectionException { FailureType: ConnectionFailureType.AuthenticationFailure } => "the server refused the credentials (REDIS_PASSWORD)",
+            RedisConnectionException c => $"no connection ({c.FailureType})",
+            RedisTimeoutException => $"no answer within {_options.RedisCommandTimeoutMs} ms",
+            RedisServerException or RedisCommandException => "the server said: " + FirstLine(e.Message),
+            SocketException so => $"socket error {so.SocketErrorCode}",
+            TimeoutException => "no answer in time",
+            _ => FirstLine(e.Message),
+        };
+        return _options.RedisPassword is { Length: > 0 } pw ? reason.Replace(pw, "***", StringComparison.Ordinal) : reason;
+    }
+
+    private static string FirstLine(string text)
+    {
+        var line = text.Split('\n', 2)[0].Trim();
+        return line.Length > 200 ? line[..200] + "…" : line;
     }
 
     private static HashEntry[] ToEntries(IReadOnlyDictionary<string, string> fields) =>

@@ -225,6 +225,7 @@ public sealed partial class SlurmBackend : HPCBackend
             accountingError = ex;
         }
 
+        accounted = ExpandArrayRecords(accounted, queryIds, metadata);
         var squeueById = new Dictionary<string, SqueueJob>(StringComparer.Ordinal);
         foreach (var row in live) squeueById.TryAdd(row.JobId, row);
         var sacctById = new Dictionary<string, SacctJob>(StringComparer.Ordinal);
@@ -234,6 +235,8 @@ public sealed partial class SlurmBackend : HPCBackend
             sacctById.TryAdd(job.JobId, job);
             if (job.JobIdRaw is { } raw) sacctByRaw.TryAdd(raw, job);
         }
+
+        var accountedArrays = accounted.Select(j => ArrayElementId.ArrayOf(j.JobId)).OfType<string>().ToHashSet(StringComparer.Ordinal);
 
         JobQueryResult ResolveOne(string id, SlurmJobFolder? folder, string? name, SacctJob? sa)
         {
@@ -250,6 +253,7 @@ public sealed partial class SlurmBackend : HPCBackend
                 CancelRequested = _cancelRequested.ContainsKey(id) || _cancelRequested.ContainsKey(array),
                 LastKnown = _lastKnown.GetValueOrDefault(id),
                 HasDependency = folder is not null && MetadataOf(folder, metadata)?.Dependency is not null,
+                ArrayHasOtherRecords = array != id && accountedArrays.Contains(array),
             }, StderrTail);
         }
 
@@ -575,6 +579,13 @@ public sealed partial class SlurmBackend : HPCBackend
     }
 
     // ------------------------------------------------------------------ list
+
+    /// <inheritdoc />
+    /// <inheritdoc />
+    /// <remarks>The listing is one sacct call and writes nothing.</remarks>
+    public override async Task<IReadOnlyList<HPCJobInfo>> PeekJobsAsync(int max, CancellationToken cancellationToken) =>
+        (await ListJobsAsync(cancellationToken).ConfigureAwait(false))
+            .OrderByDescending(j => j.SubmittedAt ?? DateTimeOffset.MinValue).Take(max).ToList();
 
     /// <inheritdoc />
     public override async Task<IReadOnlyList<HPCJobInfo>> ListJobsAsync(CancellationToken cancellationToken)

@@ -1,4 +1,5 @@
 using System.Collections;
+using CcatWorkflow.Core.Diagnostics;
 using CcatWorkflow.Core.Errors;
 using CcatWorkflow.Core.Execution;
 
@@ -112,10 +113,14 @@ public sealed class SlurmCommands(ICommandRunner runner)
         IReadOnlyDictionary<string, string?> environment, TimeSpan timeout, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _commandsRun);
+        var timer = CcatLog.Time(LogSubject(program, arguments));
+        if (CcatLog.IsEnabled) CcatLog.Debug($"{program} {string.Join(' ', arguments.Select(ShellQuoting.Quote))}");
         try
         {
-            return await runner.RunAsync(program, arguments, new CommandOptions(environment, Timeout: timeout), cancellationToken)
+            var result = await runner.RunAsync(program, arguments, new CommandOptions(environment, Timeout: timeout), cancellationToken)
                 .ConfigureAwait(false);
+            timer.Done($"exit {result.ExitCode}, {CountLines(result.StandardOutput)} lines of output");
+            return result;
         }
         catch (CommandLaunchException ex)
         {
@@ -129,6 +134,17 @@ public sealed class SlurmCommands(ICommandRunner runner)
                 $"Slurm did not answer: '{program}' ran longer than {timeout.TotalSeconds:0} s.", null, ex);
         }
     }
+
+    // "sacct for 200 ids": the ids are in --jobs=a,b,c or given one per argument (scancel, scontrol).
+    private static string LogSubject(string program, IReadOnlyList<string> arguments)
+    {
+        var ids = arguments.Where(a => a.StartsWith("--jobs=", StringComparison.Ordinal))
+            .Sum(a => a["--jobs=".Length..].Split(',', StringSplitOptions.RemoveEmptyEntries).Length);
+        ids += arguments.Count(SlurmJobId.IsValid);
+        return ids == 0 ? program : $"{program} for {ids} id{(ids == 1 ? "" : "s")}";
+    }
+
+    private static int CountLines(string text) => text.Length == 0 ? 0 : text.Count(c => c == '\n') + (text.EndsWith('\n') ? 0 : 1);
 
     /// <summary>The error for a query command that failed: the scheduler could not be asked.</summary>
     public static CcatException Unavailable(string program, CommandResult result) =>

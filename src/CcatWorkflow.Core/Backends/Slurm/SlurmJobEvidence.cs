@@ -34,4 +34,10 @@ public sealed record SlurmJobEvidence
     /// plain <c>CANCELLED</c> that never started is then Slurm's <c>--kill-on-invalid-dep</c>.
     /// </summary>
     public bool HasDependency { get; init; }
+
+    /// <summary>
+    /// For an array element neither squeue nor sacct lists: true when sacct does list other
+    /// elements of its array, so the element is not merely too new to be accounted for.
+    /// </summary>
+    public bool ArrayHasOtherRecords { get; init; }
 }

@@ -110,6 +110,17 @@ public static class SlurmStatusResolver
             return Ok(FromSacctLive(e, sa));
         }
 
+        if (e.Folder is not null && (e.CancelRequested || e.ArrayHasOtherRecords) && e.Folder.ArrayIndex is not null)
+        {
+            // An element cancelled while its whole array was still one pending record leaves no
+            // row anywhere; accounting lists its siblings but never it.
+            var (arrayId, index) = Element(e.JobId);
+            return Ok(new HPCJobInfo(e.JobId, HPCBackendKind.Slurm, HPCJobStatus.Failed, e.JobName,
+                reason: HPCJobReason.Cancelled, submittedAt: e.Folder.SubmittedAt,
+                message: "Cancelled before it started; Slurm keeps no record of an element cancelled while pending.",
+                arrayJobId: arrayId, arrayIndex: index));
+        }
+
         if (e.Folder is not null)
         {
             if (e.LastKnown is { IsFinished: false } last)
