@@ -143,7 +143,8 @@ Describe 'Slurm arrays' {
         $others = @(Get-CcatJobStatus -JobId "${arrayId}_0", "${arrayId}_1", "${arrayId}_3")
         $others | ForEach-Object { $_.Status | Should -BeIn @('Pending', 'Running') }
 
-        Stop-CcatJob -JobId $arrayId -Confirm:$false
+        $passThru = @(Stop-CcatJob -JobId $arrayId -Confirm:$false -PassThru)
+        $passThru.Count | Should -Be 4 -Because 'the array id means all its elements'
         $all = @(Wait-CcatJob -JobId $arrayId -Timeout 60)
         $all.Count | Should -Be 4
         $all | ForEach-Object { $_.Reason | Should -Be ([CcatWorkflow.HPCJobReason]::Cancelled) }

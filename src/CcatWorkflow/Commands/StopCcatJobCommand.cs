@@ -68,8 +68,9 @@ public sealed class StopCcatJobCommand : JobCmdlet
         foreach (var t in cancelled)
         {
             var (info, error) = outcome[t];
-            if (info is not null) WriteObject(info);
-            else WriteCcatError(error!, t.Target);
+            if (info is null) WriteCcatError(error!, t.Target);
+            else if (ArrayElements.TryGetValue(t, out var elements)) WriteObject(elements, enumerateCollection: true); // an array: each element
+            else WriteObject(info);
         }
     }
 }

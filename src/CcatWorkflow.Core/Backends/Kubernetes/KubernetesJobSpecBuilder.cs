@@ -32,6 +32,7 @@ public static class KubernetesJobSpecBuilder
             Image = options.RunnerImage,
             Command = ["/bin/sh", "-c", submission.ExecutionCommand],
             Env = BuildEnvironment(submission, jobId),
+            WorkingDir = submission.WorkingDirectory is { } cwd ? KubernetesOptions.Normalize(cwd) : null,
             Resources = BuildResources(submission.Resources, options),
             VolumeMounts = mounts.Count == 0 ? null : mounts,
             SecurityContext = options.Privileged ? new V1SecurityContext { Privileged = true } : null,
@@ -258,6 +259,7 @@ public static class KubernetesJobSpecBuilder
         Add("input", s.InputDir, readOnly: true, "Directory", "InputDir");
         Add("workspace", s.WorkspaceDir, readOnly: false, "DirectoryOrCreate", "WorkspaceDir");
         Add("output", s.OutputDir, readOnly: false, "DirectoryOrCreate", "OutputDir");
+        Add("workdir", s.WorkingDirectory, readOnly: false, "Directory", "WorkingDirectory"); // reaches the pod like the other directories
         if (s.ManifestPath is { } manifest)
         {
             if (!Path.IsPathRooted(manifest))

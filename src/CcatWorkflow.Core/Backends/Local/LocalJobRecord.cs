@@ -14,7 +14,7 @@ internal sealed class LocalJobRecord
         Signal = "signal", WallSeconds = "wall_seconds", CpuSeconds = "cpu_seconds", PeakRssBytes = "peak_rss_bytes",
         SubmittedAt = "submitted_at", StartedAt = "started_at", FinishedAt = "finished_at", Host = "host",
         RunnerPid = "runner_pid", JobPid = "job_pid", JobDir = "job_dir", Command = "command", Message = "message",
-        UpdatedAt = "updated_at", RecordedBy = "recorded_by";
+        UpdatedAt = "updated_at", RecordedBy = "recorded_by", Runner = "runner";
 
     /// <summary>Field names of what was asked at submission (empty when not asked).</summary>
     public const string RequestedCpu = "cpu", RequestedMemoryGb = "memory_gb", RequestedTimeHours = "time_hours", RequestedGpu = "gpu";
@@ -82,6 +82,7 @@ internal sealed class LocalJobRecord
         [Host] = state.Host,
         [RunnerPid] = state.RunnerPid.ToString(CultureInfo.InvariantCulture),
         [JobPid] = state.JobPid.ToString(CultureInfo.InvariantCulture),
+        [Runner] = state.Runner ?? "",
         [UpdatedAt] = FormatTime(DateTimeOffset.UtcNow),
     };
 

@@ -94,6 +94,12 @@ public sealed partial class SlurmBackend : HPCBackend
     {
         ArgumentNullException.ThrowIfNull(submission);
         submission.Validate();
+        if (submission.WorkingDirectory is { } cwd && !Directory.Exists(cwd))
+        {
+            // sbatch runs here, on a file system the nodes share (as SLURM_JOB_DIR must be).
+            throw new CcatException(CcatErrorId.InvalidSubmission, $"WorkingDirectory '{cwd}' is not a directory on this machine.");
+        }
+
         var now = DateTimeOffset.UtcNow;
         var folderName = SlurmJobDirectory.NewFolderName(now);
         var folder = _layout.PathOf(folderName);

@@ -133,7 +133,10 @@ public sealed partial class SlurmCommandTransport(SlurmTransportKind kind, ISlur
     public async Task<IReadOnlyList<SacctJob>> AccountingAsync(IReadOnlyList<string>? ids, DateTimeOffset since, CancellationToken cancellationToken)
     {
         var commands = ids is null
-            ? [new SlurmCommandLine("sacct", ["--parsable2", "--noheader", "--format=" + SacctParser.Format, "--starttime=" + SlurmTime.FormatQueryTime(since)],
+            // An explicit end: with sacct's default (--endtime=now) a job submitted in the last
+            // seconds is missing from the list (seen on 22.05), though sacct --jobs finds it.
+            ? [new SlurmCommandLine("sacct", ["--parsable2", "--noheader", "--format=" + SacctParser.Format, "--starttime=" + SlurmTime.FormatQueryTime(since),
+                "--endtime=" + SlurmTime.FormatQueryTime(DateTimeOffset.UtcNow + TimeSpan.FromDays(1))],
                 SlurmCommands.QueryEnvironment())]
             : ids.Chunk(QueryChunkSize).Select(c => SacctCommand(c, since)).ToList();
         var jobs = new List<SacctJob>();
