@@ -23,6 +23,8 @@
         'Get-CcatJob'
         'Get-CcatConfiguration'
         'New-CcatJobInfo'
+        'Measure-CcatJob'
+        'Remove-CcatJob'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

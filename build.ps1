@@ -74,6 +74,7 @@ function Invoke-Build {
     $runner = Join-Path $root 'src/CcatWorkflow.LocalRunner'
     if (Test-Path (Join-Path $runner 'CcatWorkflow.LocalRunner.csproj')) {
         dotnet publish $runner -c $Configuration --no-build -o $deps --nologo -v quiet
+        Publish-NativeRunner $runner $deps
     }
     # deps/ keeps a copy of the model assembly for the Local runner (its own process). Inside
     # PowerShell the private context never loads it: it defers to the default context's copy,
@@ -102,6 +103,24 @@ function Invoke-Build {
         throw "CcatWorkflow.psd1 says version $($manifest.Version), Directory.Build.props says $propsVersion."
     }
     $script:built = $true
+}
+
+function Publish-NativeRunner([string] $runner, [string] $deps) {
+    # The Local runner as a Native AOT executable: deps/native/<rid>/ccat-runner. The managed
+    # runner (deps/CcatWorkflow.LocalRunner.dll) stays the fallback where none fits the machine
+    # (docs/local-backend.md). Native AOT links with the C toolchain: without one, say so and
+    # ship the managed runner only. Trimming/AOT warnings fail this step (the project's settings).
+    $rid = [Runtime.InteropServices.RuntimeInformation]::RuntimeIdentifier
+    if (-not (Get-Command clang, gcc -CommandType Application -ErrorAction Ignore)) {
+        Write-Warning "No C toolchain (clang or gcc): the native Local runner for $rid is not built; jobs use the managed runner."
+        return
+    }
+    Step "native Local runner ($rid, Native AOT)"
+    $native = Join-Path $runner "bin/$Configuration/native/$rid"
+    dotnet publish $runner -c $Configuration -r $rid -p:CcatNative=true -o $native --nologo -v quiet -clp:NoSummary
+    $dest = Join-Path $deps "native/$rid"
+    New-Item -ItemType Directory -Force $dest | Out-Null
+    Copy-Item (Join-Path $native 'CcatWorkflow.LocalRunner') (Join-Path $dest 'ccat-runner')
 }
 
 function Start-TestService {

@@ -143,6 +143,26 @@ public abstract class HPCBackend : IAsyncDisposable
     public virtual Task<IReadOnlyList<HPCJobInfo>> PeekJobsAsync(int max, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<HPCJobInfo>>([]);
 
+    /// <summary>
+    /// Primitive: the jobs this module submitted, for a listing that must reach back to jobs
+    /// submitted before <paramref name="submittedBefore"/> (Get-CcatJob -OlderThan). The default
+    /// is <see cref="ListJobsAsync"/>; a backend whose listing looks back a limited time
+    /// (Slurm's sacct window) adds the older jobs it can still find.
+    /// </summary>
+    protected virtual Task<IReadOnlyList<HPCJobInfo>> ListJobsIncludingOlderAsync(DateTimeOffset submittedBefore, CancellationToken cancellationToken) =>
+        ListJobsAsync(cancellationToken);
+
+    /// <summary>
+    /// Primitive: removes finished jobs' records and files (<paramref name="jobs"/> as the
+    /// backend just reported them, all finished). Removes nothing that lacks the module's marks:
+    /// such a job is <see cref="CcatErrorId.NotOwnedByModule"/>. One result per job (Info: the job
+    /// as it was; Error on failure); a backend that cannot be asked throws. The default removes
+    /// nothing and says so.
+    /// </summary>
+    protected virtual Task<IReadOnlyList<JobQueryResult>> RemoveFinishedAsync(IReadOnlyList<HPCJobInfo> jobs, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<JobQueryResult>>(jobs.Select(j => new JobQueryResult(j.JobId, j,
+            new CcatException(CcatErrorId.RemoveFailed, $"The {Kind} backend cannot remove jobs.", j.JobId))).ToList());
+
     // ================================================================== entry points
 
     /// <summary>Validates <paramref name="submission"/> and submits it; returns the job id.</summary>
@@ -258,6 +278,68 @@ public abstract class HPCBackend : IAsyncDisposable
         var jobs = await ListJobsAsync(cancellationToken).ConfigureAwait(false);
         // OrderByDescending is stable: jobs without a submission time keep the backend's order, last.
         return jobs.OrderByDescending(j => j.SubmittedAt ?? DateTimeOffset.MinValue).ToList();
+    }
+
+    /// <summary>
+    /// The jobs this module submitted, newest first, reaching back to jobs submitted before
+    /// <paramref name="submittedBefore"/> where the backend's usual listing would not.
+    /// </summary>
+    public async Task<IReadOnlyList<HPCJobInfo>> ListIncludingOlderAsync(DateTimeOffset submittedBefore, CancellationToken cancellationToken)
+    {
+        var jobs = await ListJobsIncludingOlderAsync(submittedBefore, cancellationToken).ConfigureAwait(false);
+        return jobs.OrderByDescending(j => j.SubmittedAt ?? DateTimeOffset.MinValue).ToList();
+    }
+
+    /// <summary>
+    /// Removes jobs and everything the module keeps of them (records, job folders, saved logs):
+    /// one result per distinct id given, in the order given (Info: the job as it was before
+    /// removal; Error on failure). The rule lives here, once: only a finished job is removed; an
+    /// unfinished one is <see cref="CcatErrorId.JobStillRunning"/>, unless
+    /// <paramref name="cancelUnfinished"/>, which cancels it first. A backend that cannot be
+    /// asked throws.
+    /// </summary>
+    public async Task<IReadOnlyList<JobQueryResult>> RemoveJobsAsync(IReadOnlyList<string> jobIds, bool cancelUnfinished, CancellationToken cancellationToken)
+    {
+        var statuses = (await QueryJobsAsync(jobIds, cancellationToken).ConfigureAwait(false)).ToList();
+        var unfinished = statuses.Where(s => s.Info is { IsFinished: false }).Select(s => s.JobId).ToList();
+        if (cancelUnfinished && unfinished.Count > 0)
+        {
+            var cancels = (await CancelJobsAsync(unfinished, cancellationToken).ConfigureAwait(false)).ToDictionary(r => r.JobId, StringComparer.Ordinal);
+            var again = (await QueryJobsAsync(unfinished, cancellationToken).ConfigureAwait(false)).ToDictionary(r => r.JobId, StringComparer.Ordinal);
+            for (var i = 0; i < statuses.Count; i++)
+            {
+                var id = statuses[i].JobId;
+                if (cancels.TryGetValue(id, out var c) && c.Error is { } cancelError) statuses[i] = new JobQueryResult(id, null, cancelError);
+                else if (again.TryGetValue(id, out var a)) statuses[i] = a;
+            }
+        }
+
+        var outcome = new Dictionary<string, JobQueryResult>(StringComparer.Ordinal);
+        var finished = new List<HPCJobInfo>();
+        foreach (var s in statuses)
+        {
+            if (s.Info is not { } info) outcome[s.JobId] = s;
+            else if (!info.IsFinished)
+            {
+                outcome[s.JobId] = new JobQueryResult(s.JobId, info, new CcatException(CcatErrorId.JobStillRunning,
+                    $"Job '{s.JobId}' on {Kind} is {info.Status.ToString().ToLowerInvariant()}: it is not removed (Remove-CcatJob -Force cancels it first).", s.JobId));
+            }
+            else finished.Add(info);
+        }
+
+        // The primitive answers by the backend's canonical id (the info's); map back to the id given.
+        var given = statuses.Where(s => s.Info is { IsFinished: true }).ToDictionary(s => s.Info!.JobId, s => s.JobId, StringComparer.Ordinal);
+        foreach (var chunk in finished.Chunk(Math.Max(1, MaxBatch)))
+        {
+            foreach (var r in await RemoveFinishedAsync(chunk, cancellationToken).ConfigureAwait(false))
+            {
+                if (given.TryGetValue(r.JobId, out var g)) outcome.TryAdd(g, r with { JobId = g });
+            }
+        }
+
+        return statuses.Select(s => outcome.TryGetValue(s.JobId, out var r)
+            ? r
+            : new JobQueryResult(s.JobId, s.Info, new CcatException(CcatErrorId.RemoveFailed, $"The {Kind} backend returned nothing for job '{s.JobId}'.", s.JobId))).ToList();
     }
 
     // ================================================================== shared rules

@@ -17,11 +17,6 @@ namespace CcatWorkflow.LocalRunner;
 /// </summary>
 internal static class ControlCommands
 {
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        Converters = { new JsonStringEnumConverter() },
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
 
     public static int Run(string[] args)
     {
@@ -98,7 +93,7 @@ internal static class ControlCommands
                 {
                     if (r.Info is { } info)
                     {
-                        Console.WriteLine(JsonSerializer.Serialize(info, Json));
+                        Console.WriteLine(JsonSerializer.Serialize(info, ControlJson.Default.HPCJobInfo));
                     }
                     else
                     {
@@ -121,7 +116,7 @@ internal static class ControlCommands
                         var info = await backend.GetStatusAsync(id, ct);
                         if (info.IsFinished)
                         {
-                            Console.WriteLine(JsonSerializer.Serialize(info, Json));
+                            Console.WriteLine(JsonSerializer.Serialize(info, ControlJson.Default.HPCJobInfo));
                             break;
                         }
 
@@ -162,7 +157,7 @@ internal static class ControlCommands
             case "list":
                 foreach (var info in await backend.ListAsync(ct))
                 {
-                    Console.WriteLine(JsonSerializer.Serialize(info, Json));
+                    Console.WriteLine(JsonSerializer.Serialize(info, ControlJson.Default.HPCJobInfo));
                 }
 
                 return 0;
@@ -195,3 +190,8 @@ internal static class ControlCommands
         return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 }
+
+/// <summary>How <c>ctl</c> prints job infos: enums as names, nulls left out (source-generated for Native AOT).</summary>
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, UseStringEnumConverter = true)]
+[JsonSerializable(typeof(HPCJobInfo))]
+internal sealed partial class ControlJson : JsonSerializerContext;

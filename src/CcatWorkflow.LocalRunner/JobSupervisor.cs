@@ -219,6 +219,7 @@ internal sealed class JobSupervisor
             JobStartTicks = 0,
             StartedAt = DateTimeOffset.UtcNow,
             Cgroup = _cgroup,
+            Runner = System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported ? "managed" : "native",
         };
         try
         {

@@ -30,7 +30,7 @@ public sealed class CcatSetting
     /// <summary>The effective value as text (TOML-like: lists in brackets, tables in braces).</summary>
     public string Text { get; }
 
-    /// <summary>Default, FileDefault, FileEnvironment, SecretsFile or EnvironmentVariable.</summary>
+    /// <summary>Default, FileDefault, FileEnvironment, SecretsFile or EnvironmentVariable; Detected for a read-only entry the module works out (LOCAL_RUNNER_IN_USE).</summary>
     public string Source { get; }
 
     /// <summary>The file and section, or the variable, that supplied the value.</summary>

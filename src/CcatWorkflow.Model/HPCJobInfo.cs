@@ -29,6 +29,12 @@ public sealed class HPCJobInfo
     /// <param name="allocatedCpuHours">Core-hours allocated (elapsed × allocated CPUs), where the backend reports it.</param>
     /// <param name="arrayJobId">For an element of a job array, the array's id (the element's id is <c>&lt;arrayJobId&gt;_&lt;arrayIndex&gt;</c>).</param>
     /// <param name="arrayIndex">For an element of a job array, its index.</param>
+    /// <param name="requestedCpu">CPUs asked for at submission; null when not asked.</param>
+    /// <param name="requestedMemoryGb">Memory asked for at submission, in GiB; null when not asked.</param>
+    /// <param name="requestedTimeHours">Time limit asked for at submission, in hours; null when not asked.</param>
+    /// <param name="requestedGpu">GPUs asked for at submission; null when not asked.</param>
+    /// <param name="command">The execution command as submitted.</param>
+    /// <param name="logPath">The job's standard output file, where the backend keeps files.</param>
     public HPCJobInfo(
         string jobId,
         HPCBackendKind backend,
@@ -46,7 +52,13 @@ public sealed class HPCJobInfo
         string? message = null,
         double? allocatedCpuHours = null,
         string? arrayJobId = null,
-        int? arrayIndex = null)
+        int? arrayIndex = null,
+        int? requestedCpu = null,
+        double? requestedMemoryGb = null,
+        double? requestedTimeHours = null,
+        int? requestedGpu = null,
+        string? command = null,
+        string? logPath = null)
     {
         if (string.IsNullOrWhiteSpace(jobId))
         {
@@ -70,7 +82,21 @@ public sealed class HPCJobInfo
         AllocatedCpuHours = allocatedCpuHours;
         ArrayJobId = arrayJobId;
         ArrayIndex = arrayIndex;
+        _requestedCpu = requestedCpu;
+        _requestedMemoryGb = requestedMemoryGb;
+        _requestedTimeHours = requestedTimeHours;
+        _requestedGpu = requestedGpu;
+        _command = command;
+        _logPath = logPath;
     }
+
+    // Not readonly only so WithSubmission can set them on a fresh copy; never changed after.
+    private int? _requestedCpu;
+    private double? _requestedMemoryGb;
+    private double? _requestedTimeHours;
+    private int? _requestedGpu;
+    private string? _command;
+    private string? _logPath;
 
     /// <summary>The backend-specific job id.</summary>
     public string JobId { get; }
@@ -122,6 +148,48 @@ public sealed class HPCJobInfo
 
     /// <summary>For an element of a job array, its index (what the job sees in CCAT_ARRAY_INDEX); null otherwise.</summary>
     public int? ArrayIndex { get; }
+
+    /// <summary>CPUs asked for at submission; null when not asked (the backend's default applied).</summary>
+    public int? RequestedCpu => _requestedCpu;
+
+    /// <summary>Memory asked for at submission, in GiB; null when not asked.</summary>
+    public double? RequestedMemoryGb => _requestedMemoryGb;
+
+    /// <summary>Time limit asked for at submission, in hours; null when not asked.</summary>
+    public double? RequestedTimeHours => _requestedTimeHours;
+
+    /// <summary>GPUs asked for at submission; null when not asked.</summary>
+    public int? RequestedGpu => _requestedGpu;
+
+    /// <summary>The execution command as submitted; null when the backend's record does not hold it.</summary>
+    public string? Command => _command;
+
+    /// <summary>The job's standard output file (stderr.log lies beside it), where the backend keeps files; null otherwise.</summary>
+    public string? LogPath => _logPath;
+
+    /// <summary>
+    /// A copy of this record with what was asked at submission filled in (a value already set
+    /// is kept when the argument is null). Backends call it with what their record holds.
+    /// </summary>
+    /// <param name="requestedCpu">CPUs asked for.</param>
+    /// <param name="requestedMemoryGb">Memory asked for, in GiB.</param>
+    /// <param name="requestedTimeHours">Time limit asked for, in hours.</param>
+    /// <param name="requestedGpu">GPUs asked for.</param>
+    /// <param name="command">The execution command as submitted.</param>
+    /// <param name="logPath">The job's standard output file.</param>
+    /// <returns>A new record; this one is not changed.</returns>
+    public HPCJobInfo WithSubmission(int? requestedCpu, double? requestedMemoryGb, double? requestedTimeHours, int? requestedGpu, string? command, string? logPath)
+    {
+        // A member-wise copy keeps every other field, including ones added later.
+        var copy = (HPCJobInfo)MemberwiseClone();
+        copy._requestedCpu = requestedCpu ?? _requestedCpu;
+        copy._requestedMemoryGb = requestedMemoryGb ?? _requestedMemoryGb;
+        copy._requestedTimeHours = requestedTimeHours ?? _requestedTimeHours;
+        copy._requestedGpu = requestedGpu ?? _requestedGpu;
+        copy._command = command ?? _command;
+        copy._logPath = logPath ?? _logPath;
+        return copy;
+    }
 
     /// <summary>True once the job is completed or failed: its record will not change any more.</summary>
     public bool IsFinished => Status is HPCJobStatus.Completed or HPCJobStatus.Failed;

@@ -99,6 +99,18 @@ Describe 'Kubernetes backend: jobs that run' {
         ($r | Get-CcatJobLog) -join '' | Should -Be "[it's `$HOME and `"quotes`"]"
     }
 
+    It 'starts the command in -WorkingDirectory (the container''s workingDir); a plain command gets the host -OutputDir as WORKFLOW_OUTPUT_DIR' {
+        $here = New-Item -ItemType Directory -Force (Join-Path $script:work 'work here')
+        $out = New-Item -ItemType Directory -Force (Join-Path $script:work 'plain-out')
+        $r = Submit-CcatJob -ExecutionCommand 'pwd; echo product > "$WORKFLOW_OUTPUT_DIR/result.txt" && echo "$WORKFLOW_OUTPUT_DIR"' `
+            -WorkingDirectory $here.FullName -OutputDir $out.FullName | Wait-CcatJob -Timeout 60
+        $r.Status | Should -Be 'Completed'
+        @($r | Get-CcatJobLog) | Should -Be @($here.FullName, $out.FullName)
+        Get-Content (Join-Path $out 'result.txt') | Should -Be 'product'
+        $spec = (Invoke-Kube "apis/batch/v1/namespaces/ccat-test/jobs?labelSelector=ccat-workflow%2Fjob-id%3D$($r.JobId)").items[0].spec.template.spec
+        $spec.containers[0].workingDir | Should -Be $here.FullName
+    }
+
     It '-Follow streams the log until the container ends' {
         $job = Submit-CcatJob -ExecutionCommand 'for i in 1 2 3 4; do echo line $i; sleep 0.3; done'
         $lines = @($job | Get-CcatJobLog -Follow) -join "`n"

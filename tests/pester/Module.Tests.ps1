@@ -1,7 +1,7 @@
 # The module as users see it: manifest, exports, parameters, types, formatting, settings.
 BeforeDiscovery {
     $script:cmdlets = 'Submit-CcatJob', 'Get-CcatJobStatus', 'Stop-CcatJob', 'Get-CcatJobLog',
-        'Wait-CcatJob', 'Get-CcatJob', 'Get-CcatConfiguration', 'New-CcatJobInfo'
+        'Wait-CcatJob', 'Get-CcatJob', 'Get-CcatConfiguration', 'New-CcatJobInfo', 'Measure-CcatJob', 'Remove-CcatJob'
 }
 
 BeforeAll {
@@ -18,7 +18,7 @@ Describe 'The module manifest' {
         $m.CompatiblePSEditions | Should -Be @('Core')
     }
 
-    It 'exports exactly the seven cmdlets and nothing else' {
+    It 'exports exactly the module''s cmdlets and nothing else' {
         $m = Get-Module CcatWorkflow
         @($m.ExportedCmdlets.Keys | Sort-Object) | Should -Be @($cmdlets | Sort-Object)
         $m.ExportedFunctions.Count | Should -Be 0

@@ -164,7 +164,7 @@ public static class SettingsLoader
             // TOML forbids a key or table defined twice; the model reader alone keeps the last
             // one, so the syntax tree is validated first (it names the line).
             Tomlyn.Parsing.SyntaxParser.ParseStrict(text, path, validate: true);
-            doc = TomlSerializer.Deserialize<TomlTable>(text, StrictToml(path))!;
+            doc = TomlSerializer.Deserialize(text, new SettingsToml(StrictToml(path)).TomlTable)!;
         }
         catch (TomlException ex)
         {
@@ -238,7 +238,7 @@ public static class SettingsLoader
         if (trimmed.Length == 0) return raw;
         try
         {
-            var t = TomlSerializer.Deserialize<TomlTable>("v = " + trimmed);
+            var t = TomlSerializer.Deserialize("v = " + trimmed, SettingsToml.Default.TomlTable);
             if (t is not null && t.TryGetValue("v", out var v) && v is not null) return v;
         }
         catch (TomlException)

@@ -33,6 +33,7 @@ public static class SettingsSchema
         // ---- shared
         new("APPTAINER_PATH", SettingType.String, "apptainer", "The apptainer program used when the module builds the apptainer exec line."),
         new("POLL_INTERVAL_SECONDS", SettingType.Float, 2.0, "How often Wait-CcatJob asks the backend (seconds).") { Min = 0.05, Max = 3600 },
+        new("JOB_RETENTION_DAYS", SettingType.Integer, 0L, "Days a finished job's record is kept before Get-CcatJob on Kubernetes removes records whose Job is gone; 0 = off (a listing never deletes). The cleanup routine is Get-CcatJob -OlderThan 30d | Remove-CcatJob.") { Min = 0, Max = 36500 },
     ];
 
     /// <summary>The default of LOCAL_JOB_DIR (under XDG_STATE_HOME, else ~/.local/state).</summary>

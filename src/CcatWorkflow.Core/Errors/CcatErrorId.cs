@@ -66,6 +66,14 @@ public enum CcatErrorId
     /// <summary>Wait-CcatJob's timeout passed before the job finished.</summary>
     WaitTimeout,
 
+    // ---- removing jobs (Remove-CcatJob)
+    /// <summary>The job has not finished: Remove-CcatJob refuses it without -Force.</summary>
+    JobStillRunning,
+    /// <summary>The job's folder, record or objects lack the module's marks: nothing of it is removed.</summary>
+    NotOwnedByModule,
+    /// <summary>Removing the job's record or files failed.</summary>
+    RemoveFailed,
+
     // ---- anything else
     /// <summary>An unexpected failure inside the module (a bug): the message and inner exception say what.</summary>
     InternalError,

@@ -49,6 +49,8 @@ public class CcatException : Exception
         CcatErrorId.KubernetesConflict => CcatErrorKind.ResourceExists,
         CcatErrorId.KubernetesInvalid or CcatErrorId.SubmissionRejected => CcatErrorKind.InvalidData,
         CcatErrorId.CancelFailed => CcatErrorKind.InvalidOperation,
+        CcatErrorId.JobStillRunning or CcatErrorId.RemoveFailed => CcatErrorKind.InvalidOperation,
+        CcatErrorId.NotOwnedByModule => CcatErrorKind.PermissionDenied,
         CcatErrorId.WaitTimeout => CcatErrorKind.OperationTimeout,
         _ => CcatErrorKind.NotSpecified,
     };

@@ -14,8 +14,9 @@ namespace CcatWorkflow.Core.Submission;
 /// Environment variables are not put on the line (apptainer's <c>--env</c> splits its value on
 /// commas): apptainer passes the environment of the shell that runs the line into the
 /// container, and every backend sets the job's variables on that shell. The backends add
-/// <see cref="OutputDirVariable"/> (see <see cref="DefaultOutputDirVariable"/>) when the caller
-/// used the SIF form and did not set it. Real apptainer does not pass <c>PATH</c> and
+/// <see cref="OutputDirVariable"/> when the caller did not set it: the mount
+/// (<see cref="DefaultOutputDirVariable"/>) when the command runs in the container, else the host
+/// directory (<see cref="JobSubmission.EffectiveEnvironment"/>). Real apptainer does not pass <c>PATH</c> and
 /// <c>LD_LIBRARY_PATH</c> through; set <c>APPTAINERENV_PATH</c> for those.
 /// </remarks>
 public static class ApptainerCommandBuilder

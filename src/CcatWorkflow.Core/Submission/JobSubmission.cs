@@ -53,9 +53,25 @@ public sealed record JobSubmission
     public const string SecretPlaceholder = "<secret>";
 
     /// <summary>
+    /// The directory the job's command starts in (absolute); null = each backend's default: the
+    /// job's own folder on Local and Slurm, the image's working directory on Kubernetes.
+    /// </summary>
+    public string? WorkingDirectory { get; init; }
+
+    /// <summary>
+    /// True when the command runs inside the contract's container, so the mounts
+    /// (<c>/workflow/output</c>, …) exist for it: a SIF or an image reference is named (the
+    /// module's own apptainer line, or the upstream service's fully built one).
+    /// </summary>
+    public bool RunsInContainer => SifPath is not null || ImageRef is not null;
+
+    /// <summary>
     /// The environment the job gets, on every backend alike: the caller's variables, plus
-    /// <c>WORKFLOW_OUTPUT_DIR</c> of the container contract when an output or workspace directory
-    /// is bound and the caller did not set it (<see cref="ApptainerCommandBuilder.DefaultOutputDirVariable"/>).
+    /// <c>WORKFLOW_OUTPUT_DIR</c> when an output or workspace directory is given and the caller
+    /// did not set it — the contract's mount (<see cref="ApptainerCommandBuilder.DefaultOutputDirVariable"/>)
+    /// when the command runs in the container (<see cref="RunsInContainer"/>), else the host
+    /// directory itself (the output directory, else the workspace), which is where a plain
+    /// command can write.
     /// </summary>
     public IReadOnlyList<KeyValuePair<string, string>> EffectiveEnvironment
     {
@@ -63,7 +79,7 @@ public sealed record JobSubmission
         {
             if (Environment.Any(kv => kv.Key == ApptainerCommandBuilder.OutputDirVariable)
                 || SecretEnvironment.Any(kv => kv.Key == ApptainerCommandBuilder.OutputDirVariable)
-                || ApptainerCommandBuilder.DefaultOutputDirVariable(OutputDir, WorkspaceDir) is not { } dir)
+                || (RunsInContainer ? ApptainerCommandBuilder.DefaultOutputDirVariable(OutputDir, WorkspaceDir) : OutputDir ?? WorkspaceDir) is not { } dir)
             {
                 return Environment;
             }
@@ -220,12 +236,17 @@ public sealed record JobSubmission
                 $"Environment variable '{both}' is given both in -Environment and in -SecretEnvironment; give it once.");
         }
 
-        foreach (var (label, path) in new[] { ("InputDir", InputDir), ("OutputDir", OutputDir), ("WorkspaceDir", WorkspaceDir), ("ManifestPath", ManifestPath), ("SifPath", SifPath) })
+        foreach (var (label, path) in new[] { ("InputDir", InputDir), ("OutputDir", OutputDir), ("WorkspaceDir", WorkspaceDir), ("ManifestPath", ManifestPath), ("SifPath", SifPath), ("WorkingDirectory", WorkingDirectory) })
         {
             if (path is not null && (path.Length == 0 || path.Contains('\0') || path.Contains('\n')))
             {
                 throw new CcatException(CcatErrorId.InvalidSubmission, $"{label} '{path.Replace("\0", "\\0")}' is not a usable path.");
             }
+        }
+
+        if (WorkingDirectory is not null && !Path.IsPathRooted(WorkingDirectory))
+        {
+            throw new CcatException(CcatErrorId.InvalidSubmission, $"WorkingDirectory '{WorkingDirectory}' must be an absolute path (the job does not run in the caller's directory).");
         }
     }
 }

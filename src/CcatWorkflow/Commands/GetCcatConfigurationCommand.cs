@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using CcatWorkflow.Core.Backends.Local;
 using CcatWorkflow.Core.Configuration;
 
 namespace CcatWorkflow.Commands;
@@ -56,6 +57,15 @@ public sealed class GetCcatConfigurationCommand : CcatCmdlet
                 settings.Environment));
         }
 
+        // Read-only: which Local runner submissions start here (LOCAL_RUNNER and what is installed).
+        if (patterns is null || patterns.Any(p => p.IsMatch(LocalRunnerInUse)))
+        {
+            var runner = LocalBackend.DescribeRunner(settings);
+            WriteObject(new CcatSetting(LocalRunnerInUse, runner.Kind, runner.Kind, "Detected", runner.Location,
+                "Which Local runner jobs get on this machine (read-only): native (ccat-runner, Native AOT) or managed (dotnet CcatWorkflow.LocalRunner.dll); follows LOCAL_RUNNER and what is installed.",
+                false, settings.Environment));
+        }
+
         if (!IncludeUnknown) return;
         foreach (var u in settings.Unknown)
         {
@@ -64,4 +74,6 @@ public sealed class GetCcatConfigurationCommand : CcatCmdlet
                 u.Source.ToString(), u.Origin, "", isSecret: false, settings.Environment, isKnown: false));
         }
     }
+
+    private const string LocalRunnerInUse = "LOCAL_RUNNER_IN_USE";
 }

@@ -5,7 +5,7 @@ namespace CcatWorkflow.Commands;
 
 /// <summary>
 /// <para type="synopsis">Lists the jobs this module submitted that a backend still knows.</para>
-/// <para type="description">Lists the jobs of one backend (default: the configured HPC_BACKEND), newest first, with their current status. Filter by -Status, by -Name and by -JobId (several values, wildcards allowed).</para>
+/// <para type="description">Lists the jobs of one backend (default: the configured HPC_BACKEND), newest first, with their current status. Filter by -Status, by -Name and by -JobId (several values, wildcards allowed), and by age with -OlderThan (30d, 12h, 2w or a TimeSpan: a finished job counts from when it ended, an unfinished one from its submission). Get-CcatJob -OlderThan 30d | Remove-CcatJob is the cleanup routine. Listing never deletes anything unless JOB_RETENTION_DAYS is set (Kubernetes records whose Job is gone, older than that many days).</para>
 /// </summary>
 /// <example>
 /// <code>Get-CcatJob</code>
@@ -18,6 +18,10 @@ namespace CcatWorkflow.Commands;
 /// <example>
 /// <code>Get-CcatJob -Backend Slurm -Status Failed -First 10</code>
 /// <para>The ten newest failed Slurm jobs this module submitted.</para>
+/// </example>
+/// <example>
+/// <code>Get-CcatJob -OlderThan 30d | Remove-CcatJob</code>
+/// <para>Removes every job that ended more than 30 days ago, with its record and files.</para>
 /// </example>
 [Cmdlet(VerbsCommon.Get, "CcatJob", HelpUri = HelpLinks.Online)]
 [OutputType(typeof(HPCJobInfo))]
@@ -46,6 +50,14 @@ public sealed class GetCcatJobCommand : CcatCmdlet
     [ArgumentCompleter(typeof(Completion.JobIdCompleter))]
     public string[]? JobId { get; set; }
 
+    /// <summary>
+    /// Only jobs older than this: a finished job by when it ended, an unfinished one by when it
+    /// was submitted. Takes 30d, 12h, 90m, 2w or any TimeSpan.
+    /// </summary>
+    [Parameter]
+    [DurationTransformation]
+    public TimeSpan? OlderThan { get; set; }
+
     /// <summary>At most this many jobs (the newest).</summary>
     [Parameter]
     [ValidateRange(1, int.MaxValue)]
@@ -72,7 +84,9 @@ public sealed class GetCcatJobCommand : CcatCmdlet
         try
         {
             var start = System.Diagnostics.Stopwatch.GetTimestamp();
-            jobs = RunSync(ct => backend.ListAsync(ct));
+            jobs = OlderThan is { } age
+                ? RunSync(ct => backend.ListIncludingOlderAsync(DateTimeOffset.UtcNow - age, ct))
+                : RunSync(ct => backend.ListAsync(ct));
             WriteVerboseTimed($"{backend.Kind}: list jobs", start, $"{jobs.Count} jobs");
         }
         catch (CcatException ex)
@@ -81,10 +95,12 @@ public sealed class GetCcatJobCommand : CcatCmdlet
             return;
         }
 
+        var now = DateTimeOffset.UtcNow;
         var selected = jobs
             .Where(j => Status is null || Status.Contains(j.Status))
             .Where(j => names is null || names.Any(p => p.IsMatch(j.JobName ?? "")))
             .Where(j => ids is null || ids.Any(p => p.IsMatch(j.JobId)))
+            .Where(j => OlderThan is not { } age || (j.IsFinished ? j.FinishedAt ?? j.SubmittedAt : j.SubmittedAt) is { } t && t < now - age)
             .Take(First);
         foreach (var job in selected)
         {

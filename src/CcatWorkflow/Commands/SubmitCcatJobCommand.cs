@@ -109,6 +109,11 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public HPCBackendKind? Backend { get; set; }
 
+    /// <summary>The directory the job's command starts in (relative paths resolve against the current location). Default: the job's own folder on Local and Slurm, the image's working directory on Kubernetes. On Local and Slurm it must exist on this machine.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? WorkingDirectory { get; set; }
+
     /// <summary>Submit a job array, one job per index, in Slurm's syntax: '0-99', '1,3,5-9', '0-99:2'. Each element sees its index in CCAT_ARRAY_INDEX.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
@@ -242,6 +247,7 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
             Environment = environment,
             SecretEnvironment = secretEnvironment,
             JobName = JobName,
+            WorkingDirectory = FullPath(WorkingDirectory),
             ArrayIndex = ArrayIndex is null ? null : ArrayIndexSpec.Parse(ArrayIndex),
             ThrottleLimit = ThrottleLimit,
         };

@@ -58,15 +58,38 @@ public class JobSubmissionTests
     }
 
     [Theory]
-    [InlineData("/o", null, "/workflow/output")]
-    [InlineData(null, "/w", "/workflow/workspace")]
-    [InlineData(null, null, null)]
-    public void The_effective_environment_adds_WORKFLOW_OUTPUT_DIR_by_the_container_contract(string? output, string? workspace, string? expected)
+    [InlineData("/s.sif", null, "/o", null, "/workflow/output")]
+    [InlineData("/s.sif", null, null, "/w", "/workflow/workspace")]
+    [InlineData(null, "docker://x/y:1", "/o", "/w", "/workflow/output")]
+    [InlineData("/s.sif", null, null, null, null)]
+    public void In_the_container_WORKFLOW_OUTPUT_DIR_is_the_contract_mount(string? sif, string? image, string? output, string? workspace, string? expected)
     {
-        var s = new JobSubmission { ExecutionCommand = "true", OutputDir = output, WorkspaceDir = workspace, Environment = [new("A", "1")] };
+        var s = new JobSubmission { ExecutionCommand = "true", SifPath = sif, ImageRef = image, OutputDir = output, WorkspaceDir = workspace, Environment = [new("A", "1")] };
         var env = s.EffectiveEnvironment;
         Assert.Equal("1", env.Single(kv => kv.Key == "A").Value);
         Assert.Equal(expected, env.SingleOrDefault(kv => kv.Key == "WORKFLOW_OUTPUT_DIR").Value);
+    }
+
+    [Theory]
+    [InlineData("/data/out", null, "/data/out")]
+    [InlineData(null, "/data/ws", "/data/ws")]
+    [InlineData("/data/out", "/data/ws", "/data/out")]
+    [InlineData(null, null, null)]
+    public void Outside_a_container_WORKFLOW_OUTPUT_DIR_is_the_host_directory_the_command_can_write(string? output, string? workspace, string? expected)
+    {
+        var s = new JobSubmission { ExecutionCommand = "true", OutputDir = output, WorkspaceDir = workspace };
+        Assert.False(s.RunsInContainer);
+        Assert.Equal(expected, s.EffectiveEnvironment.SingleOrDefault(kv => kv.Key == "WORKFLOW_OUTPUT_DIR").Value);
+    }
+
+    [Theory]
+    [InlineData("relative/dir")]
+    [InlineData("/tmp/a\nb")]
+    [InlineData("")]
+    public void A_working_directory_that_is_not_an_absolute_usable_path_is_refused(string dir)
+    {
+        var s = new JobSubmission { ExecutionCommand = "true", WorkingDirectory = dir.Replace("\\n", "\n") };
+        Assert.Equal(CcatErrorId.InvalidSubmission, Assert.Throws<CcatException>(s.Validate).ErrorId);
     }
 
     [Fact]

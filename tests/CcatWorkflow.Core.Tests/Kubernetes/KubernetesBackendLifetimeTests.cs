@@ -49,17 +49,33 @@ public class KubernetesBackendLifetimeTests(KubeDoubleFixture fx) : IClassFixtur
     }
 
     [Fact]
-    public async Task Get_CcatJob_removes_records_of_jobs_gone_longer_than_the_retention()
+    public async Task Without_a_retention_setting_a_listing_removes_nothing()
     {
         var clock = new MovableClock();
         await using var b = new KubernetesBackend(new KubernetesOptions { Namespace = Manual, Kubeconfig = fx.Kubeconfig }, _ => null, clock);
+        var gone = await b.SubmitAsync(new JobSubmission { ExecutionCommand = "true", JobName = "old and gone, kept" }, None);
+        using var c = fx.Client();
+        await c.BatchV1.DeleteNamespacedJobAsync(gone, Manual, propagationPolicy: "Background");
+        Assert.Equal(HPCJobReason.Lost, (await b.GetStatusAsync(gone, None)).Reason);
+
+        clock.Offset = TimeSpan.FromDays(400);
+        Assert.Contains(await b.ListJobsAsync(None), i => i.JobId == gone);
+        Assert.NotNull(await c.CoreV1.ReadNamespacedConfigMapAsync(gone, Manual));
+    }
+
+    [Fact]
+    public async Task With_JOB_RETENTION_DAYS_Get_CcatJob_removes_records_of_jobs_gone_longer()
+    {
+        var clock = new MovableClock();
+        var retention = TimeSpan.FromDays(30);
+        await using var b = new KubernetesBackend(new KubernetesOptions { Namespace = Manual, Kubeconfig = fx.Kubeconfig, RecordRetention = retention }, _ => null, clock);
         var gone = await b.SubmitAsync(new JobSubmission { ExecutionCommand = "true", JobName = "old and gone" }, None);
         var kept = await b.SubmitAsync(new JobSubmission { ExecutionCommand = "true", JobName = "old but there" }, None);
         using var c = fx.Client();
         await c.BatchV1.DeleteNamespacedJobAsync(gone, Manual, propagationPolicy: "Background");
         Assert.Equal(HPCJobReason.Lost, (await b.GetStatusAsync(gone, None)).Reason);
 
-        clock.Offset = KubernetesBackend.RecordRetention + TimeSpan.FromDays(1);
+        clock.Offset = retention + TimeSpan.FromDays(1);
         var listed = await b.ListJobsAsync(None);
         Assert.DoesNotContain(listed, i => i.JobId == gone);
         Assert.Contains(listed, i => i.JobId == kept);

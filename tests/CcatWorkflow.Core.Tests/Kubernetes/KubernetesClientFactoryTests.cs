@@ -94,6 +94,7 @@ public sealed class KubernetesClientFactoryTests : IDisposable
     [InlineData("K8S_VOLUME_KIND", "nfs")]
     [InlineData("K8S_NAMESPACE", "Not_Valid")]
     [InlineData("K8S_GPU_RESOURCE", "gpu")]
+    [InlineData("JOB_RETENTION_DAYS", "-1")]
     public void Bad_settings_are_refused_when_the_backend_is_made(string name, string value)
     {
         var env = new Dictionary<string, string> { ["CCAT_WORKFLOW_MANAGER_" + name] = value };
@@ -109,5 +110,17 @@ public sealed class KubernetesClientFactoryTests : IDisposable
         var env = new Dictionary<string, string> { ["CCAT_WORKFLOW_MANAGER_K8S_VOLUME_KIND"] = "pvc" };
         var e = Assert.Throws<CcatException>(() => KubernetesOptions.FromSettings(Core.Configuration.SettingsLoader.Load(env, _dir)));
         Assert.Contains("K8S_PVC_NAME", e.Message);
+    }
+
+    [Theory]
+    [InlineData(null, null)]
+    [InlineData("0", null)]
+    [InlineData("30", 30)]
+    public void JOB_RETENTION_DAYS_is_off_by_default_and_a_number_of_days_when_set(string? value, int? days)
+    {
+        var env = new Dictionary<string, string>();
+        if (value is not null) env["CCAT_WORKFLOW_MANAGER_JOB_RETENTION_DAYS"] = value;
+        var options = KubernetesOptions.FromSettings(Core.Configuration.SettingsLoader.Load(env, _dir));
+        Assert.Equal(days is { } d ? TimeSpan.FromDays(d) : null, options.RecordRetention);
     }
 }

@@ -105,10 +105,28 @@ public class KubernetesJobSpecBuilderTests
     [Fact]
     public void Workflow_output_dir_defaults_to_the_output_mount_unless_given()
     {
-        var s = Submission() with { OutputDir = "/data/pipelines/p/output" };
+        var s = Submission() with { OutputDir = "/data/pipelines/p/output", SifPath = "/data/sif-cache/x.sif" };
         Assert.Contains(Build(s).Spec.Template.Spec.Containers[0].Env, e => e.Name == "WORKFLOW_OUTPUT_DIR" && e.Value == "/workflow/output");
         var given = s with { Environment = [new("WORKFLOW_OUTPUT_DIR", "/elsewhere")] };
         Assert.Single(Build(given).Spec.Template.Spec.Containers[0].Env, e => e.Name == "WORKFLOW_OUTPUT_DIR" && e.Value == "/elsewhere");
+    }
+
+    [Fact]
+    public void Without_a_container_workflow_output_dir_is_the_output_directory_the_pod_mounts_at_its_own_path()
+    {
+        var s = Submission() with { OutputDir = "/data/pipelines/p/output" };
+        var c = Build(s).Spec.Template.Spec.Containers[0];
+        Assert.Contains(c.Env, e => e.Name == "WORKFLOW_OUTPUT_DIR" && e.Value == "/data/pipelines/p/output");
+        Assert.Contains(c.VolumeMounts, m => m.MountPath == "/data/pipelines/p/output");
+    }
+
+    [Fact]
+    public void A_working_directory_becomes_the_containers_workingDir_and_is_mounted()
+    {
+        var c = Build(Submission() with { WorkingDirectory = "/data/pipelines/p/work/" }).Spec.Template.Spec.Containers[0];
+        Assert.Equal("/data/pipelines/p/work", c.WorkingDir);
+        Assert.Contains(c.VolumeMounts, m => m.MountPath == "/data/pipelines/p/work" && m.ReadOnlyProperty is null);
+        Assert.Null(Build().Spec.Template.Spec.Containers[0].WorkingDir); // default: the image's
     }
 
     [Fact]

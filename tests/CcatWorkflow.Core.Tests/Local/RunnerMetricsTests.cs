@@ -72,11 +72,13 @@ public sealed class RunnerMetricsTests : IAsyncLifetime
     public async Task CPU_of_an_orphan_the_job_left_behind_is_counted()
     {
         // The subshell exits at once; its perl child is orphaned, re-parented to the runner, and
-        // burns 1.5 s of CPU while the job's shell waits for the file it writes when done.
+        // burns 1.5 s of CPU while the job's shell blocks on a FIFO it opens when done (a
+        // polling loop would fork a sleep every 0.1 s — more of them, and more CPU, the busier
+        // the machine).
         var info = await RunAsync(
-            "d=$(mktemp -d); " +
-            "(perl -e 'my @t; do { $x++ for 1..100000; @t = times } while ($t[0] + $t[1] < 1.5); open(F, \">\", \"$ARGV[0]/done\")' \"$d\" &); " +
-            "while [ ! -e \"$d/done\" ]; do sleep 0.1; done; rm -r \"$d\"");
+            "d=$(mktemp -d); mkfifo \"$d/done\"; " +
+            "(/usr/bin/perl -e 'my @t; do { $x++ for 1..100000; @t = times } while ($t[0] + $t[1] < 1.5); open(F, \">\", \"$ARGV[0]/done\")' \"$d\" &); " +
+            "read x < \"$d/done\"; rm -r \"$d\"");
 
         Assert.InRange(info.CpuHours!.Value * 3600, 1.35, 1.65);
     }

@@ -25,9 +25,22 @@ public class SbatchScriptBuilderTests
     [Fact]
     public void Exports_WORKFLOW_OUTPUT_DIR_like_every_backend_when_an_output_directory_is_bound()
     {
-        var script = SbatchScriptBuilder.Build(Submission() with { OutputDir = "/data/out" }, Options, Folder);
+        var script = SbatchScriptBuilder.Build(Submission() with { OutputDir = "/data/out", SifPath = "/s/x.sif" }, Options, Folder);
         Assert.Contains("export WORKFLOW_OUTPUT_DIR=/workflow/output\n", script, StringComparison.Ordinal);
+        var plain = SbatchScriptBuilder.Build(Submission() with { OutputDir = "/data/out" }, Options, Folder);
+        Assert.Contains("export WORKFLOW_OUTPUT_DIR=/data/out\n", plain, StringComparison.Ordinal); // no container: the host path
         Assert.DoesNotContain("WORKFLOW_OUTPUT_DIR", SbatchScriptBuilder.Build(Submission(), Options, Folder), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_working_directory_is_entered_before_the_command_and_the_job_folder_stays_its_chdir()
+    {
+        var script = SbatchScriptBuilder.Build(Submission() with { WorkingDirectory = "/data/my dir" }, Options, Folder);
+        var cd = script.IndexOf("cd -- '/data/my dir' || exit 1\n", StringComparison.Ordinal);
+        Assert.True(cd > 0, script);
+        Assert.True(cd < script.IndexOf("exec ", StringComparison.Ordinal), script);
+        Assert.Contains("--chdir=" + Folder, DirectiveLines(script));
+        Assert.DoesNotContain("cd --", SbatchScriptBuilder.Build(Submission(), Options, Folder), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -27,7 +27,7 @@ namespace CcatWorkflow.Core.Backends.Kubernetes;
 /// list), pods/log (get), configmaps (create, get, list, patch, delete), secrets (create, patch,
 /// delete; only for jobs with secret variables, and for pruning).</para>
 /// </remarks>
-public sealed class KubernetesBackend : HPCBackend
+public sealed partial class KubernetesBackend : HPCBackend
 {
     /// <summary>Largest captured log kept in a ConfigMap (the API limits an object to 1 MiB).</summary>
     public const int MaxCapturedLogBytes = 768 * 1024;
@@ -157,12 +157,6 @@ public sealed class KubernetesBackend : HPCBackend
                     : new JobQueryResult(id, null, NotFound(id))).ToList();
     }
 
-    /// <summary>
-    /// How long the record of a job whose Job is gone is kept (from its end, cancel or
-    /// submission): Get-CcatJob removes older ones, as sacct forgets purged jobs.
-    /// </summary>
-    public static TimeSpan RecordRetention { get; } = TimeSpan.FromDays(30);
-
     // Records removed per listing at most, so one Get-CcatJob never turns into a deletion storm.
     private const int MaxPrunePerListing = 50;
 
@@ -170,7 +164,14 @@ public sealed class KubernetesBackend : HPCBackend
     public override async Task<IReadOnlyList<HPCJobInfo>> ListJobsAsync(CancellationToken cancellationToken)
     {
         var mapped = await ReadAsync(null, cancellationToken).ConfigureAwait(false);
-        var cutoff = _time.GetUtcNow() - RecordRetention;
+        if (_options.RecordRetention is not { } retention)
+        {
+            return Newest(mapped.Values.Select(s => s.Info)); // JOB_RETENTION_DAYS off: a read deletes nothing
+        }
+
+        // JOB_RETENTION_DAYS set: records of jobs whose Job is gone are removed once older, as
+        // sacct forgets purged jobs.
+        var cutoff = _time.GetUtcNow() - retention;
         var expired = mapped.Values
             .Where(s => !s.JobExists && s.Info.IsFinished)
             .Where(s => (s.Info.FinishedAt ?? s.Info.SubmittedAt ?? DateTimeOffset.MaxValue) < cutoff)
@@ -188,11 +189,13 @@ public sealed class KubernetesBackend : HPCBackend
             }
         }
 
-        return mapped.Values.Select(s => s.Info)
-            .OrderByDescending(i => i.SubmittedAt ?? DateTimeOffset.MinValue)
+        return Newest(mapped.Values.Select(s => s.Info));
+    }
+
+    private static List<HPCJobInfo> Newest(IEnumerable<HPCJobInfo> infos) =>
+        infos.OrderByDescending(i => i.SubmittedAt ?? DateTimeOffset.MinValue)
             .ThenByDescending(i => i.JobId, StringComparer.Ordinal)
             .ToList();
-    }
 
     /// <inheritdoc />
     /// <remarks>

@@ -33,7 +33,7 @@ public sealed class KubernetesBackendDescriptor : BackendDescriptor
     ];
 
     /// <inheritdoc />
-    public override IReadOnlyList<string> SharedSettings => ["PIPELINE_BASE_DIR", "SIF_CACHE_DIR"];
+    public override IReadOnlyList<string> SharedSettings => ["PIPELINE_BASE_DIR", "SIF_CACHE_DIR", "JOB_RETENTION_DAYS"];
 
     /// <inheritdoc />
     public override HPCBackend Create(CcatSettings settings) => KubernetesBackend.Create(settings);

@@ -18,6 +18,8 @@ public sealed record KubernetesJobRecord
         ExitCodeKey = "exitCode", StartedAtKey = "startedAt", FinishedAtKey = "finishedAt",
         NativeStateKey = "nativeState", MessageKey = "message", CapturedAtKey = "capturedAt", LogCapturedKey = "logCaptured";
 
+    internal const string MemoryGbKey = "memoryGb", TimeHoursKey = "timeHours", GpuKey = "gpu", CommandKey = "command";
+
     /// <summary>The job id (the record's name).</summary>
     public required string JobId { get; init; }
 
@@ -29,6 +31,18 @@ public sealed record KubernetesJobRecord
 
     /// <summary>CPUs requested (for allocated core-hours).</summary>
     public int? Cpu { get; init; }
+
+    /// <summary>Memory requested in GiB.</summary>
+    public double? MemoryGb { get; init; }
+
+    /// <summary>Time limit requested in hours.</summary>
+    public double? TimeHours { get; init; }
+
+    /// <summary>GPUs requested.</summary>
+    public int? Gpu { get; init; }
+
+    /// <summary>The execution command as submitted.</summary>
+    public string? Command { get; init; }
 
     /// <summary>When Stop-CcatJob asked for the job to be cancelled.</summary>
     public DateTimeOffset? CancelRequestedAt { get; init; }
@@ -71,6 +85,10 @@ public sealed record KubernetesJobRecord
             JobName = S(JobNameKey),
             SubmittedAt = ParseTime(S(SubmittedAtKey)) ?? ToOffset(cm.Metadata.CreationTimestamp),
             Cpu = int.TryParse(S(CpuKey), NumberStyles.Integer, CultureInfo.InvariantCulture, out var cpu) ? cpu : null,
+            MemoryGb = double.TryParse(S(MemoryGbKey), NumberStyles.Float, CultureInfo.InvariantCulture, out var mem) ? mem : null,
+            TimeHours = double.TryParse(S(TimeHoursKey), NumberStyles.Float, CultureInfo.InvariantCulture, out var hours) ? hours : null,
+            Gpu = int.TryParse(S(GpuKey), NumberStyles.Integer, CultureInfo.InvariantCulture, out var gpu) ? gpu : null,
+            Command = S(CommandKey),
             CancelRequestedAt = ParseTime(S(CancelRequestedAtKey)),
             FinalStatus = Enum.TryParse<HPCJobStatus>(S(StatusKey), true, out var st) ? st : null,
             FinalReason = Enum.TryParse<HPCJobReason>(S(ReasonKey), true, out var r) ? r : HPCJobReason.None,

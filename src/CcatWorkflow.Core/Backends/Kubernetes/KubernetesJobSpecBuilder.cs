@@ -32,6 +32,7 @@ public static class KubernetesJobSpecBuilder
             Image = options.RunnerImage,
             Command = ["/bin/sh", "-c", submission.ExecutionCommand],
             Env = BuildEnvironment(submission, jobId),
+            WorkingDir = submission.WorkingDirectory is { } cwd ? KubernetesOptions.Normalize(cwd) : null,
             Resources = BuildResources(submission.Resources, options),
             VolumeMounts = mounts.Count == 0 ? null : mounts,
             SecurityContext = options.Privileged ? new V1SecurityContext { Privileged = true } : null,
@@ -89,6 +90,10 @@ public static class KubernetesJobSpecBuilder
             [KubernetesJobRecord.SubmittedAtKey] = KubernetesJobRecord.FormatTime(submittedAt),
         };
         if (submission.Resources.Cpu is { } cpu) data[KubernetesJobRecord.CpuKey] = cpu.ToString(CultureInfo.InvariantCulture);
+        if (submission.Resources.MemoryGb is { } mem) data[KubernetesJobRecord.MemoryGbKey] = mem.ToString("R", CultureInfo.InvariantCulture);
+        if (submission.Resources.TimeHours is { } hours) data[KubernetesJobRecord.TimeHoursKey] = hours.ToString("R", CultureInfo.InvariantCulture);
+        if (submission.Resources.Gpu is { } gpu) data[KubernetesJobRecord.GpuKey] = gpu.ToString(CultureInfo.InvariantCulture);
+        data[KubernetesJobRecord.CommandKey] = submission.ExecutionCommand;
         return new V1ConfigMap
         {
             ApiVersion = "v1",
@@ -254,6 +259,7 @@ public static class KubernetesJobSpecBuilder
         Add("input", s.InputDir, readOnly: true, "Directory", "InputDir");
         Add("workspace", s.WorkspaceDir, readOnly: false, "DirectoryOrCreate", "WorkspaceDir");
         Add("output", s.OutputDir, readOnly: false, "DirectoryOrCreate", "OutputDir");
+        Add("workdir", s.WorkingDirectory, readOnly: false, "Directory", "WorkingDirectory"); // reaches the pod like the other directories
         if (s.ManifestPath is { } manifest)
         {
             if (!Path.IsPathRooted(manifest))

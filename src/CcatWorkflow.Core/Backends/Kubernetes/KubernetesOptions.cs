@@ -15,6 +15,12 @@ public enum KubernetesVolumeKind
 /// <summary>The Kubernetes backend's settings, typed and checked.</summary>
 public sealed record KubernetesOptions
 {
+    /// <summary>
+    /// How long the record of a finished job whose Job is gone is kept before a listing removes
+    /// it (JOB_RETENTION_DAYS); null = never (the default: a read does not delete).
+    /// </summary>
+    public TimeSpan? RecordRetention { get; init; }
+
     /// <summary>Namespace of the jobs (K8S_NAMESPACE).</summary>
     public string Namespace { get; init; } = "ccat-workflows";
 
@@ -91,6 +97,12 @@ public sealed record KubernetesOptions
             GpuResource = settings.GetString("K8S_GPU_RESOURCE").Trim(),
             PipelineBaseDir = settings.GetString("PIPELINE_BASE_DIR"),
             SifCacheDir = settings.GetString("SIF_CACHE_DIR"),
+            RecordRetention = settings.GetInteger("JOB_RETENTION_DAYS") switch
+            {
+                0 => null,
+                > 0 and <= 36500 and var days => TimeSpan.FromDays(days),
+                var bad => throw new CcatException(CcatErrorId.InvalidConfiguration, $"JOB_RETENTION_DAYS is {bad}; it must be 0 (off) or a number of days up to 36500."),
+            },
         };
         options.Validate();
         return options;

@@ -34,8 +34,20 @@ public static class KubernetesStatusMapper
     public static readonly IReadOnlySet<string> ImagePullReasons =
         new HashSet<string>(StringComparer.Ordinal) { "ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull" };
 
-    /// <summary>Maps one job. Returns null when neither the Job nor its record exists.</summary>
+    /// <summary>Maps one job, with what was asked at submission. Returns null when neither the Job nor its record exists.</summary>
     public static KubernetesStatus? Map(string jobId, V1Job? job, IReadOnlyList<V1Pod> pods, KubernetesJobRecord? record, DateTimeOffset now)
+    {
+        if (MapState(jobId, job, pods, record, now) is not { } s) return null;
+        var container = job?.Spec?.Template?.Spec?.Containers?.FirstOrDefault();
+        var command = container?.Command is { Count: 3 } argv && argv[0] == "/bin/sh" && argv[1] == "-c" ? argv[2] : null;
+        return s with
+        {
+            Info = s.Info.WithSubmission(record?.Cpu ?? (job is null ? null : CpuOf(job)), record?.MemoryGb, record?.TimeHours, record?.Gpu,
+                record?.Command ?? command, logPath: null),
+        };
+    }
+
+    private static KubernetesStatus? MapState(string jobId, V1Job? job, IReadOnlyList<V1Pod> pods, KubernetesJobRecord? record, DateTimeOffset now)
     {
         if (record is { IsCaptured: true })
         {

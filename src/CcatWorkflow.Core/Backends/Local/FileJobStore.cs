@@ -144,7 +144,7 @@ internal sealed class FileJobStore : ILocalJobStore
 
         try
         {
-            return JsonSerializer.Deserialize<Dictionary<string, string>>(text) ?? throw new JsonException("empty document");
+            return JsonSerializer.Deserialize(text, LocalJson.Context.DictionaryStringString) ?? throw new JsonException("empty document");
         }
         catch (JsonException e)
         {
@@ -153,7 +153,7 @@ internal sealed class FileJobStore : ILocalJobStore
     }
 
     private static string Serialize(IReadOnlyDictionary<string, string> fields) =>
-        JsonSerializer.Serialize(fields, LocalJson.Options) + "\n";
+        JsonSerializer.Serialize(fields, typeof(IReadOnlyDictionary<string, string>), LocalJson.Context) + "\n";
 
     /// <summary>
     /// An exclusive flock on the lock file, polled without blocking so the wait honours the

@@ -16,18 +16,18 @@ namespace CcatWorkflow.Core.Backends.Local;
 /// with the Redis store and a shared <c>LOCAL_JOB_DIR</c>, any host — can read, wait for and
 /// cancel the job. The design and the files are described in docs/local-backend.md.
 /// </summary>
-public sealed class LocalBackend : HPCBackend
+public sealed partial class LocalBackend : HPCBackend
 {
     private readonly LocalBackendOptions _options;
     private readonly ILocalJobStore _store;
     private readonly RunnerLauncher _launcher;
     private readonly LocalJobInspector _inspector;
 
-    internal LocalBackend(LocalBackendOptions options, ILocalJobStore? store = null, ICommandRunner? commands = null)
+    internal LocalBackend(LocalBackendOptions options, ILocalJobStore? store = null)
     {
         _options = options;
         _store = new LoggedJobStore(store ?? options.Store.CreateStore());
-        _launcher = new RunnerLauncher(options, commands ?? CliWrapCommandRunner.Instance);
+        _launcher = new RunnerLauncher(options);
         _inspector = new LocalJobInspector(options, _store);
     }
 
@@ -36,6 +36,29 @@ public sealed class LocalBackend : HPCBackend
 
     /// <inheritdoc />
     public override HPCBackendKind Kind => HPCBackendKind.Local;
+
+    /// <summary>
+    /// Which runner Local submissions start on this machine under <paramref name="settings"/>
+    /// (LOCAL_RUNNER and what is installed): "native", "managed", or "none" with what was looked for.
+    /// </summary>
+    public static LocalRunnerDescription DescribeRunner(CcatSettings settings)
+    {
+        LocalBackendOptions options;
+        try
+        {
+            options = LocalBackendOptions.FromSettings(settings);
+        }
+        catch (CcatException e)
+        {
+            return new LocalRunnerDescription("unknown", e.Message); // the Local settings are invalid: the message says why
+        }
+
+        return new RunnerLauncher(options).Choose() is { } runner
+            ? new LocalRunnerDescription(runner.Kind, runner.Program)
+            : new LocalRunnerDescription("none", options.RunnerMode == LocalRunnerMode.Managed
+                ? $"{RunnerLauncher.RunnerFileName} and a dotnet host"
+                : options.NativeRunnerPath ?? LocalRunnerProgram.DefaultNativePath());
+    }
 
     /// <inheritdoc />
     public override string? NormalizeJobId(string jobId) => Canonical(jobId);
@@ -54,6 +77,11 @@ public sealed class LocalBackend : HPCBackend
     {
         ArgumentNullException.ThrowIfNull(submission);
         submission.Validate();
+        if (submission.WorkingDirectory is { } cwd && !Directory.Exists(cwd))
+        {
+            throw new CcatException(CcatErrorId.InvalidSubmission, $"WorkingDirectory '{cwd}' is not a directory on this machine.");
+        }
+
         var id = Guid.NewGuid().ToString("D");
         var spec = BuildSpec(submission, id, DateTimeOffset.UtcNow);
         var dir = _inspector.DirectoryOf(id);
@@ -116,7 +144,8 @@ public sealed class LocalBackend : HPCBackend
         var sb = new StringBuilder();
         sb.Append("# Local job '").Append(spec.Name).Append("', tracked in the ").Append(_store.Description).Append('\n');
         sb.Append("# job directory: ").Append(jobDir).Append(" (stdout.log, stderr.log, result.json)\n");
-        sb.Append("# runner: ").Append(ShellQuoting.Join(_launcher.RunnerArgv(jobDir))).Append(" (detached, own session)\n");
+        sb.Append("# runner: ").Append(ShellQuoting.Join(_launcher.RunnerArgv(jobDir)))
+            .Append(" (").Append(_launcher.Choose()?.Kind ?? "none installed").Append(", detached, own session)\n");
         sb.Append("# working directory: ").Append(spec.WorkingDirectory).Append('\n');
         if (spec.TimeHours is { } h) sb.Append("# time limit: ").Append(h.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append(" h\n");
         if (spec.MemoryGb is { } m) sb.Append("# memory limit: ").Append(m.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append(" GiB\n");
@@ -148,9 +177,9 @@ public sealed class LocalBackend : HPCBackend
             Command = s.ExecutionCommand,
             Environment = env,
             SecretEnvironmentNames = s.SecretEnvironment.Select(kv => kv.Key).ToList(),
-            // The job's own directory, as the Slurm backend's --chdir: the same for every
+            // -WorkingDirectory, else the job's own directory (as on Slurm): the same for every
             // submitter (pwsh's location is not its process's working directory anyway).
-            WorkingDirectory = Path.Combine(_options.JobRoot, id),
+            WorkingDirectory = s.WorkingDirectory ?? Path.Combine(_options.JobRoot, id),
             SubmittedAt = now,
             SubmitHost = Environment.MachineName,
             SubmitBootId = ProcFs.BootId,

@@ -37,6 +37,7 @@ public sealed class LocalBackendDescriptor : BackendDescriptor
             CheckedWhen = UsesRedis,
             Check = (v, _) => ((string)v).Length == 0 ? "must not be empty when LOCAL_JOB_STORE is redis (the module's keys need a prefix)" : null,
         },
+        new("LOCAL_RUNNER", SettingType.String, "auto", "Which Local runner starts jobs: auto (the native one where it fits this machine, else the managed one), native, or managed (dotnet + CcatWorkflow.LocalRunner.dll).") { OneOf = ["auto", "native", "managed"] },
     ];
 
     /// <inheritdoc />

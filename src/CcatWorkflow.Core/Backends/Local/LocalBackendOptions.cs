@@ -34,6 +34,12 @@ internal sealed record LocalBackendOptions
     /// <summary>The dotnet host; null = found by <see cref="DotnetHost.Find"/>.</summary>
     public string? DotnetPath { get; init; }
 
+    /// <summary>LOCAL_RUNNER: which runner starts jobs (auto = native where one fits, else managed).</summary>
+    public LocalRunnerMode RunnerMode { get; init; } = LocalRunnerMode.Auto;
+
+    /// <summary>The native runner; null = <c>native/&lt;rid&gt;/ccat-runner</c> beside Core.</summary>
+    public string? NativeRunnerPath { get; init; }
+
     /// <summary>LOCAL_JOB_DIR.</summary>
     public string JobRoot => Store.JobRoot;
 
@@ -47,6 +53,12 @@ internal sealed record LocalBackendOptions
         {
             Store = LocalStoreOptions.FromSettings(settings),
             CancelGrace = TimeSpan.FromSeconds(grace),
+            RunnerMode = settings.GetString("LOCAL_RUNNER").Trim().ToLowerInvariant() switch
+            {
+                "native" => LocalRunnerMode.Native,
+                "managed" => LocalRunnerMode.Managed,
+                _ => LocalRunnerMode.Auto,
+            },
         };
     }
 }

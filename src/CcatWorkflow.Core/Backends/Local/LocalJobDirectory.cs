@@ -177,7 +177,7 @@ internal sealed class LocalJobDirectory
 
         try
         {
-            return JsonSerializer.Deserialize<T>(text, LocalJson.Options)
+            return (T?)JsonSerializer.Deserialize(text, typeof(T), LocalJson.Context)
                 ?? throw new JsonException("empty document");
         }
         catch (JsonException e)
@@ -186,7 +186,7 @@ internal sealed class LocalJobDirectory
         }
     }
 
-    private static string Serialize<T>(T value) => JsonSerializer.Serialize(value, LocalJson.Options) + "\n";
+    private static string Serialize<T>(T value) => JsonSerializer.Serialize(value, typeof(T), LocalJson.Context) + "\n";
 }
 
 /// <summary>What runner.lock says about the runner.</summary>

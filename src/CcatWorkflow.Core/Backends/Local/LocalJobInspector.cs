@@ -34,8 +34,15 @@ internal sealed class LocalJobInspector
 
     public LocalJobDirectory DirectoryOf(string id) => new(Path.Combine(_options.JobRoot, id));
 
-    /// <summary>The job's info from its record and its directory.</summary>
+    /// <summary>The job's info from its record and its directory, with what was asked at submission.</summary>
     public async Task<HPCJobInfo> InspectAsync(string id, LocalJobRecord record, CancellationToken cancellationToken)
+    {
+        var info = await InspectStateAsync(id, record, cancellationToken).ConfigureAwait(false);
+        var dir = DirectoryOf(id);
+        return record.WithSubmission(info, () => dir.Exists ? dir.TryReadSpec() : null, dir.StdoutPath);
+    }
+
+    private async Task<HPCJobInfo> InspectStateAsync(string id, LocalJobRecord record, CancellationToken cancellationToken)
     {
         var dir = DirectoryOf(id);
         if (!dir.Exists)

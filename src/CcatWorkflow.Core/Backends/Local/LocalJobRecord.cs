@@ -14,7 +14,10 @@ internal sealed class LocalJobRecord
         Signal = "signal", WallSeconds = "wall_seconds", CpuSeconds = "cpu_seconds", PeakRssBytes = "peak_rss_bytes",
         SubmittedAt = "submitted_at", StartedAt = "started_at", FinishedAt = "finished_at", Host = "host",
         RunnerPid = "runner_pid", JobPid = "job_pid", JobDir = "job_dir", Command = "command", Message = "message",
-        UpdatedAt = "updated_at", RecordedBy = "recorded_by";
+        UpdatedAt = "updated_at", RecordedBy = "recorded_by", Runner = "runner";
+
+    /// <summary>Field names of what was asked at submission (empty when not asked).</summary>
+    public const string RequestedCpu = "cpu", RequestedMemoryGb = "memory_gb", RequestedTimeHours = "time_hours", RequestedGpu = "gpu";
 
     public LocalJobRecord(IReadOnlyDictionary<string, string> fields) => Fields = fields;
 
@@ -47,8 +50,29 @@ internal sealed class LocalJobRecord
         [Host] = spec.SubmitHost,
         [JobDir] = jobDir,
         [Command] = spec.Command,
+        [RequestedCpu] = Format(spec.Cpu),
+        [RequestedMemoryGb] = Format(spec.MemoryGb),
+        [RequestedTimeHours] = Format(spec.TimeHours),
+        [RequestedGpu] = Format(spec.Gpu),
         [UpdatedAt] = FormatTime(DateTimeOffset.UtcNow),
     };
+
+    /// <summary>
+    /// <paramref name="info"/> with what was asked at submission, from the record; a record
+    /// written before these fields existed falls back to the job's <c>job.json</c>.
+    /// </summary>
+    public HPCJobInfo WithSubmission(HPCJobInfo info, Func<LocalJobSpec?> spec, string logPath)
+    {
+        static double? D(string? s) => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : null;
+        static int? I(string? s) => int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : null;
+        if (Fields.ContainsKey(RequestedCpu))
+        {
+            return info.WithSubmission(I(Get(RequestedCpu)), D(Get(RequestedMemoryGb)), D(Get(RequestedTimeHours)), I(Get(RequestedGpu)), Get(Command), logPath);
+        }
+
+        var s = spec();
+        return info.WithSubmission(s?.Cpu, s?.MemoryGb, s?.TimeHours, s?.Gpu, Get(Command) ?? s?.Command, logPath);
+    }
 
     /// <summary>The fields the runner sets once the command runs.</summary>
     public static Dictionary<string, string> ForRunning(LocalRunnerState state) => new()
@@ -58,6 +82,7 @@ internal sealed class LocalJobRecord
         [Host] = state.Host,
         [RunnerPid] = state.RunnerPid.ToString(CultureInfo.InvariantCulture),
         [JobPid] = state.JobPid.ToString(CultureInfo.InvariantCulture),
+        [Runner] = state.Runner ?? "",
         [UpdatedAt] = FormatTime(DateTimeOffset.UtcNow),
     };
 

@@ -35,6 +35,47 @@ internal static partial class LocalNative
     [LibraryImport("libc", EntryPoint = "close")]
     private static partial int CloseNative(int fd);
 
+    [LibraryImport("libc", EntryPoint = "waitpid", SetLastError = true)]
+    private static unsafe partial int WaitpidNative(int pid, int* status, int options);
+
+    [LibraryImport("libc", EntryPoint = "pipe2", SetLastError = true)]
+    private static unsafe partial int Pipe2Native(int* fds, int flags);
+
+    /// <summary>pipe2(O_CLOEXEC): a pipe no spawned process inherits unless given it explicitly. Returns 0 or the errno.</summary>
+    public static unsafe int Pipe(out int readFd, out int writeFd)
+    {
+        var fds = stackalloc int[2];
+        var r = Pipe2Native(fds, O_CLOEXEC);
+        readFd = fds[0];
+        writeFd = fds[1];
+        return r == 0 ? 0 : Marshal.GetLastPInvokeError();
+    }
+
+    /// <summary>close(2), errors ignored.</summary>
+    public static void Close(int fd) => _ = CloseNative(fd);
+
+    [LibraryImport("libc", EntryPoint = "strerror")]
+    private static partial nint StrerrorNative(int errnum);
+
+    /// <summary>strerror(3).</summary>
+    public static string Strerror(int errno) => Marshal.PtrToStringUTF8(StrerrorNative(errno)) ?? $"errno {errno}";
+
+    /// <summary>
+    /// waitpid(pid, WNOHANG) on a child of this process: true when it has ended and is reaped now
+    /// (or is no child of ours any more), false while it runs.
+    /// </summary>
+    public static unsafe bool TryReap(int pid)
+    {
+        int status;
+        int r;
+        do
+        {
+            r = WaitpidNative(pid, &status, 1 /* WNOHANG */);
+        }
+        while (r < 0 && Marshal.GetLastPInvokeError() == EINTR);
+        return r != 0;
+    }
+
     /// <summary>kill(2); returns 0 or the errno.</summary>
     public static int Kill(int pid, int signal) => KillNative(pid, signal) == 0 ? 0 : Marshal.GetLastPInvokeError();
 

@@ -40,6 +40,9 @@ internal sealed record LocalRunnerState
     /// </summary>
     public string? Cgroup { get; init; }
 
+    /// <summary>Which runner watches the job: "native" (the Native AOT ccat-runner) or "managed" (dotnet CcatWorkflow.LocalRunner.dll).</summary>
+    public string? Runner { get; init; }
+
     /// <summary>True when this state was recorded on this machine, in this pid namespace, this boot.</summary>
     public bool IsOnThisMachine() =>
         BootId is not null && PidNamespace is not null && BootId == ProcFs.BootId && PidNamespace == ProcFs.PidNamespace;

@@ -18,7 +18,7 @@ internal static class LocalSecretChannel
     public static string Serialize(IReadOnlyList<KeyValuePair<string, string>> secrets) =>
         secrets.Count == 0
             ? ""
-            : JsonSerializer.Serialize(secrets.Select(kv => new LocalEnvironmentVariable(kv.Key, kv.Value)).ToList(), LocalJson.Options);
+            : JsonSerializer.Serialize(secrets.Select(kv => new LocalEnvironmentVariable(kv.Key, kv.Value)).ToList(), LocalJson.Context.ListLocalEnvironmentVariable);
 
     /// <summary>
     /// Reads the secrets named in <paramref name="expectedNames"/> from <paramref name="input"/>.
@@ -39,7 +39,7 @@ internal static class LocalSecretChannel
         List<LocalEnvironmentVariable>? list;
         try
         {
-            list = buffer.Length == 0 ? null : JsonSerializer.Deserialize<List<LocalEnvironmentVariable>>(buffer.ToArray(), LocalJson.Options);
+            list = buffer.Length == 0 ? null : JsonSerializer.Deserialize(buffer.ToArray(), LocalJson.Context.ListLocalEnvironmentVariable);
         }
         catch (JsonException e)
         {

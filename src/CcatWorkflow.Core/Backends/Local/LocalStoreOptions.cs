@@ -94,8 +94,8 @@ internal sealed record LocalStoreOptions
 
     public string DescribeRedisEndpoint() => RedisHost.StartsWith('/') ? $"unix:{RedisHost}" : $"{RedisHost}:{RedisPort}";
 
-    public string ToJson() => JsonSerializer.Serialize(this, LocalJson.Options);
+    public string ToJson() => JsonSerializer.Serialize(this, LocalJson.Context.LocalStoreOptions);
 
     public static LocalStoreOptions FromJson(string json) =>
-        JsonSerializer.Deserialize<LocalStoreOptions>(json, LocalJson.Options) ?? throw new JsonException("empty store options");
+        JsonSerializer.Deserialize(json, LocalJson.Context.LocalStoreOptions) ?? throw new JsonException("empty store options");
 }

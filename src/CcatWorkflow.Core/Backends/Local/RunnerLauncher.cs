@@ -1,55 +1,39 @@
-using System.Globalization;
 using CcatWorkflow.Core.Errors;
-using CcatWorkflow.Core.Execution;
 
 namespace CcatWorkflow.Core.Backends.Local;
 
 /// <summary>
 /// Starts the runner of a job, detached from the submitting session, and waits until it
-/// reports the job started. The runner is
-/// <c>dotnet CcatWorkflow.LocalRunner.dll run &lt;job dir&gt;</c>, started by
-/// <c>/bin/sh</c> in the background with stdin a pipe (that carries the job's secret variables,
-/// see <see cref="LocalSecretChannel"/>, and is then closed) and its output appended to the
-/// job's <c>runner.log</c>; its argv goes in as positional parameters, never into the script text.
-/// The runner then makes itself a session leader. Hang-up and terminal stop signals are ignored
-/// from the start, so closing the submitting terminal cannot end it.
+/// reports the job started. The runner is the native <c>ccat-runner run &lt;job dir&gt;</c> where
+/// one fits this machine, else <c>dotnet CcatWorkflow.LocalRunner.dll run &lt;job dir&gt;</c>
+/// (<see cref="LocalRunnerProgram"/>, LOCAL_RUNNER). It is started with one posix_spawn, no
+/// shell in between: leader of a session of its own from its first instruction (closing the
+/// submitting terminal or Ctrl+C cannot reach it), stdin a pipe that carries the job's secret
+/// variables (<see cref="LocalSecretChannel"/>; /dev/null when there are none) and is then
+/// closed, its output appended to the job's <c>runner.log</c>. It stays a child of the submitting process until it ends; the
+/// launcher reaps it then (<see cref="ReapExited"/>), so no zombie outlives the next submission.
 /// </summary>
 internal sealed class RunnerLauncher
 {
-    /// <summary>The runner's file name.</summary>
-    public const string RunnerFileName = "CcatWorkflow.LocalRunner.dll";
+    /// <summary>The managed runner's file name.</summary>
+    public const string RunnerFileName = LocalRunnerProgram.ManagedFileName;
 
-    // The runner's stdin is the launch's stdin (the secrets' pipe), through fd 3: a background
-    // command's own stdin is /dev/null before any redirection of it is applied. runner.log is
-    // created 0600 (umask 077 for that one redirection only: the runner, and so the job, keep
-    // the submitter's umask).
-    private const string LaunchScript =
-        "log=$1; shift; m=$(umask); umask 077; : >>\"$log\"; umask \"$m\"; trap '' HUP TSTP TTIN TTOU; exec 3<&0; \"$@\" <&3 3<&- >>\"$log\" 2>&1 & echo $!";
+    /// <summary>Runners this process started that have not been reaped yet.</summary>
+    private static readonly List<int> Unreaped = [];
 
     /// <summary>The key of <see cref="Exception.Data"/> set on a launch error after which the job had started (no roll-back).</summary>
     public const string JobStartedKey = "CcatWorkflow.Local.JobStarted";
 
     private readonly LocalBackendOptions _options;
-    private readonly ICommandRunner _commands;
 
-    public RunnerLauncher(LocalBackendOptions options, ICommandRunner commands)
-    {
-        _options = options;
-        _commands = commands;
-    }
+    public RunnerLauncher(LocalBackendOptions options) => _options = options;
 
-    /// <summary>The runner assembly that would be used, or null when it is not installed.</summary>
-    public string? FindRunner()
-    {
-        if (_options.RunnerAssemblyPath is { } given) return File.Exists(given) ? given : null;
-        var here = Path.GetDirectoryName(typeof(RunnerLauncher).Assembly.Location);
-        if (string.IsNullOrEmpty(here)) here = AppContext.BaseDirectory;
-        return new[] { Path.Combine(here, RunnerFileName), Path.Combine(here, "runner", RunnerFileName) }.FirstOrDefault(File.Exists);
-    }
+    /// <summary>The runner a submission would start now, or null when none is installed.</summary>
+    public LocalRunnerProgram? Choose() => LocalRunnerProgram.Candidates(_options).FirstOrDefault();
 
     /// <summary>The argv that starts the runner for <paramref name="jobDir"/> (for DescribeSubmission too).</summary>
     public IReadOnlyList<string> RunnerArgv(string jobDir) =>
-        [_options.DotnetPath ?? DotnetHost.Find() ?? "dotnet", FindRunner() ?? RunnerFileName, "run", jobDir];
+        Choose()?.Argv(jobDir) ?? ["dotnet", RunnerFileName, "run", jobDir];
 
     /// <summary>
     /// Starts the runner, hands it <paramref name="secrets"/> over its stdin, and waits until it has written runner.json (the job runs) or
@@ -60,57 +44,128 @@ internal sealed class RunnerLauncher
     public async Task<int> StartAsync(LocalJobDirectory dir, IReadOnlyList<KeyValuePair<string, string>> secrets, CancellationToken cancellationToken)
     {
         var id = Path.GetFileName(dir.Path);
-        var dotnet = _options.DotnetPath ?? DotnetHost.Find()
-            ?? throw new CcatException(CcatErrorId.SubmissionRejected,
-                "The Local backend needs the dotnet host to start its runner, and none was found (looked at: " +
-                string.Join(", ", DotnetHost.Candidates().Distinct()) + ").", id);
-        var runner = FindRunner()
-            ?? throw new CcatException(CcatErrorId.SubmissionRejected,
-                $"The Local runner ({RunnerFileName}) is not installed next to {typeof(RunnerLauncher).Assembly.Location}.", id);
+        ReapExited();
+        cancellationToken.ThrowIfCancellationRequested();
+        var candidates = LocalRunnerProgram.Candidates(_options);
+        if (candidates.Count == 0) throw NoRunner(id);
 
-        CommandResult launched;
+        var env = RunnerEnvironment();
+        var log = dir.FilePath(LocalJobDirectory.RunnerLogFile);
+        int? secretsRead = null, secretsWrite = null;
+        if (secrets.Count > 0)
+        {
+            var perr = LocalNative.Pipe(out var r, out var w);
+            if (perr != 0) throw new CcatException(CcatErrorId.SubmissionRejected, $"Cannot start the Local runner: no pipe for its secrets ({LocalNative.Strerror(perr)}).", id);
+            (secretsRead, secretsWrite) = (r, w);
+        }
+
+        var pid = 0;
+        var failures = new List<string>();
         try
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            // Not interrupted once started (Ctrl+C included): the shell may already have started
-            // the runner in the background, and without its pid nothing could stop it while the
-            // submission is rolled back. The shell returns at once; the timeout bounds it.
-            launched = await _commands.RunAsync("/bin/sh",
-                ["-c", LaunchScript, "ccat-launch", dir.FilePath(LocalJobDirectory.RunnerLogFile), dotnet, runner, "run", dir.Path],
-                new CommandOptions(
-                    Environment: RunnerEnvironment(),
-                    StandardInput: LocalSecretChannel.Serialize(secrets),
-                    Timeout: TimeSpan.FromSeconds(30)),
-                CancellationToken.None).ConfigureAwait(false);
+            foreach (var runner in candidates)
+            {
+                // A native binary that does not run here (exec format, missing loader) falls back to the next one.
+                var err = PosixSpawn.Start(runner.Program, runner.Argv(dir.Path), env, secretsRead, log, log, out pid);
+                if (err == 0)
+                {
+                    lock (Unreaped) Unreaped.Add(pid);
+                    break;
+                }
+
+                failures.Add($"{runner.Kind} runner {runner.Program}: {LocalNative.Strerror(err)}");
+            }
         }
-        catch (Exception e) when (e is CommandLaunchException or TimeoutException)
+        finally
         {
-            throw new CcatException(CcatErrorId.SubmissionRejected, $"Cannot start the Local runner: {e.Message}", id, e);
+            if (secretsRead is { } r) LocalNative.Close(r); // the runner holds its own copy
         }
 
-        if (launched.ExitCode != 0 || !int.TryParse(launched.StandardOutput.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || pid <= 0)
+        if (pid == 0)
         {
-            throw new CcatException(CcatErrorId.SubmissionRejected,
-                $"Cannot start the Local runner: /bin/sh exited with {launched.ExitCode}: {launched.StandardError.Trim()}", id);
+            if (secretsWrite is { } w) LocalNative.Close(w);
+            throw new CcatException(CcatErrorId.SubmissionRejected, $"Cannot start the Local runner ({string.Join("; ", failures)}).", id);
         }
 
-        await WaitForStartAsync(dir, pid, cancellationToken).ConfigureAwait(false);
+        // Fed beside the wait: a pipe holds 64 KiB, and the runner reads it all only once it runs.
+        // A runner that dies first makes the write fail (EPIPE); the wait reports that death.
+        var feeding = secretsWrite is { } fd ? Task.Run(() => Feed(fd, LocalSecretChannel.Serialize(secrets)), CancellationToken.None) : Task.CompletedTask;
+        try
+        {
+            await WaitForStartAsync(dir, pid, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await feeding.ConfigureAwait(false);
+        }
+
         return pid;
     }
 
-    /// <summary>
-    /// The runner's environment on top of ours: the store options (which the runner removes
-    /// before it starts the job), and without any secret setting given as a
-    /// <c>CCAT_WORKFLOW_MANAGER_*</c> variable (REDIS_PASSWORD): the job must not inherit it.
-    /// </summary>
-    private Dictionary<string, string?> RunnerEnvironment()
+    /// <summary>Writes <paramref name="text"/> to the pipe and closes it; a reader that went away is not an error here.</summary>
+    private static void Feed(int fd, string text)
     {
-        var env = new Dictionary<string, string?>(StringComparer.Ordinal) { [LocalStoreOptions.RunnerVariable] = _options.Store.ToJson() };
-        foreach (var d in Configuration.SettingsSchema.All.Where(d => d.IsSecret))
+        using var pipe = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true), FileAccess.Write, 1);
+        try
         {
-            env[Configuration.SettingsSchema.EnvPrefix + d.Name] = null;
+            pipe.Write(System.Text.Encoding.UTF8.GetBytes(text));
+        }
+        catch (IOException)
+        {
+            // the runner ended before reading: the wait for its start says so
+        }
+    }
+
+    /// <summary>
+    /// Reaps the runners this process started that have ended (they are its children: without
+    /// a wait they would stay zombies until it exits). Never blocks.
+    /// </summary>
+    public static void ReapExited()
+    {
+        lock (Unreaped)
+        {
+            Unreaped.RemoveAll(pid => LocalNative.TryReap(pid));
+        }
+    }
+
+    private CcatException NoRunner(string id)
+    {
+        var looked = new List<string>();
+        if (_options.RunnerMode != LocalRunnerMode.Managed)
+        {
+            looked.Add($"native: {_options.NativeRunnerPath ?? LocalRunnerProgram.DefaultNativePath()}");
         }
 
+        if (_options.RunnerMode != LocalRunnerMode.Native)
+        {
+            looked.Add(LocalRunnerProgram.FindManagedAssembly(_options) is null
+                ? $"managed: {RunnerFileName} beside {LocalRunnerProgram.DepsDirectory()}"
+                : "managed: a dotnet host (looked at: " + string.Join(", ", DotnetHost.Candidates().Distinct()) + ")");
+        }
+
+        return new CcatException(CcatErrorId.SubmissionRejected,
+            $"No Local runner is installed for this machine (LOCAL_RUNNER={_options.RunnerMode.ToString().ToLowerInvariant()}; looked for {string.Join("; ", looked)}).", id);
+    }
+
+    /// <summary>
+    /// The runner's environment: the submitting process's (as .NET sees it: pwsh's $env: changes
+    /// included), without any secret setting given as a <c>CCAT_WORKFLOW_MANAGER_*</c> variable
+    /// (REDIS_PASSWORD: the job must not inherit it), plus the store options (which the runner
+    /// removes before it starts the job).
+    /// </summary>
+    private List<string> RunnerEnvironment()
+    {
+        var secretSettings = Configuration.SettingsSchema.All.Where(d => d.IsSecret)
+            .Select(d => Configuration.SettingsSchema.EnvPrefix + d.Name).ToHashSet(StringComparer.Ordinal);
+        var env = new List<string>();
+        foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
+        {
+            var name = (string)e.Key;
+            if (name == LocalStoreOptions.RunnerVariable || secretSettings.Contains(name)) continue;
+            env.Add(name + "=" + (e.Value as string ?? ""));
+        }
+
+        env.Add(LocalStoreOptions.RunnerVariable + "=" + _options.Store.ToJson());
         return env;
     }
 
@@ -124,7 +179,7 @@ internal sealed class RunnerLauncher
         var id = Path.GetFileName(dir.Path);
         var deadline = DateTime.UtcNow + _options.LaunchTimeout;
         var ticks = ProcFs.TryReadStat(pid)?.StartTicks;
-        var delay = 10;
+        var delay = 1; // ms, doubling to 100: a native runner reports within a few ms
         try
         {
             while (true)

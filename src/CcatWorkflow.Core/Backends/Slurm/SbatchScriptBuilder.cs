@@ -70,6 +70,14 @@ public static class SbatchScriptBuilder
             sb.Append("export ").Append(ArrayElementId.IndexVariable).Append("=\"$SLURM_ARRAY_TASK_ID\"\n");
         }
 
+        if (submission.WorkingDirectory is { } cwd)
+        {
+            // Not --chdir: that stays the job's folder, which sacct records as WorkDir and by
+            // which the module tells its jobs from others. A directory missing on the node fails
+            // the job here, where --chdir would quietly run it in /tmp.
+            sb.Append("cd -- ").Append(Word(cwd)).Append(" || exit 1\n");
+        }
+
         sb.Append("exec ");
         if (viaEnv.Count > 0)
         {

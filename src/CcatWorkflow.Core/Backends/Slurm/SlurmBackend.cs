@@ -94,6 +94,12 @@ public sealed partial class SlurmBackend : HPCBackend
     {
         ArgumentNullException.ThrowIfNull(submission);
         submission.Validate();
+        if (submission.WorkingDirectory is { } cwd && !Directory.Exists(cwd))
+        {
+            // sbatch runs here, on a file system the nodes share (as SLURM_JOB_DIR must be).
+            throw new CcatException(CcatErrorId.InvalidSubmission, $"WorkingDirectory '{cwd}' is not a directory on this machine.");
+        }
+
         var now = DateTimeOffset.UtcNow;
         var folderName = SlurmJobDirectory.NewFolderName(now);
         var folder = _layout.PathOf(folderName);
@@ -110,6 +116,11 @@ public sealed partial class SlurmBackend : HPCBackend
             ThrottleLimit = submission.ThrottleLimit,
             Dependency = SbatchScriptBuilder.ArrayOptions(submission).FirstOrDefault(o => o.StartsWith("--dependency=", StringComparison.Ordinal))?["--dependency=".Length..],
             SecretEnvironmentNames = submission.SecretEnvironment.Select(kv => kv.Key).ToList(),
+            Cpu = submission.Resources.Cpu,
+            MemoryGb = submission.Resources.MemoryGb,
+            TimeHours = submission.Resources.TimeHours,
+            Gpu = submission.Resources.Gpu,
+            Command = submission.ExecutionCommand,
         };
 
         var id = await Transport.SubmitAsync(new SlurmSubmitRequest(folderName, folder, script, metadata,
@@ -292,7 +303,7 @@ public sealed partial class SlurmBackend : HPCBackend
             }
 
             if (result.Info is { } info) _lastKnown[id] = info;
-            results.Add(result);
+            results.Add(WithSubmission(result, folder));
         }
 
         return results;
@@ -537,7 +548,7 @@ public sealed partial class SlurmBackend : HPCBackend
                 Sacct = job,
                 CancelRequested = _cancelRequested.ContainsKey(job.JobId),
             }, StderrTail);
-            if (r.Info is { } info) list.Add(info);
+            if (r.Info is { } info && !IsRemoved(job)) list.Add(WithSubmission(info, folder));
         }
 
         return list.OrderByDescending(i => i.SubmittedAt ?? DateTimeOffset.MinValue).ToList();

@@ -67,6 +67,21 @@ public sealed record SlurmJobMetadata
 
     /// <summary>The secret environment variable names given (their values are in no file).</summary>
     public IReadOnlyList<string> SecretEnvironmentNames { get; init; } = [];
+
+    /// <summary>CPUs asked for (cpu); null when not asked.</summary>
+    public int? Cpu { get; init; }
+
+    /// <summary>Memory asked for in GiB (memory_gb); null when not asked.</summary>
+    public double? MemoryGb { get; init; }
+
+    /// <summary>Time limit asked for in hours (time_hours); null when not asked.</summary>
+    public double? TimeHours { get; init; }
+
+    /// <summary>GPUs asked for (gpu); null when not asked.</summary>
+    public int? Gpu { get; init; }
+
+    /// <summary>The execution command as submitted.</summary>
+    public string? Command { get; init; }
 }
 
 /// <summary>
