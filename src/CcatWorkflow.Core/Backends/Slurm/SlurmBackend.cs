@@ -551,6 +551,15 @@ public sealed partial class SlurmBackend : HPCBackend
             if (r.Info is { } info && !IsRemoved(job)) list.Add(WithSubmission(info, folder));
         }
 
+        // sacct's time-window listing can lag the per-id records by seconds: a job this session
+        // submitted (and may already have seen finish) is asked about by id instead of left out.
+        var listed = list.Select(i => i.JobId).ToHashSet(StringComparer.Ordinal);
+        var missing = _names.Keys.Where(id => !listed.Contains(id) && _folders.ContainsKey(id)).ToList();
+        if (missing.Count > 0)
+        {
+            list.AddRange((await QueryAsync(missing, cancellationToken).ConfigureAwait(false)).Where(r => r.Info is not null).Select(r => r.Info!));
+        }
+
         return list.OrderByDescending(i => i.SubmittedAt ?? DateTimeOffset.MinValue).ToList();
     }
 
