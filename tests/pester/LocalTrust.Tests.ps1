@@ -53,6 +53,13 @@ BeforeAll {
         [pscustomobject]@{ ExitCode = $LASTEXITCODE; Output = ($out -join "`n") }
     }
 
+    # True when the process has ended: gone, or a zombie whose status nobody has collected yet.
+    function Test-ProcessEnded([int] $ProcessId) {
+        $stat = Get-Content "/proc/$ProcessId/stat" -Raw -ErrorAction Ignore
+        if (-not $stat) { return $true }
+        $stat.Substring($stat.LastIndexOf(')') + 2, 1) -eq 'Z'
+    }
+
     function Wait-Until([scriptblock] $Condition, [string] $What) {
         $deadline = (Get-Date).AddMinutes(2)
         while (-not (& $Condition)) {
@@ -208,11 +215,16 @@ Describe 'Local jobs on a machine shared with another user' {
         ($null -ne $state.cgroup) | Should -Be (-not $AsOther)
 
         Stop-Process -Id $state.runner_pid -Force   # kill -9
-        Wait-Until { -not (Get-Process -Id $state.runner_pid -ErrorAction Ignore) } 'the runner is gone'
+        # A runner this pwsh started is its child: once killed it is a zombie until the module
+        # reaps it (at its next look at Local jobs), so 'ended' is gone or state Z.
+        Wait-Until { Test-ProcessEnded $state.runner_pid } 'the runner has ended'
         $status = if ($AsOther) { (Invoke-AsOther @('status', $id)).Output | ConvertFrom-Json } else { Get-CcatJobStatus -JobId $id -Backend Local }
 
         $status.Reason | Should -Be 'Lost'
         $status.Message | Should -Match 'Ended \d+ leftover process'
+        if (-not $AsOther) {
+            Test-Path "/proc/$($state.runner_pid)" | Should -BeFalse -Because 'the status call reaped the runner this session started'
+        }
         Get-ProcessCount "sleep $Seconds" | Should -Be 0
         Get-ProcessCount "sleep $($Seconds + 1)" | Should -Be 0
     }

@@ -215,6 +215,9 @@ public sealed partial class LocalBackend : HPCBackend
     /// <inheritdoc />
     public override async Task<IReadOnlyList<JobQueryResult>> GetStatusesAsync(IReadOnlyList<string> jobIds, CancellationToken cancellationToken)
     {
+        // Runners this process started are its children: any look at the jobs reaps the ended
+        // ones, so a killed or finished runner is not left a zombie until the next submission.
+        RunnerLauncher.ReapExited();
         ArgumentNullException.ThrowIfNull(jobIds);
         var asked = jobIds.Distinct(StringComparer.Ordinal).ToList();
         var canonical = asked.Select(Canonical).ToList();
@@ -272,6 +275,9 @@ public sealed partial class LocalBackend : HPCBackend
     /// <inheritdoc />
     public override async Task<IReadOnlyList<HPCJobInfo>> ListJobsAsync(CancellationToken cancellationToken)
     {
+        // Runners this process started are its children: any look at the jobs reaps the ended
+        // ones, so a killed or finished runner is not left a zombie until the next submission.
+        RunnerLauncher.ReapExited();
         var ids = await _store.ListAsync(cancellationToken).ConfigureAwait(false);
         var extra = _options.Store.IsRedis ? FoldersNotIn(ids) : [];
         var infos = new List<HPCJobInfo>(ids.Count + extra.Count);
@@ -420,6 +426,9 @@ public sealed partial class LocalBackend : HPCBackend
     /// </summary>
     public override async Task<IReadOnlyList<JobQueryResult>> CancelManyAsync(IReadOnlyList<string> jobIds, CancellationToken cancellationToken)
     {
+        // Runners this process started are its children: any look at the jobs reaps the ended
+        // ones, so a killed or finished runner is not left a zombie until the next submission.
+        RunnerLauncher.ReapExited();
         var statuses = await GetStatusesAsync(jobIds, cancellationToken).ConfigureAwait(false);
         var results = new JobQueryResult[statuses.Count];
         var waits = new List<Task>();
