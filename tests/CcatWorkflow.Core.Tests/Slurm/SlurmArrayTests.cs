@@ -51,6 +51,32 @@ public class SlurmArrayTests
     }
 
     [Fact]
+    public void A_started_tasks_row_under_the_compressed_id_says_nothing_of_the_unstarted_elements()
+    {
+        // Seen while an array ends: the record of the task whose raw id is the array id (here
+        // task 3, exit 1) still printed under the array's own id for a moment. It must not make
+        // the elements without rows of their own Failed with exit 1: they are pending.
+        const string Output = "7_[0-2]|7|FAILED|1:0|1796659514|1796659515|1796659516|1|00:00:00|1||1|None|/w|j|\n";
+        var jobs = SacctParser.Parse(Output).ToDictionary(j => j.JobId);
+        Assert.Equal(["7_0", "7_1", "7_2"], jobs.Keys.Order());
+        Assert.All(jobs.Values, j =>
+        {
+            Assert.Equal("PENDING", j.State);
+            Assert.Null(j.ExitCode);
+            Assert.Null(j.Start);
+        });
+    }
+
+    [Fact]
+    public void An_array_cancelled_before_its_elements_started_stays_cancelled_for_each()
+    {
+        const string Output = "7_[0-2]|7|CANCELLED by 0|0:0|1796659514|Unknown|1796659516|0|00:00:00|0||1|None|/w|j|\n";
+        var jobs = SacctParser.Parse(Output);
+        Assert.Equal(3, jobs.Count);
+        Assert.All(jobs, j => Assert.StartsWith("CANCELLED", j.State, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void An_element_with_its_own_sacct_row_keeps_it()
     {
         const string Output = "7_[2-3]|7|PENDING|0:0|1796659514|Unknown|Unknown|0|00:00:00|0||1|None|/w|j|\n"

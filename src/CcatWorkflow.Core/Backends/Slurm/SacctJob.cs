@@ -57,4 +57,21 @@ public sealed record SacctJob
 
     /// <summary>How many step rows the job has.</summary>
     public int StepCount { get; init; }
+
+    /// <summary>
+    /// This row, standing for array element <paramref name="elementId"/> that has no row of its
+    /// own. A compressed or plain-array-id row describes the elements that have not started yet,
+    /// so it is taken as it is only while it has not started itself (pending, or cancelled before
+    /// any start); a row that has a start time is one task's own record (the task whose raw id is
+    /// the array id, seen before sacct gives it its _N suffix) and says nothing of the others,
+    /// which are then pending.
+    /// </summary>
+    public SacctJob ForUnsplitElement(string elementId) =>
+        Start is null
+            ? this with { JobId = elementId, JobIdRaw = null }
+            : this with
+            {
+                JobId = elementId, JobIdRaw = null, State = "PENDING", ExitCode = null, Start = null, End = null,
+                ElapsedSeconds = null, TotalCpu = null, CpuTimeRawSeconds = null, MaxRssBytes = null, StepCount = 0,
+            };
 }

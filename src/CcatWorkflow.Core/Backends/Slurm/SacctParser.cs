@@ -113,7 +113,7 @@ public static class SacctParser
             }
 
             // An element with a row of its own is described by that row, not by the compressed one.
-            expanded.AddRange(SlurmArrayIds.Expand(job.JobId).Where(seen.Add).Select(id => job with { JobId = id, JobIdRaw = null }));
+            expanded.AddRange(SlurmArrayIds.Expand(job.JobId).Where(seen.Add).Select(job.ForUnsplitElement));
         }
 
         return expanded;

@@ -118,7 +118,7 @@ public sealed partial class SlurmBackend
             expanded.Remove(row);
             var listed = accounted.Select(j => j.JobId).ToHashSet(StringComparer.Ordinal);
             expanded.AddRange(SlurmArrayIds.Expand(id + "_[" + spec + "]").Where(e => !listed.Contains(e))
-                .Select(e => row with { JobId = e, JobIdRaw = null }));
+                .Select(row.ForUnsplitElement));
         }
 
         return expanded ?? accounted;
