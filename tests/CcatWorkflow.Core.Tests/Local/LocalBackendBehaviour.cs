@@ -325,7 +325,11 @@ public abstract class LocalBackendBehaviour : IAsyncLifetime
         await EventuallyAsync(() => SessionProcesses(state.JobPid).Count >= 3, "the job's three processes");
 
         LocalNative.Kill(state.RunnerPid, LocalNative.SIGKILL);
-        await EventuallyAsync(() => !ProcFs.IsAlive(state.RunnerPid, state.RunnerStartTicks), "the runner gone");
+        // SIGKILL lands asynchronously: wait for the kernel to have ended the runner and dropped
+        // its lock (what a reader's verdict rests on), not only for its /proc entry to change.
+        var folder = new LocalJobDirectory(Path.Combine(JobRoot, id));
+        await EventuallyAsync(() => !ProcFs.IsAlive(state.RunnerPid, state.RunnerStartTicks) && folder.ProbeLock() == RunnerLockState.Free,
+            "the runner gone and its lock free");
 
         var info = await Backend.GetStatusAsync(id, default);
         Assert.Equal(HPCJobStatus.Failed, info.Status);
