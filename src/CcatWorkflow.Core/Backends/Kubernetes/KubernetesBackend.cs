@@ -294,12 +294,7 @@ public sealed partial class KubernetesBackend : HPCBackend
                     Metadata = new V1ObjectMeta
                     {
                         Name = KubernetesNames.LogConfigMapName(id),
-                        Labels = new Dictionary<string, string>
-                        {
-                            [KubernetesNames.ManagedByLabel] = KubernetesNames.ManagedByValue,
-                            [KubernetesNames.JobIdLabel] = id,
-                            [KubernetesNames.RecordLabel] = "log",
-                        },
+                        Labels = KubernetesNames.OwnedLabels(id, "log"),
                     },
                     Data = new Dictionary<string, string> { ["log"] = LimitLog(text) },
                 };

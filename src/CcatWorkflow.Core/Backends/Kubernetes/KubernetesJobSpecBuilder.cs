@@ -102,12 +102,7 @@ public static class KubernetesJobSpecBuilder
             {
                 Name = jobId,
                 NamespaceProperty = options.Namespace,
-                Labels = new Dictionary<string, string>
-                {
-                    [KubernetesNames.ManagedByLabel] = KubernetesNames.ManagedByValue,
-                    [KubernetesNames.JobIdLabel] = jobId,
-                    [KubernetesNames.RecordLabel] = "job",
-                },
+                Labels = KubernetesNames.OwnedLabels(jobId, "job"),
             },
             Data = data,
         };
@@ -146,11 +141,7 @@ public static class KubernetesJobSpecBuilder
 
     private static Dictionary<string, string> Labels(JobSubmission submission, string jobId)
     {
-        var labels = new Dictionary<string, string>
-        {
-            [KubernetesNames.ManagedByLabel] = KubernetesNames.ManagedByValue,
-            [KubernetesNames.JobIdLabel] = jobId,
-        };
+        var labels = KubernetesNames.OwnedLabels(jobId);
         var nameLabel = KubernetesNames.ToLabelValue(submission.JobName);
         if (nameLabel.Length > 0) labels[KubernetesNames.JobNameLabel] = nameLabel;
         return labels;
@@ -206,11 +197,7 @@ public static class KubernetesJobSpecBuilder
             {
                 Name = jobId,
                 NamespaceProperty = options.Namespace,
-                Labels = new Dictionary<string, string>
-                {
-                    [KubernetesNames.ManagedByLabel] = KubernetesNames.ManagedByValue,
-                    [KubernetesNames.JobIdLabel] = jobId,
-                },
+                Labels = KubernetesNames.OwnedLabels(jobId),
             },
             Data = keys.ToDictionary(k => k.Key, k => System.Text.Encoding.UTF8.GetBytes(k.Value), StringComparer.Ordinal),
         };

@@ -28,6 +28,22 @@ public static partial class KubernetesNames
     /// <summary>Label telling the record ConfigMap (<c>job</c>) from the captured-log ConfigMap (<c>log</c>).</summary>
     public const string RecordLabel = "ccat-workflow/record";
 
+    /// <summary>
+    /// The labels that mark an object as this module's, for job <paramref name="jobId"/> (plus the
+    /// record kind, when given): the one ownership mark listing and removal check, so every
+    /// object the module creates carries it the same way.
+    /// </summary>
+    public static Dictionary<string, string> OwnedLabels(string jobId, string? record = null)
+    {
+        var labels = new Dictionary<string, string>
+        {
+            [ManagedByLabel] = ManagedByValue,
+            [JobIdLabel] = jobId,
+        };
+        if (record is not null) labels[RecordLabel] = record;
+        return labels;
+    }
+
     /// <summary>The one container of the pod.</summary>
     public const string ContainerName = "main";
 
