@@ -104,10 +104,15 @@ public sealed partial class LocalBackend : HPCBackend
         {
             await _store.CreateAsync(id, LocalJobRecord.ForSubmission(spec, dir.Path), spec.SubmittedAt, cancellationToken).ConfigureAwait(false);
         }
-        catch
+        catch (Exception e)
         {
-            RemoveDirectory(dir);
-            throw;
+            // A reader may have found this folder first (a slow submission, past the launch
+            // grace) and rebuilt the record from it: that record is this submission's; go on.
+            if (e is not CcatException || !await IsHealedFromAsync(id, dir, cancellationToken).ConfigureAwait(false))
+            {
+                RemoveDirectory(dir);
+                throw;
+            }
         }
 
         try
@@ -339,6 +344,20 @@ public sealed partial class LocalBackend : HPCBackend
     {
         var (record, error) = (await RecordsAsync([id], cancellationToken).ConfigureAwait(false))[0];
         return error is null ? record : throw error;
+    }
+
+    // True when the store already holds a record of this id rebuilt from this very folder.
+    private async Task<bool> IsHealedFromAsync(string id, LocalJobDirectory dir, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var existing = (await _store.GetManyAsync([id], cancellationToken).ConfigureAwait(false))[0];
+            return existing is not null && existing.TryGetValue(LocalJobRecord.JobDir, out var path) && path == dir.Path;
+        }
+        catch (CcatException)
+        {
+            return false;
+        }
     }
 
     private async Task<IReadOnlyDictionary<string, string>?> RecoverFromFolderAsync(string id, CancellationToken cancellationToken)
