@@ -148,7 +148,9 @@ public sealed class SlurmRestClient : IDisposable
         request.Headers.TryAddWithoutValidation("X-SLURM-USER-TOKEN", credentials.Token);
         if (body is SlurmApi.SubmitRequest submit)
         {
-            request.Content = new StringContent(JsonSerializer.Serialize(submit, SlurmRestJson.Context.SubmitRequest), Encoding.UTF8, "application/json");
+            request.Content = new StringContent(JsonSerializer.Serialize(submit, SlurmRestJson.Context.SubmitRequest), Encoding.UTF8);
+            // Exactly this: slurmrestd 22.05 answers "Unable to parse query" (400) to "application/json; charset=utf-8".
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         }
 
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -25,7 +25,7 @@ public static class SlurmRestLauncher
             + "# status in the job folder (slurmrestd 22.05 reports a normal exit as 0 whatever its code).\n"
             + "/bin/sh " + script + "\n"
             + "rc=$?\n"
-            + "printf '%s\\n' \"$rc\" > " + exitFile + "\"${SLURM_ARRAY_TASK_ID:+_$SLURM_ARRAY_TASK_ID}\" 2>/dev/null\n"
+            + "(umask 077 && printf '%s\\n' \"$rc\" > " + exitFile + "\"${SLURM_ARRAY_TASK_ID:+_$SLURM_ARRAY_TASK_ID}\") 2>/dev/null\n"
             + "exit \"$rc\"\n";
     }
 

@@ -163,10 +163,11 @@ public sealed class SlurmRestTransport : ISlurmTransport
 
     private async Task<IReadOnlyList<SacctJob>> AccountingCoreAsync(IReadOnlyList<string>? ids, DateTimeOffset since, CancellationToken cancellationToken)
     {
-        // slurmrestd reads times in its own zone: a day's margin covers any zone difference.
-        var from = "start_time=" + FormatTime(since - TimeSpan.FromDays(1));
+        // slurmrestd reads times in its own zone: a day's margin covers any zone difference. A ':'
+        // must be escaped in the query (22.05 answers "Unable to parse query" otherwise).
+        var from = "start_time=" + Uri.EscapeDataString(FormatTime(since - TimeSpan.FromDays(1)));
         var queries = ids is null
-            ? [$"jobs?{from}&end_time={FormatTime(_clock() + TimeSpan.FromDays(1))}"]
+            ? [$"jobs?{from}&end_time={Uri.EscapeDataString(FormatTime(_clock() + TimeSpan.FromDays(1)))}"]
             : ids.Chunk(SlurmCommandTransport.QueryChunkSize).Select(c => $"jobs?step={string.Join("%2C", c)}&{from}").ToList();
         var answers = await Task.WhenAll(queries.Select(q =>
             _client.SendAsync(HttpMethod.Get, SlurmRestFamily.SlurmDb, q, null, SlurmRestJson.Context.DbJobsResponse, cancellationToken))).ConfigureAwait(false);
