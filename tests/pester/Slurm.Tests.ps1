@@ -59,7 +59,8 @@ BeforeAll {
     function Get-RestRequests([string] $Pattern = 'operations_router:') { @(Select-String -Path $script:restLog -Pattern $Pattern -SimpleMatch).Count }
 }
 
-Describe 'Slurm backend over <Transport>' -ForEach @(@{ Transport = 'cli' }, @{ Transport = 'ssh' }, @{ Transport = 'rest' }) {
+# ssh last: the SSH-only block below reuses that pass's session connection, as a user's next cmdlet would.
+Describe 'Slurm backend over <Transport>' -ForEach @(@{ Transport = 'cli' }, @{ Transport = 'rest' }, @{ Transport = 'ssh' }) {
     BeforeAll {
         $script:work = Join-Path ([IO.Path]::GetTempPath()) "ccat-pester-slurm-$PID-$Transport"
         $script:jobDir = Use-SlurmTransport $Transport $script:work
