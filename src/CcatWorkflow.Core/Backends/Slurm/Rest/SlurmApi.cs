@@ -13,7 +13,7 @@ public static class SlurmApi
     public static IReadOnlyList<string> Versions { get; } = ["v0.0.38", "v0.0.37", "v0.0.36"];
 
     /// <summary>One entry of <c>errors[]</c>: <c>error_number</c> or <c>error_code</c>, depending on the error.</summary>
-    public sealed record Error
+    public sealed record ApiError
     {
         /// <summary>Slurm's text for the errno.</summary>
         [JsonPropertyName("error")]
@@ -47,7 +47,7 @@ public static class SlurmApi
     public record ErrorsOnly
     {
         /// <summary>The errors.</summary>
-        public IReadOnlyList<Error>? Errors { get; init; }
+        public IReadOnlyList<ApiError>? Errors { get; init; }
     }
 
     /// <summary><c>GET /slurm/vX/ping</c>.</summary>

@@ -45,7 +45,7 @@ public static class SlurmDbApi
         /// <summary>Who cancelled it, when someone did.</summary>
         public string? KillRequestUser { get; init; }
         /// <summary>The steps (batch, extern, 0…).</summary>
-        public IReadOnlyList<Step>? Steps { get; init; }
+        public IReadOnlyList<StepRecord>? Steps { get; init; }
     }
 
     /// <summary>A state and its reason.</summary>
@@ -152,7 +152,7 @@ public static class SlurmDbApi
     }
 
     /// <summary>One step.</summary>
-    public sealed record Step
+    public sealed record StepRecord
     {
         /// <summary>Its times (time.total = TotalCPU).</summary>
         public Times? Time { get; init; }

@@ -22,7 +22,7 @@ public enum SlurmRestFamily
 public sealed record SlurmRestAnswer<T>(HttpStatusCode Status, T? Body) where T : SlurmApi.ErrorsOnly
 {
     /// <summary>The errors the body carries (HTTP 200 can carry some).</summary>
-    public IReadOnlyList<SlurmApi.Error> Errors => Body?.Errors ?? [];
+    public IReadOnlyList<SlurmApi.ApiError> Errors => Body?.Errors ?? [];
 
     /// <summary>True for 2xx.</summary>
     public bool IsSuccess => (int)Status is >= 200 and < 300;
@@ -49,7 +49,7 @@ public sealed class SlurmRestClient : IDisposable
     private readonly string?[] _versions = new string?[2];
     private int _requests;
 
-    /// <summary>Creates the client (nothing is sent yet).</summary>
+    /// <summary>Creates the client (nothing is sent yet); it owns <paramref name="tokens"/> from then on.</summary>
     public SlurmRestClient(SlurmRestSettings settings, SlurmRestTokens tokens, HttpMessageHandler? handler = null)
     {
         _settings = settings ?? throw new ArgumentNullException(nameof(settings));
@@ -137,7 +137,7 @@ public sealed class SlurmRestClient : IDisposable
     }
 
     /// <summary>The errors as one line for a message.</summary>
-    public static string Describe(IReadOnlyList<SlurmApi.Error>? errors, string fallback) =>
+    public static string Describe(IReadOnlyList<SlurmApi.ApiError>? errors, string fallback) =>
         errors is { Count: > 0 } ? string.Join("; ", errors.Select(e => e.ToString())) : FirstLine(fallback);
 
     private async Task<(HttpStatusCode Status, string Text)> SendOnceAsync(HttpMethod method, string relative, object? body,
@@ -223,5 +223,9 @@ public sealed class SlurmRestClient : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _http.Dispose();
+    public void Dispose()
+    {
+        _http.Dispose();
+        _tokens.Dispose();
+    }
 }

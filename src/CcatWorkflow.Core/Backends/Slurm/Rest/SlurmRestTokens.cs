@@ -18,7 +18,7 @@ public sealed record SlurmRestCredentials(string Token, string User)
 /// A token is never sent once its <c>exp</c> claim says it is (about to be) expired: slurmrestd
 /// 22.05 would answer with a misleading server error.
 /// </summary>
-public sealed class SlurmRestTokens
+public sealed class SlurmRestTokens : IDisposable
 {
     /// <summary>How long a token asked for over SSH lives (seconds).</summary>
     public const int Lifespan = 3600;
@@ -88,6 +88,9 @@ public sealed class SlurmRestTokens
 
     /// <summary>True when a refused token can be replaced by asking the login node again.</summary>
     public bool CanRefresh => _shell is not null;
+
+    /// <inheritdoc />
+    public void Dispose() => _gate.Dispose();
 
     private string UserFor(SlurmJwt? claims) =>
         _user.Length > 0 ? _user : claims?.User is { Length: > 0 } sun ? sun : Environment.UserName;

@@ -230,7 +230,7 @@ public sealed class SlurmRestTransport : ISlurmTransport
             SlurmRestJson.Context.JobsResponse, cancellationToken).ConfigureAwait(false);
         if (answer.Errors.Any(e => e.Number == 2017)) return null; // "Invalid job id specified": purged
         if (!answer.IsSuccess || answer.Errors.Count > 0) throw _client.ServerError(answer, $"read job '{jobId}'");
-        var job = answer.Body?.Jobs?.FirstOrDefault();
+        var job = answer.Body?.Jobs is { Count: > 0 } listed ? listed[0] : null;
         if (job is null) return null;
         var cwd = job.CurrentWorkingDirectory ?? "/";
         string Expand(string? pattern, string fallback)
@@ -351,7 +351,7 @@ public sealed class SlurmRestTransport : ISlurmTransport
     public static string FormatTime(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture);
 
     // Slurm's communication errnos (1000–1999: slurmctld or slurmdbd could not be reached): could not be asked.
-    private static bool IsCommunicationFailure(IReadOnlyList<SlurmApi.Error> errors) =>
+    private static bool IsCommunicationFailure(IReadOnlyList<SlurmApi.ApiError> errors) =>
         errors.Count > 0 && errors.All(e => e.Number is >= 1000 and < 2000);
 
     private static DateTimeOffset? Epoch(long? seconds) =>
