@@ -90,3 +90,17 @@ Describe 'Generated help details' {
         $inputs | Should -Contain 'CcatWorkflow.HPCJobInfo'
     }
 }
+
+Describe 'Help of the PowerShell-job parameters' {
+    It '-AsJob of <_> is described and rendered as a switch' -ForEach 'Submit-CcatJob', 'Wait-CcatJob' {
+        $p = Get-Help $_ -Parameter AsJob
+        ($p.description.Text -join ' ') | Should -Match 'CcatJob'
+        ((Get-Help $_).syntax | Out-String) | Should -Match '\[-AsJob\]'
+        $p.defaultValue | Should -Be 'False'
+    }
+
+    It 'the output types name CcatJob, as -AsJob returns it' {
+        (Get-Command Submit-CcatJob).OutputType.Name | Should -Contain 'CcatWorkflow.Commands.Jobs.CcatJob'
+        (Get-Command Wait-CcatJob).OutputType.Name | Should -Contain 'CcatWorkflow.Commands.Jobs.CcatJob'
+    }
+}
