@@ -99,10 +99,10 @@ Describe 'PowerShell jobs on the Local backend' {
         $flag = Join-Path $script:flags 'receive'
         $job = Submit-CcatJob -ExecutionCommand (Get-FlagCommand $flag 'echo late') -JobName psjob-receive -AsJob
         $job.State | Should -Be 'Running'
-        # The flag is created by another process once this one is inside Receive-Job -Wait.
-        $helper = Start-Process bash -ArgumentList '-c', "sleep 1; touch '$flag'" -PassThru
+        # The flag is created by a thread job, most likely once this thread is inside Receive-Job -Wait.
+        $helper = Start-ThreadJob { Start-Sleep -Seconds 1; New-Item $using:flag } -ArgumentList $flag
         $out = @(Receive-Job $job -Wait)
-        $helper.WaitForExit()
+        $helper | Wait-Job | Remove-Job
         $out[0].Text | Should -Be 'late'
         $out[-1].Status | Should -Be 'Completed'
         $job.State | Should -Be 'Completed'
