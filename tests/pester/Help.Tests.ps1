@@ -104,3 +104,19 @@ Describe 'Help of the PowerShell-job parameters' {
         (Get-Command Wait-CcatJob).OutputType.Name | Should -Contain 'CcatWorkflow.Commands.Jobs.CcatJob'
     }
 }
+
+Describe 'Update-Help' {
+    It 'says plainly that the help ships with the module: no download is attempted' {
+        $err = $null
+        Update-Help -Module CcatWorkflow -UICulture en-US -ErrorAction SilentlyContinue -ErrorVariable err
+        $err.Count | Should -Be 1
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'HelpInfoUriNotFound,*'
+        $err[0].Exception.Message | Should -Match 'does not support updatable help'
+    }
+
+    It 'the shipped help needs no update: about_CcatWorkflow explains Update-Help and -Online' {
+        $text = Get-Help about_CcatWorkflow | Out-String
+        $text | Should -Match 'Update-Help'
+        $text | Should -Match 'POWERSHELL JOBS'
+    }
+}

@@ -50,13 +50,11 @@ Describe 'PowerShell jobs on the Local backend' {
         $job.State | Should -Be 'Completed'
     }
 
-    It 'Receive-Job returns the log lines (each carrying its job and stream), then the final HPCJobInfo' {
-        $job = Submit-CcatJob -ExecutionCommand 'echo one; echo two; echo bad >&2' -JobName psjob-log -AsJob
+    It 'Receive-Job returns the log lines (standard output then standard error, as strings), then the final HPCJobInfo' {
+        $job = Submit-CcatJob -ExecutionCommand 'echo one; echo bad >&2; echo two' -JobName psjob-log -AsJob
         $out = @(Receive-Job $job -Wait)
-        $lines = @($out | Where-Object { $_ -is [CcatWorkflow.CcatLogLine] })
-        @($lines.Text) | Should -Be 'one', 'two', 'bad'
-        @($lines.Stream) | Should -Be 'Output', 'Output', 'Error'
-        $lines[0].JobId | Should -Be $job.JobId
+        $out.Count | Should -Be 4
+        $out[0..2] | Should -Be 'one', 'two', 'bad'
         $out[-1] | Should -BeOfType ([CcatWorkflow.HPCJobInfo])
         $out[-1].Status | Should -Be 'Completed'
         $out[-1].JobId | Should -Be $job.JobId
@@ -71,7 +69,7 @@ Describe 'PowerShell jobs on the Local backend' {
         $job.JobStateInfo.Reason.ErrorId | Should -Be 'JobFailed'
         $job.JobStateInfo.Reason.Message | Should -Match 'exit code 3'
         $out = @(Receive-Job $job -ErrorAction SilentlyContinue)
-        $out[0].Text | Should -Be 'before'
+        $out[0] | Should -Be 'before'
         $out[-1].ExitCode | Should -Be 3
     }
 
@@ -103,7 +101,7 @@ Describe 'PowerShell jobs on the Local backend' {
         $helper = Start-ThreadJob { Start-Sleep -Seconds 1; New-Item $using:flag } -ArgumentList $flag
         $out = @(Receive-Job $job -Wait)
         $helper | Wait-Job | Remove-Job
-        $out[0].Text | Should -Be 'late'
+        $out[0] | Should -Be 'late'
         $out[-1].Status | Should -Be 'Completed'
         $job.State | Should -Be 'Completed'
     }
@@ -115,7 +113,7 @@ Describe 'PowerShell jobs on the Local backend' {
         @($jobs.JobId) | Should -Be @($infos.JobId)
         $jobs | Wait-Job -Timeout 120 | Out-Null
         @($jobs.State) | Should -Be 'Completed', 'Completed'
-        (@(Receive-Job $jobs[1]) | Where-Object { $_ -is [CcatWorkflow.CcatLogLine] }).Text | Should -Be 'n2'
+        @(Receive-Job $jobs[1])[0] | Should -Be 'n2'
     }
 
     It 'Wait-CcatJob -AsJob with -Timeout is refused: Wait-Job -Timeout is the way' {
@@ -152,7 +150,7 @@ Describe 'PowerShell jobs on the Local backend' {
 `$j = Get-Job -Name psjob-other
 `$null = `$j | Wait-Job -Any -Timeout 120
 [string]`$j.State
-Receive-Job `$j -Wait | ForEach-Object { if (`$_ -is [CcatWorkflow.HPCJobInfo]) { 'info:' + `$_.Status } else { 'line:' + `$_.Text } }
+Receive-Job `$j -Wait | ForEach-Object { if (`$_ -is [CcatWorkflow.HPCJobInfo]) { 'info:' + `$_.Status } else { 'line:' + `$_ } }
 "@)
         $received | Should -Be 'Completed', 'line:from-elsewhere', 'info:Completed'
     }
@@ -187,7 +185,7 @@ Describe 'PowerShell jobs on the Slurm backend' {
         $job | Wait-Job -Timeout 300 | Out-Null
         $job.State | Should -Be 'Completed'
         $out = @(Receive-Job $job)
-        ($out | Where-Object { $_ -is [CcatWorkflow.CcatLogLine] }).Text | Should -Contain 'slurm-says-hi'
+        $out | Should -Contain 'slurm-says-hi'
         $out[-1].Status | Should -Be 'Completed'
         # scancel is asynchronous: the scheduler's own verdict follows shortly.
         $final = Get-CcatJobStatus -JobId $long.JobId -Backend Slurm | Wait-CcatJob -Timeout 120

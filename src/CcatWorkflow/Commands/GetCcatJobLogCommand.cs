@@ -153,7 +153,7 @@ public sealed class GetCcatJobLogCommand : JobCmdlet
     }
 
     // Output and error are read apart where the backend keeps them apart, so each line says which.
-    internal static IEnumerable<LogStream> StreamsOf(HPCBackendKind backend, LogStream asked) =>
+    private static IEnumerable<LogStream> StreamsOf(HPCBackendKind backend, LogStream asked) =>
         asked != LogStream.All || backend == HPCBackendKind.Kubernetes ? [asked] : [LogStream.Output, LogStream.Error];
 
     private void ReadMany(LogQuery query, Dictionary<JobTarget, string?> names)

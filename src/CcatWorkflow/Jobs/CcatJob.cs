@@ -14,8 +14,8 @@ namespace CcatWorkflow.Commands.Jobs;
 /// A PowerShell job that follows one HPC job, as <c>Submit-CcatJob -AsJob</c>,
 /// <c>Wait-CcatJob -AsJob</c> and <c>Get-Job</c> return it. Its state follows the HPC job
 /// (Running while it is pending or running, then Completed, Failed, or Stopped when it was
-/// cancelled); when the HPC job ends, its output is the job's log lines (<see cref="CcatLogLine"/>
-/// objects, standard output then standard error) followed by the final <see cref="HPCJobInfo"/>.
+/// cancelled); when the HPC job ends, its output is the job's log lines (strings, standard output
+/// then standard error, as Get-CcatJobLog writes one job's log) followed by the final <see cref="HPCJobInfo"/>.
 /// <c>Stop-Job</c> cancels the HPC job. Nothing is written to the host: the job's records go to
 /// its own streams, for <c>Receive-Job</c>.
 /// </summary>
@@ -164,7 +164,7 @@ public sealed class CcatJob : Job2
         _statusMessage = Describe(info);
         try
         {
-            foreach (var line in await ReadLogAsync(info, cancellationToken).ConfigureAwait(false))
+            foreach (var line in await ReadLogAsync(cancellationToken).ConfigureAwait(false))
             {
                 Output.Add(PSObject.AsPSObject(line));
             }
@@ -200,21 +200,16 @@ public sealed class CcatJob : Job2
         }
     }
 
-    // Standard output then standard error, each line carrying its job (as Get-CcatJobLog for several jobs).
-    private async Task<List<CcatLogLine>> ReadLogAsync(HPCJobInfo info, CancellationToken cancellationToken)
+    // Standard output then standard error, as plain strings: what Get-CcatJobLog writes for one
+    // job (and what prints cleanly before the final status in Receive-Job's output).
+    private async Task<List<string>> ReadLogAsync(CancellationToken cancellationToken)
     {
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         limit.CancelAfter(CallLimit);
-        var lines = new List<CcatLogLine>();
-        foreach (var stream in GetCcatJobLogCommand.StreamsOf(Backend, LogStream.All))
-        {
-            var text = await Engine.ReadLogsAsync(JobId, new LogQuery(stream), limit.Token).ConfigureAwait(false);
-            if (text.Length == 0) continue;
-            if (text.EndsWith('\n')) text = text[..^1];
-            lines.AddRange(text.Split('\n').Select(l => new CcatLogLine(JobId, Backend, info.JobName, stream, l.EndsWith('\r') ? l[..^1] : l)));
-        }
-
-        return lines;
+        var text = await Engine.ReadLogsAsync(JobId, LogQuery.All, limit.Token).ConfigureAwait(false);
+        if (text.Length == 0) return [];
+        if (text.EndsWith('\n')) text = text[..^1];
+        return [.. text.Split('\n').Select(l => l.EndsWith('\r') ? l[..^1] : l)];
     }
 
     private static bool IsEnded(JobState state) => state is JobState.Completed or JobState.Failed or JobState.Stopped;
