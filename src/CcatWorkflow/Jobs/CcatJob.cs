@@ -86,10 +86,10 @@ public sealed class CcatJob : Job2
     /// <summary>The InstanceId of the PowerShell job that follows <paramref name="jobId"/> on <paramref name="backend"/>: the same in every session.</summary>
     public static Guid InstanceIdOf(HPCBackendKind backend, string jobId)
     {
-        // A name-based (SHA-1, RFC 4122 version 5 layout) id: stable, and distinct per backend and job.
-        var hash = SHA1.HashData(Encoding.UTF8.GetBytes($"CcatWorkflow/{backend}/{jobId}"));
+        // A name-based id (SHA-256, RFC 9562 version 8 layout): stable, and distinct per backend and job.
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"CcatWorkflow/{backend}/{jobId}"));
         var bytes = hash.AsSpan(0, 16).ToArray();
-        bytes[6] = (byte)((bytes[6] & 0x0F) | 0x50);
+        bytes[6] = (byte)((bytes[6] & 0x0F) | 0x80);
         bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80);
         return new Guid(bytes);
     }

@@ -64,7 +64,7 @@ public sealed class CcatJobSourceAdapter : JobSourceAdapter
         if (wanted is PSObject p) wanted = p.BaseObject;
         return wanted is string s
             ? WildcardPattern.Get(s, WildcardOptions.IgnoreCase).IsMatch(value.ToString() ?? "")
-            : LanguagePrimitives.Equals(value, wanted, true);
+            : LanguagePrimitives.Equals(value, wanted, true, System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <inheritdoc />
