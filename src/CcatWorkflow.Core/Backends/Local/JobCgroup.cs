@@ -63,7 +63,7 @@ internal static class JobCgroup
         }
     }
 
-    /// <summary>Removes an empty job cgroup left by a runner that died.</summary>
+    /// <summary>Removes the empty job cgroups (pids, memory) left by a runner that died.</summary>
     public static void TryRemove(string jobId)
     {
         try
@@ -73,15 +73,33 @@ internal static class JobCgroup
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
         }
+
+        JobMemoryCgroup.TryRemove(jobId);
     }
 
-    /// <summary>The pids in the job's cgroup (empty when there is none).</summary>
+    /// <summary>
+    /// The pids in the job's cgroups (empty when there is none): its pids cgroup and its memory
+    /// cgroup (<see cref="JobMemoryCgroup"/>), which only root (or the delegated tree's owner)
+    /// can join either.
+    /// </summary>
     public static List<int> Members(string jobId)
+    {
+        var list = ReadProcs(Path.Combine(PathOf(jobId), "cgroup.procs"));
+        foreach (var pid in JobMemoryCgroup.Members(jobId))
+        {
+            if (!list.Contains(pid)) list.Add(pid);
+        }
+
+        return list;
+    }
+
+    /// <summary>The pids a <c>cgroup.procs</c> file lists (empty when it cannot be read).</summary>
+    public static List<int> ReadProcs(string procsFile)
     {
         var list = new List<int>();
         try
         {
-            var text = SafeFile.ReadCappedText(Path.Combine(PathOf(jobId), "cgroup.procs"), 4 * 1024 * 1024);
+            var text = SafeFile.ReadCappedText(procsFile, 4 * 1024 * 1024);
             if (text is null) return list;
             foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
             {
@@ -93,5 +111,34 @@ internal static class JobCgroup
         }
 
         return list;
+    }
+
+    /// <summary>
+    /// What a job submitted here gets (shown by Get-CcatConfiguration as LOCAL_CGROUP_IN_USE):
+    /// "v1 pids+memory", "v1 pids", "v2 memory" … or "none", and where (or why not).
+    /// Writable means: this process may make folders there (root, or a delegated tree).
+    /// </summary>
+    public static (string Kind, string Location) Describe(string mount = CgroupFiles.Mount)
+    {
+        var parts = new List<string>();
+        var where = new List<string>();
+        var version = 0;
+        if (File.Exists(Path.Combine(Hierarchy, "cgroup.procs")) && CgroupNative.IsWritable(Hierarchy))
+        {
+            version = 1;
+            parts.Add("pids");
+            where.Add(Path.Combine(Hierarchy, Parent));
+        }
+
+        if (CgroupFiles.MemoryHierarchy(mount) is { } memory && CgroupNative.IsWritable(memory.Root))
+        {
+            version = version == 0 ? memory.Version : version;
+            parts.Add(memory.Version == version ? "memory" : $"memory (v{memory.Version})");
+            where.Add(Path.Combine(memory.Root, Parent));
+        }
+
+        return parts.Count == 0
+            ? ("none", $"no writable cgroup hierarchy under {mount}: job memory limits are checked by sampling, not enforced by the kernel")
+            : ($"v{version} {string.Join('+', parts)}", string.Join(", ", where));
     }
 }
