@@ -13,19 +13,6 @@ BeforeAll {
     Import-Module (Get-ModuleManifestPath) -Force
     & bash (Join-Path (Get-RepoRoot) 'tests/infra/redis/start.sh') | Out-Null
 
-    function Use-Store([string] $Store, [string] $Name) {
-        $dir = Join-Path $TestDrive "$Name-$Store"
-        Reset-CcatEnvironment -JobDir $dir
-        $env:CCAT_WORKFLOW_MANAGER_LOCAL_JOB_STORE = $Store
-        $env:CCAT_WORKFLOW_MANAGER_LOCAL_CANCEL_GRACE_SECONDS = '2'
-        if ($Store -eq 'redis') {
-            $env:CCAT_WORKFLOW_MANAGER_REDIS_HOST = '127.0.0.1'
-            $env:CCAT_WORKFLOW_MANAGER_REDIS_PORT = '16379'
-            $env:CCAT_WORKFLOW_MANAGER_REDIS_KEY_PREFIX = "ccat-test:$([guid]::NewGuid().ToString('N'))"
-        }
-        $dir
-    }
-
     # The job's record field as its store holds it (record.json, or the Redis hash).
     function Get-RecordField([string] $Store, [string] $Dir, [string] $Id, [string] $Field) {
         if ($Store -eq 'redis') {
@@ -45,7 +32,7 @@ BeforeAll {
 }
 
 Describe 'Local memory_gb with the <Store> store' -ForEach $stores {
-    BeforeAll { $script:dir = Use-Store $Store 'cgroup' }
+    BeforeAll { $script:dir = Use-CcatLocalStore $TestDrive $Store 'cgroup' }
     AfterAll { Get-CcatJob -Backend Local -Status Pending, Running | Stop-CcatJob -Confirm:$false }
 
     It 'Get-CcatConfiguration says which cgroups jobs get here (read-only)' {
