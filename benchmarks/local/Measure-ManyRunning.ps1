@@ -11,7 +11,7 @@
     (native runner, file store), timing the call; once every job's runner has started, sums
     the PSS (/proc/<pid>/smaps_rollup: each shared page divided among its users) and RSS of
     all runners, counts how many jobs were alive at that moment, then waits for all of them
-    and counts those that read Completed. Prints a Markdown table and the machine it ran on
+    and counts those that read Completed. Prints a Markdown table (before the wait) and the machine it ran on
     (copy them into docs/benchmarks.md).
 #>
 [CmdletBinding()]
@@ -68,18 +68,19 @@ $totalPss = ($samples.PssKb | Measure-Object -Sum).Sum / 1024
 $totalRss = ($samples.RssKb | Measure-Object -Sum).Sum / 1024
 $totalAnon = ($samples.AnonKb | Measure-Object -Sum).Sum / 1024
 
+$cpu = ((Get-Content /proc/cpuinfo | Where-Object { $_ -like 'model name*' } | Select-Object -First 1) -split ':', 2)[1].Trim()
+$memGb = [math]::Round(((Get-Content /proc/meminfo | Select-Object -First 1) -replace '\D', '') / 1MB, 1)
+# Printed before the wait: the figures stand even if the wait is cut short.
+''
+"Machine: $([Environment]::ProcessorCount) cores ($cpu), $memGb GiB, $((Get-Content /etc/os-release | Where-Object { $_ -like 'PRETTY_NAME=*' }) -replace 'PRETTY_NAME=|"', ''), kernel $(uname -r); load average at start $loadAtStart, at the sample $((Get-Content /proc/loadavg).Split(' ')[0..2] -join ' ')."
+''
+'| jobs | submit (one pipeline call) | per job | runners alive at the sample | jobs alive | total PSS | PSS per runner | private (Pss_Anon) per runner | total RSS |'
+'|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
+'| {0} | {1:n1} s | {2:n1} ms | {3} | {4} | {5:n0} MB | {6:n2} MB | {7:n2} MB | {8:n0} MB |' -f $Jobs, ($submitMs / 1000), ($submitMs / $Jobs), $samples.Count, $alive, $totalPss, ($totalPss / [Math]::Max(1, $samples.Count)), ($totalAnon / [Math]::Max(1, $samples.Count)), $totalRss
+
 Write-Host "waiting for all $Jobs"
 $done = @($submitted | Wait-CcatJob -Timeout ([Math]::Max(900, 3 * $Seconds)))
 $completed = @($done | Where-Object Status -EQ 'Completed').Count
-
-$cpu = ((Get-Content /proc/cpuinfo | Where-Object { $_ -like 'model name*' } | Select-Object -First 1) -split ':', 2)[1].Trim()
-$memGb = [math]::Round(((Get-Content /proc/meminfo | Select-Object -First 1) -replace '\D', '') / 1MB, 1)
-''
-"Machine: $([Environment]::ProcessorCount) cores ($cpu), $memGb GiB, $((Get-Content /etc/os-release | Where-Object { $_ -like 'PRETTY_NAME=*' }) -replace 'PRETTY_NAME=|"', ''), kernel $(uname -r); load average at start $loadAtStart, at end $((Get-Content /proc/loadavg).Split(' ')[0..2] -join ' ')."
-''
-'| jobs | submit (one pipeline call) | per job | runners alive at the sample | total PSS | PSS per runner | private (Pss_Anon) per runner | total RSS | completed |'
-'|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
-'| {0} | {1:n1} s | {2:n1} ms | {3} | {4:n0} MB | {5:n2} MB | {6:n2} MB | {7:n0} MB | {8} of {0} |' -f $Jobs, ($submitMs / 1000), ($submitMs / $Jobs), $samples.Count, $totalPss, ($totalPss / [Math]::Max(1, $samples.Count)), ($totalAnon / [Math]::Max(1, $samples.Count)), $totalRss, $completed
-"(jobs whose 'sleep' was still running at the sample: $alive)"
+"Completed afterwards: $completed of $Jobs."
 
 Remove-Item -Recurse -Force $work -ErrorAction Ignore

@@ -616,16 +616,23 @@ internal sealed class JobSupervisor
 
     private List<ProcStat> LiveDescendants()
     {
-        var snapshot = ProcFs.Snapshot();
-        var tree = ProcFs.Descendants(snapshot, _self);
         if (_cgroup is not null)
         {
-            // Members that left the tree (a reparenting we did not see) are the job's too.
-            var inTree = tree.Select(p => p.Pid).ToHashSet();
-            var members = JobCgroup.Members(_spec.Id).Where(pid => pid != _self && !inTree.Contains(pid)).ToHashSet();
-            tree.AddRange(snapshot.Where(p => members.Contains(p.Pid)));
+            // Every process of the job is a member of its cgroup (only root can move one out).
+            // Reading the member list costs what the job has processes; a /proc scan costs what
+            // the machine has — with hundreds of jobs alive, each runner would read every
+            // process's stat several times a second (CPU, and garbage that grows its heap).
+            var members = new List<ProcStat>();
+            foreach (var pid in JobCgroup.ReadProcs(Path.Combine(_cgroup, "cgroup.procs")))
+            {
+                if (pid != _self && ProcFs.TryReadStat(pid) is { HasExited: false } p) members.Add(p);
+            }
+
+            return members;
         }
 
+        // No cgroup: the runner's process tree (as subreaper, every orphan of the job is in it).
+        var tree = ProcFs.Descendants(ProcFs.Snapshot(), _self);
         return tree.Where(p => !p.HasExited).ToList();
     }
 

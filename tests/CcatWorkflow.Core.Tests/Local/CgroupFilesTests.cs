@@ -158,3 +158,29 @@ public sealed class CgroupFilesTests : IDisposable
         Assert.False(Directory.Exists(cgroup.Path));
     }
 }
+
+/// <summary>Reading a cgroup's member list (<c>cgroup.procs</c>), as the runner does at every sample.</summary>
+public sealed class CgroupProcsTests
+{
+    [Fact]
+    public void Every_pid_is_read_also_across_the_read_buffer_and_without_a_final_newline()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            // 3000 pids of 6-7 digits: several 4 KiB reads, numbers split between them
+            var pids = Enumerable.Range(0, 3000).Select(i => 100000 + (i * 331)).ToList();
+            File.WriteAllText(file, string.Join('\n', pids));
+
+            Assert.Equal(pids, JobCgroup.ReadProcs(file));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public void A_missing_cgroup_has_no_members() =>
+        Assert.Empty(JobCgroup.ReadProcs(Path.Combine(Path.GetTempPath(), "ccat-no-such-cgroup", "cgroup.procs")));
+}

@@ -93,18 +93,41 @@ internal static class JobCgroup
         return list;
     }
 
-    /// <summary>The pids a <c>cgroup.procs</c> file lists (empty when it cannot be read).</summary>
+    /// <summary>
+    /// The pids a <c>cgroup.procs</c> file lists (empty when it cannot be read). Read through a
+    /// small buffer without a cap (a job may have any number of processes) and parsed in place:
+    /// the runner calls this at every sample, so it must not allocate by the file's size.
+    /// A kernel file under the root-owned cgroup mount: no symlink or FIFO can stand in for it.
+    /// </summary>
     public static List<int> ReadProcs(string procsFile)
     {
         var list = new List<int>();
         try
         {
-            var text = SafeFile.ReadCappedText(procsFile, 4 * 1024 * 1024);
-            if (text is null) return list;
-            foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            using var stream = new FileStream(procsFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 1);
+            Span<byte> buffer = stackalloc byte[4096];
+            var pid = 0;
+            var digits = 0;
+            int n;
+            while ((n = stream.Read(buffer)) > 0)
             {
-                if (int.TryParse(line, NumberStyles.None, CultureInfo.InvariantCulture, out var pid)) list.Add(pid);
+                foreach (var b in buffer[..n])
+                {
+                    if (b is >= (byte)'0' and <= (byte)'9' && digits < 10)
+                    {
+                        pid = pid * 10 + (b - '0');
+                        digits++;
+                    }
+                    else
+                    {
+                        if (digits > 0) list.Add(pid);
+                        pid = 0;
+                        digits = 0;
+                    }
+                }
             }
+
+            if (digits > 0) list.Add(pid);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
