@@ -548,7 +548,7 @@ public sealed partial class SlurmBackend : HPCBackend
                 Sacct = job,
                 CancelRequested = _cancelRequested.ContainsKey(job.JobId),
             }, StderrTail);
-            if (r.Info is { } info && !IsRemoved(job)) list.Add(WithSubmission(info, folder));
+            if (r.Info is { } info && !IsRemoved(job, folders[job.JobId])) list.Add(WithSubmission(info, folder));
         }
 
         // sacct's time-window listing can lag the per-id records by seconds: a job this session

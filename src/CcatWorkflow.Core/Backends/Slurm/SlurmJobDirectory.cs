@@ -280,6 +280,23 @@ public sealed class SlurmJobDirectory(string root)
         }
     }
 
+    /// <summary>True when a job.json text carries the module's tag as written (read raw: the metadata type defaults it).</summary>
+    public static bool CarriesTag(string? metadataText)
+    {
+        if (metadataText is null) return false;
+        try
+        {
+            using var doc = JsonDocument.Parse(metadataText);
+            return doc.RootElement.ValueKind == JsonValueKind.Object
+                && doc.RootElement.TryGetProperty("tag", out var tag) && tag.ValueKind == JsonValueKind.String
+                && tag.GetString() == SlurmOptions.Tag;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Deletes a folder that was prepared for a submission that did not happen.</summary>
     public static void TryDelete(string path)
     {

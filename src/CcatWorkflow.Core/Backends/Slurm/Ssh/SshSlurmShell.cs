@@ -27,7 +27,13 @@ public sealed class SshSlurmShell(SshConnection connection) : ISlurmShell
     public SshConnection Connection => connection;
 
     /// <summary>The remote command line for one Slurm command: its environment changes through env(1), every word quoted.</summary>
-    public static string CommandText(SlurmCommandLine command)
+    public static string CommandText(SlurmCommandLine command) => CommandText(command, null);
+
+    /// <summary>
+    /// The remote command line for one Slurm command whose secrets (export lines) are in the
+    /// remote shell variable <paramref name="secretsVariable"/> instead of on standard input.
+    /// </summary>
+    public static string CommandText(SlurmCommandLine command, string? secretsVariable)
     {
         ArgumentNullException.ThrowIfNull(command);
         // env(1) takes its options (-u NAME) before any NAME=value: after one, a word is the command.
@@ -45,7 +51,9 @@ public sealed class SshSlurmShell(SshConnection connection) : ISlurmShell
         words.AddRange(command.Arguments);
         // Secrets arrive on standard input as export lines (never on the command line, which
         // any user of the login node can see in ps) and are evaluated before the command runs.
-        var secrets = command.Secrets.Count > 0 ? "eval \"$(cat)\" && " : "";
+        var secrets = command.Secrets.Count == 0 ? ""
+            : secretsVariable is null ? "eval \"$(cat)\" && "
+            : "eval \"$" + secretsVariable + "\" && ";
         return "(" + ClearOutputVariables + secrets + "exec " + ShellQuoting.Join(words) + ")";
     }
 
