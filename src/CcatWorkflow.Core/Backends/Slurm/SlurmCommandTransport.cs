@@ -220,6 +220,17 @@ public sealed partial class SlurmCommandTransport(SlurmTransportKind kind, ISlur
     }
 
     /// <inheritdoc />
+    public async Task<IReadOnlyList<string>> PartitionsAsync(CancellationToken cancellationToken)
+    {
+        // %R: the bare name (%P marks the default with '*').
+        var result = await shell.RunAsync(new SlurmCommandLine("sinfo", ["--noheader", "--format=%R"], SlurmCommands.QueryEnvironment()),
+            SlurmCommands.QueryTimeout, cancellationToken).ConfigureAwait(false);
+        if (!result.Succeeded) return [];
+        return result.StandardOutput.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+    }
+
+    /// <inheritdoc />
     public ValueTask DisposeAsync() => shell.DisposeAsync();
 
     private static SlurmCommandLine SqueueCommand(string[] chunk) =>

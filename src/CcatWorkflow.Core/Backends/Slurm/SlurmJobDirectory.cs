@@ -82,6 +82,18 @@ public sealed record SlurmJobMetadata
 
     /// <summary>The execution command as submitted.</summary>
     public string? Command { get; init; }
+
+    /// <summary>The partition the job was submitted to (-Partition or SLURM_PARTITION); null for the cluster's default.</summary>
+    public string? Partition { get; init; }
+
+    /// <summary>The account it was submitted under (-Account or SLURM_ACCOUNT); null for none.</summary>
+    public string? Account { get; init; }
+
+    /// <summary>The QOS it asked for (-Qos or SLURM_QOS); null for none.</summary>
+    public string? Qos { get; init; }
+
+    /// <summary>The job's own extra sbatch options (-SchedulerOption); null for none.</summary>
+    public IReadOnlyList<string>? SchedulerOptions { get; init; }
 }
 
 /// <summary>

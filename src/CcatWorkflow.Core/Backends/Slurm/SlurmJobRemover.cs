@@ -27,7 +27,8 @@ public sealed partial class SlurmBackend
         if (folder is null) return info;
         if (_metadata.Count > MetadataCacheLimit) _metadata.Clear();
         var m = _metadata.GetOrAdd(folder.Path, _ => ReadMetadata(folder));
-        return info.WithSubmission(m?.Cpu, m?.MemoryGb, m?.TimeHours, m?.Gpu, m?.Command, folder.StdoutPath);
+        return info.WithSubmission(m?.Cpu, m?.MemoryGb, m?.TimeHours, m?.Gpu, m?.Command, folder.StdoutPath)
+            .WithScheduling(m?.Partition, m?.Account, m?.Qos, null);
     }
 
     /// <summary>
