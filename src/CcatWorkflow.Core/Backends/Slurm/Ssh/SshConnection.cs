@@ -46,15 +46,23 @@ public sealed class SshConnection : IAsyncDisposable
     /// with an inner <see cref="TimeoutException"/>. When <paramref name="retryOnBrokenConnection"/>,
     /// a connection found broken is made again and the command run once more.
     /// </summary>
+    /// <param name="commandLine">The remote command line.</param>
+    /// <param name="standardInput">Bytes for its standard input, or null.</param>
+    /// <param name="timeout">How long it may run.</param>
+    /// <param name="retryOnBrokenConnection">Whether to run it again once on a connection found broken.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <param name="what">What the command does, for the verbose log (never the command text: it may carry job data).</param>
     public async Task<(int ExitCode, byte[] Output, string Error, TimeSpan Duration)> ExecAsync(string commandLine, byte[]? standardInput,
-        TimeSpan timeout, bool retryOnBrokenConnection, CancellationToken cancellationToken)
+        TimeSpan timeout, bool retryOnBrokenConnection, CancellationToken cancellationToken, string? what = null)
     {
         for (var attempt = 0; ; attempt++)
         {
             var client = await ConnectedSshAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                return await ExecOnceAsync(client, commandLine, standardInput, timeout, cancellationToken).ConfigureAwait(false);
+                var result = await ExecOnceAsync(client, commandLine, standardInput, timeout, cancellationToken).ConfigureAwait(false);
+                Diagnostics.CcatLog.Verbose($"SSH command on {_settings.Host} ({what ?? "command"}): {(long)result.Item4.TotalMilliseconds} ms, exit {result.Item1}");
+                return result;
             }
             catch (Exception ex) when (IsBrokenConnection(ex) && !cancellationToken.IsCancellationRequested)
             {

@@ -73,7 +73,7 @@ public sealed class SshSlurmJobFiles(SshConnection connection, string root) : IS
         ArgumentNullException.ThrowIfNull(request);
         // Not run twice after a broken connection: Slurm may have accepted the job.
         var (code, output, error, duration) = await connection.ExecAsync(SubmitText(Root, request.FolderName, request.Metadata, sbatch),
-            SubmitInput(request.Script, sbatch), timeout, retryOnBrokenConnection: false, cancellationToken).ConfigureAwait(false);
+            SubmitInput(request.Script, sbatch), timeout, retryOnBrokenConnection: false, cancellationToken, "job folder, sbatch and link").ConfigureAwait(false);
         var text = Encoding.UTF8.GetString(output);
         if (!text.StartsWith(PreparedMarker + "\n", StringComparison.Ordinal))
         {
@@ -119,7 +119,7 @@ public sealed class SshSlurmJobFiles(SshConnection connection, string root) : IS
     {
         try
         {
-            await connection.ExecAsync("rm -rf -- " + ShellQuoting.Quote(folder), null, FileTimeout, true, cancellationToken).ConfigureAwait(false);
+            await connection.ExecAsync("rm -rf -- " + ShellQuoting.Quote(folder), null, FileTimeout, true, cancellationToken, "delete an unsubmitted job folder").ConfigureAwait(false);
         }
         catch (CcatException)
         {
@@ -162,7 +162,7 @@ public sealed class SshSlurmJobFiles(SshConnection connection, string root) : IS
         var outcomes = new Dictionary<string, SlurmFolderRemoval>(StringComparer.Ordinal);
         foreach (var id in linkIds.Where(i => !SlurmJobId.IsValid(i))) outcomes[id] = new SlurmFolderRemoval(SlurmFolderRemovalOutcome.NotFound);
         if (ids.Count == 0) return outcomes;
-        var (code, output, error, _) = await connection.ExecAsync(RemoveText(Root, ids), null, FileTimeout, true, cancellationToken).ConfigureAwait(false);
+        var (code, output, error, _) = await connection.ExecAsync(RemoveText(Root, ids), null, FileTimeout, true, cancellationToken, $"remove {ids.Count} job folder{(ids.Count == 1 ? "" : "s")}").ConfigureAwait(false);
         foreach (var line in Encoding.UTF8.GetString(output).Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             var f = line.Split('\t');
@@ -194,7 +194,7 @@ public sealed class SshSlurmJobFiles(SshConnection connection, string root) : IS
         if (jobIds.Count == 0) return found;
         var text = "cd -- " + ShellQuoting.Quote(Root) + " 2>/dev/null || exit 0; for i in " + ShellQuoting.Join(jobIds)
             + "; do t=$(readlink -- \"$i\") && printf '%s %s\\n' \"$i\" \"$t\"; done; exit 0";
-        var (_, output, _, _) = await connection.ExecAsync(text, null, FileTimeout, true, cancellationToken).ConfigureAwait(false);
+        var (_, output, _, _) = await connection.ExecAsync(text, null, FileTimeout, true, cancellationToken, $"find {jobIds.Count} job folder{(jobIds.Count == 1 ? "" : "s")}").ConfigureAwait(false);
         foreach (var line in Encoding.UTF8.GetString(output).Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             var space = line.IndexOf(' ');

@@ -79,7 +79,7 @@ public sealed class SshSlurmShell(SshConnection connection) : ISlurmShell
         Interlocked.Increment(ref _commandsRun);
         // sbatch is not run twice after a broken connection: Slurm may have accepted the job.
         var idempotent = command.Program != "sbatch";
-        var (code, output, error, duration) = await connection.ExecAsync(CommandText(command), SecretsInput(command), timeout, idempotent, cancellationToken).ConfigureAwait(false);
+        var (code, output, error, duration) = await connection.ExecAsync(CommandText(command), SecretsInput(command), timeout, idempotent, cancellationToken, command.Program).ConfigureAwait(false);
         var result = new CommandResult(code, Encoding.UTF8.GetString(output), error, duration);
         ThrowIfMissing(command.Program, result);
         return result;
@@ -103,7 +103,8 @@ public sealed class SshSlurmShell(SshConnection connection) : ISlurmShell
         }
 
         Interlocked.Add(ref _commandsRun, commands.Count);
-        var (code, output, error, duration) = await connection.ExecAsync(BatchText(commands), null, timeout, retryOnBrokenConnection: true, cancellationToken).ConfigureAwait(false);
+        var (code, output, error, duration) = await connection.ExecAsync(BatchText(commands), null, timeout, retryOnBrokenConnection: true, cancellationToken,
+            string.Join(" + ", commands.Select(c => c.Program))).ConfigureAwait(false);
         var results = ParseBatch(output, commands.Count, duration);
         if (results is null)
         {
