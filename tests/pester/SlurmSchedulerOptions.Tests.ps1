@@ -49,7 +49,13 @@ Describe 'Per-job scheduler options on Slurm' {
             $job = Submit-CcatJob -ExecutionCommand 'true' -JobName 'pester options' -Partition debug -Account $script:acct -Qos $script:acct -SchedulerOption '--hold', '#SBATCH --nice=7'
             $script:held.Add($job)
             (& squeue -h -j $job.JobId -o '%P|%a|%q|%y|%r').Trim() | Should -Be "debug|$script:acct|$script:acct|7|JobHeldUser"
-            $sacct = & sacct -n -P -X -j $job.JobId -o Partition,Account,QOS --starttime now-1hour
+            # The accounting record reaches slurmdbd a moment after the controller has the job.
+            $until = (Get-Date).AddSeconds(90)
+            do {
+                $sacct = & sacct -n -P -X -j $job.JobId -o Partition,Account,QOS --starttime now-1hour
+                if ($sacct) { break }
+                Start-Sleep 1
+            } while ((Get-Date) -lt $until)
             $sacct | Should -Be "debug|$script:acct|$script:acct"
 
             # For that job only: the next one gets the setting, which sbatch refuses.

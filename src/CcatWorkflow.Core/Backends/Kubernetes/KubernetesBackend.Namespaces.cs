@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
-using System.Runtime.CompilerServices;
 using CcatWorkflow.Core.Errors;
-using CcatWorkflow.Core.Logs;
 using CcatWorkflow.Core.Submission;
 using k8s;
 
@@ -115,13 +113,4 @@ public sealed partial class KubernetesBackend
         IsQualifiedJobId(jobId) && ElsewhereFor(SplitJobId(jobId).Namespace) is { } other ? (other, SplitJobId(jobId).Name)
         : IsQualifiedJobId(jobId) ? (this, SplitJobId(jobId).Name)
         : (this, jobId);
-
-    private async IAsyncEnumerable<string> FollowElsewhereAsync(KubernetesBackend other, string name, LogQuery query,
-        [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        await foreach (var line in other.FollowLogsAsync(name, query, cancellationToken).ConfigureAwait(false))
-        {
-            yield return line;
-        }
-    }
 }

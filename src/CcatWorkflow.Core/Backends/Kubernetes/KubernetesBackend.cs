@@ -454,7 +454,7 @@ public sealed partial class KubernetesBackend : HPCBackend
     {
         if (LogTarget(jobId) is ({ } other, var name) && !ReferenceEquals(other, this))
         {
-            await foreach (var line in FollowElsewhereAsync(other, name, query, cancellationToken).ConfigureAwait(false)) yield return line;
+            await foreach (var line in other.FollowLogsAsync(name, query, cancellationToken).ConfigureAwait(false)) yield return line;
             yield break;
         }
 
