@@ -16,6 +16,7 @@ BeforeAll {
     if ($LASTEXITCODE -ne 0) { throw "tests/infra/ssh/start.sh failed with exit code $LASTEXITCODE" }
     $script:sshdLog = $script:sshSettings['SSHD_LOG']
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:savedEnvironment = Save-TestEnvironment  # given back in the top-level AfterAll
     Import-Module (Join-Path $PSScriptRoot '../../out/CcatWorkflow/CcatWorkflow.psd1') -Force
     $script:savedPath = $env:PATH
 
@@ -46,7 +47,7 @@ BeforeAll {
     function Get-SshdCount([string] $Pattern) { @(Select-String -Path $script:sshdLog -Pattern $Pattern -SimpleMatch).Count }
 }
 
-Describe 'Slurm backend over <Transport>' -ForEach @(@{ Transport = 'cli' }, @{ Transport = 'ssh' }) {
+Describe 'Slurm backend over <Transport>' -ForEach @(@{ Transport = 'cli' }, @{ Transport = 'ssh' }) -Tag 'Service', 'Slurm' {
     BeforeAll {
         $script:work = Join-Path ([IO.Path]::GetTempPath()) "ccat-pester-slurm-$PID-$Transport"
         $script:jobDir = Use-SlurmTransport $Transport $script:work
@@ -335,7 +336,7 @@ Describe 'Slurm backend over <Transport>' -ForEach @(@{ Transport = 'cli' }, @{ 
     }
 }
 
-Describe 'Slurm over SSH: one connection, a pinned host key, errors of their own' {
+Describe 'Slurm over SSH: one connection, a pinned host key, errors of their own' -Tag 'Service', 'Slurm' {
     BeforeAll {
         $script:work = Join-Path ([IO.Path]::GetTempPath()) "ccat-pester-slurm-$PID-sshconn"
         $script:jobDir = Use-SlurmTransport 'ssh' $script:work
@@ -420,3 +421,5 @@ Describe 'Slurm over SSH: one connection, a pinned host key, errors of their own
         "$($e.CategoryInfo.Category)" | Should -Be 'ConnectionError'
     }
 }
+
+AfterAll { Restore-TestEnvironment $script:savedEnvironment }

@@ -102,20 +102,12 @@ public sealed class SlurmBackendTests : IDisposable
 
         var runner = new FakeSlurmRunner((p, a) => p == "sacct" ? FakeSlurmRunner.Ok(sacct.ToString()) : FakeSlurmRunner.Ok(""));
         var backend = Backend(runner);
-        Environment.SetEnvironmentVariable("SQUEUE_FORMAT", "%.5i");
-        Environment.SetEnvironmentVariable("SACCT_FORMAT", "jobid");
-        try
-        {
-            var results = await backend.GetStatusesAsync([.. ids, .. ids.Take(5)], CancellationToken.None);
-            Assert.Equal(200, results.Count);
-            Assert.All(results, r => Assert.Equal(HPCJobStatus.Completed, r.Info!.Status));
-            Assert.Equal(ids, results.Select(r => r.JobId));
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable("SQUEUE_FORMAT", null);
-            Environment.SetEnvironmentVariable("SACCT_FORMAT", null);
-        }
+        // The neutral environment is each command's own (asserted below): this process's
+        // environment is left alone (tests run in parallel and share it).
+        var results = await backend.GetStatusesAsync([.. ids, .. ids.Take(5)], CancellationToken.None);
+        Assert.Equal(200, results.Count);
+        Assert.All(results, r => Assert.Equal(HPCJobStatus.Completed, r.Info!.Status));
+        Assert.Equal(ids, results.Select(r => r.JobId));
 
         Assert.Equal(1, runner.CountOf("squeue"));
         Assert.Equal(1, runner.CountOf("sacct"));
@@ -124,8 +116,7 @@ public sealed class SlurmBackendTests : IDisposable
         {
             var env = options!.Environment!;
             Assert.Equal("%s", env["SLURM_TIME_FORMAT"]);
-            Assert.True(env.ContainsKey("SQUEUE_FORMAT") && env["SQUEUE_FORMAT"] is null);
-            Assert.True(env.ContainsKey("SACCT_FORMAT") && env["SACCT_FORMAT"] is null);
+            Assert.Equal(SlurmCommands.QueryEnvironment().OrderBy(kv => kv.Key), env.OrderBy(kv => kv.Key)); // SQUEUE_*/SACCT_* removed: below
             Assert.Contains(args, a => a.StartsWith("--format=", StringComparison.Ordinal));
             Assert.Contains(args, a => a == "--jobs=" + string.Join(',', ids));
             if (program == "sacct")
@@ -333,6 +324,18 @@ public sealed class SlurmBackendTests : IDisposable
         Assert.Equal("311", jobs[0].JobId);
         var call = Assert.Single(runner.Calls);
         Assert.DoesNotContain("--allusers", call.Arguments);
+    }
+
+    [Fact]
+    public void The_query_environment_removes_every_SQUEUE_and_SACCT_variable_and_fixes_the_time_format()
+    {
+        var env = SlurmCommands.QueryEnvironment(new System.Collections.Hashtable
+        {
+            ["SQUEUE_FORMAT"] = "%.5i", ["SACCT_FORMAT"] = "jobid", ["SQUEUE_SORT"] = "-t", ["SLURM_TIME_FORMAT"] = "standard", ["PATH"] = "/bin",
+        });
+        Assert.Equal(
+            [new("SACCT_FORMAT", null), new("SLURM_TIME_FORMAT", "%s"), new("SQUEUE_FORMAT", null), new KeyValuePair<string, string?>("SQUEUE_SORT", null)],
+            env.OrderBy(kv => kv.Key, StringComparer.Ordinal));
     }
 
     [Fact]
