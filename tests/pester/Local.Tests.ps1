@@ -16,11 +16,7 @@ BeforeAll {
     $script:pwshDll = Join-Path $PSHOME 'pwsh.dll'
     $script:manifest = Get-ModuleManifestPath
 
-    function Use-Store([string] $Store, [string] $Name) {
-        $dir = Join-Path $TestDrive "$Name-$Store"
-        Set-LocalStore -JobDir $dir -Store $Store
-        $dir
-    }
+    function Use-Store([string] $Store, [string] $Name) { Use-CcatLocalStore $TestDrive $Store $Name }
 
     function Start-OtherProcess([string] $Script, [string] $OutFile) {
         $file = Join-Path $TestDrive "$([guid]::NewGuid()).ps1"

@@ -115,5 +115,18 @@ function Get-WhatIfText {
     finally { Remove-Item $file -ErrorAction Ignore }
 }
 
+function Use-CcatLocalStore {
+    <#
+    .SYNOPSIS
+        A fresh Local environment under $Root: its own job folder, the given job store ('file' or
+        'redis': the shared test Redis with a private key prefix, so suites never see each
+        other's jobs) and a 2 s cancel grace (Set-LocalStore). Returns the job folder.
+    #>
+    param([Parameter(Mandatory)] [string] $Root, [Parameter(Mandatory)] [string] $Store, [Parameter(Mandatory)] [string] $Name)
+    $dir = Join-Path $Root "$Name-$Store"
+    Set-LocalStore -JobDir $dir -Store $Store
+    $dir
+}
+
 Export-ModuleMember -Function Get-RepoRoot, Get-ModuleManifestPath, Reset-CcatEnvironment, Get-JobDirEntry, Get-WhatIfText,
-    Save-TestEnvironment, Restore-TestEnvironment, Wait-Until, Set-LocalStore, Invoke-InOtherProcess
+    Save-TestEnvironment, Restore-TestEnvironment, Wait-Until, Set-LocalStore, Invoke-InOtherProcess, Use-CcatLocalStore

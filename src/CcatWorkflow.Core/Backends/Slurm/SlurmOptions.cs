@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using CcatWorkflow.Core.Configuration;
+using CcatWorkflow.Core.Errors;
 
 namespace CcatWorkflow.Core.Backends.Slurm;
 
@@ -80,10 +81,36 @@ public sealed partial record SlurmOptions
     public static SlurmOptions Normalized(SlurmOptions o)
     {
         ArgumentNullException.ThrowIfNull(o);
-        var extras = o.ExtraDirectives.Select(StripDirective).Where(d => d.Length > 0).ToList();
         // The cluster's path: POSIX even when this machine is Windows (SSH and REST transports).
-        return o with { ExtraDirectives = extras, JobDirectory = o.JobDirectory.StartsWith('/') ? NormalizePosix(o.JobDirectory) : o.JobDirectory };
+        return o with { ExtraDirectives = Directives(o.ExtraDirectives), JobDirectory = o.JobDirectory.StartsWith('/') ? NormalizePosix(o.JobDirectory) : o.JobDirectory };
     }
+
+    /// <summary>
+    /// These options with one job's own (-Partition, -Account, -Qos replace the settings;
+    /// -SchedulerOption adds directives after SLURM_EXTRA_DIRECTIVES), checked by the same rules
+    /// as the settings: a bad value is <see cref="CcatErrorId.InvalidSubmission"/> naming the parameter.
+    /// </summary>
+    public SlurmOptions ForJob(Submission.JobSchedulerOptions job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        foreach (var (name, value) in new[] { ("Partition", job.Partition), ("Account", job.Account), ("Qos", job.Qos) })
+        {
+            if (value is not null && NameProblem(value) is { } problem) throw InvalidParameter(name, $"is '{value.Trim()}'; it {problem}");
+        }
+
+        if (DirectivesProblem(job.Directives) is { } bad) throw InvalidParameter("SchedulerOption", bad);
+        return this with
+        {
+            Partition = job.Partition?.Trim() ?? Partition,
+            Account = job.Account?.Trim() ?? Account,
+            Qos = job.Qos?.Trim() ?? Qos,
+            ExtraDirectives = [.. ExtraDirectives, .. Directives(job.Directives)],
+        };
+    }
+
+    // Directives as sbatch gets them: '#SBATCH' in front dropped, empty entries skipped.
+    private static List<string> Directives(IEnumerable<string> raw) =>
+        raw.Select(StripDirective).Where(d => d.Length > 0).ToList();
 
     private static string StripDirective(string raw)
     {
@@ -91,13 +118,17 @@ public sealed partial record SlurmOptions
         return d.StartsWith("#SBATCH", StringComparison.Ordinal) ? d["#SBATCH".Length..].Trim() : d;
     }
 
-    // ---- the rules of the settings (SlurmBackendDescriptor): null = good, else what is wrong.
+    private static CcatException InvalidParameter(string parameter, string what) =>
+        new(CcatErrorId.InvalidSubmission, $"-{parameter} {what}; nothing was submitted.");
+
+    // ---- the one rule of each value on an #SBATCH line, for the settings (SlurmBackendDescriptor)
+    // and for one job's own options (ForJob): null = good, else what is wrong.
 
     /// <summary>SLURM_PARTITION, SLURM_ACCOUNT, SLURM_QOS: a name sbatch can carry.</summary>
     internal static string? NameProblem(string value) =>
         NamePattern().IsMatch(value.Trim()) ? null : "may hold only letters, digits and _ . , + @ -";
 
-    /// <summary>SLURM_EXTRA_DIRECTIVES: each entry one sbatch option on one line.</summary>
+    /// <summary>SLURM_EXTRA_DIRECTIVES (and -SchedulerOption): each entry one sbatch option on one line.</summary>
     internal static string? DirectivesProblem(IReadOnlyList<string> values)
     {
         foreach (var raw in values)
