@@ -348,6 +348,25 @@ public sealed partial class Cluster
             secretValues = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var e in container.Env ?? [])
             {
+                if (e.ValueFrom?.ConfigMapKeyRef is { } ck)
+                {
+                    // Read once, when the container is created, as the kubelet does.
+                    var cm = _store[ResourceKind.ConfigMaps].TryGetValue((ns, ck.Name), out var foundCm) ? (V1ConfigMap)foundCm : null;
+                    if (cm?.Data is { } data && data.TryGetValue(ck.Key, out var cmValue))
+                    {
+                        secretValues[e.Name] = cmValue;
+                    }
+                    else if (ck.Optional != true)
+                    {
+                        SetWaitingLocked(pod, rt, "CreateContainerConfigError", cm is null
+                            ? $"configmap \"{ck.Name}\" not found"
+                            : $"couldn't find key {ck.Key} in ConfigMap {ns}/{ck.Name}");
+                        return;
+                    }
+
+                    continue;
+                }
+
                 if (e.ValueFrom?.SecretKeyRef is not { } sk) continue;
                 var secret = _store[ResourceKind.Secrets].TryGetValue((ns, sk.Name), out var found) ? (V1Secret)found : null;
                 if (secret is null || secret.Data?.ContainsKey(sk.Key) != true)

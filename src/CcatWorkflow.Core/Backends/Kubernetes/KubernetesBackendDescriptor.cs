@@ -30,6 +30,8 @@ public sealed class KubernetesBackendDescriptor : BackendDescriptor
             Check = (v, _) => ((string)v).Trim().Length == 0 ? "must name the claim when K8S_VOLUME_KIND is pvc" : null,
         },
         new("K8S_GPU_RESOURCE", SettingType.String, "nvidia.com/gpu", "Extended resource name a gpu request becomes in the pod's limits (e.g. amd.com/gpu)."),
+        new("K8S_DEPENDENCY_IMAGE", SettingType.String, "curlimages/curl:8.11.1", "Image of the init container that waits for a dependent job's parents (must carry /bin/sh and curl)."),
+        new("K8S_DEPENDENCY_POLL_SECONDS", SettingType.Integer, 10L, "How often that init container asks the API server about the parents, in seconds.") { Min = 1, Max = 3600 },
     ];
 
     /// <inheritdoc />
