@@ -167,7 +167,9 @@ public static class KubernetesStatusMapper
         else if (pod is null)
         {
             status = HPCJobStatus.Pending;
-            message = job.Spec?.Suspend == true ? "The Job is suspended." : "Waiting for the Job controller to create the pod.";
+            var waits = job.Spec?.Template?.Spec?.InitContainers?.Any(c => c.Name == KubernetesDependencyWaiter.ContainerName) == true;
+            reason = waits ? HPCJobReason.WaitingForDependency : HPCJobReason.None;
+            message = job.Spec?.Suspend == true ? "The Job is suspended." : waits ? DependencyMessage(job) : "Waiting for the Job controller to create the pod.";
         }
         else if (pod.Status?.Phase == "Succeeded")
         {
