@@ -142,8 +142,10 @@ public sealed partial class KubernetesBackend
         return arrays;
     }
 
+    // Maps one id; an array's elements are mapped once per read (cache), however many of them are asked.
     private static KubernetesStatus? MapAny(string id, Dictionary<string, V1Job> jobs, Dictionary<string, IReadOnlyList<V1Pod>> pods,
-        Dictionary<string, KubernetesJobRecord> records, Dictionary<string, KubernetesArrayRecord> arrays, DateTimeOffset now)
+        Dictionary<string, KubernetesJobRecord> records, Dictionary<string, KubernetesArrayRecord> arrays, DateTimeOffset now,
+        Dictionary<string, IReadOnlyList<HPCJobInfo>> elementCache)
     {
         var baseId = BaseId(id);
         if (!arrays.TryGetValue(baseId, out var array))
@@ -153,7 +155,11 @@ public sealed partial class KubernetesBackend
 
         var job = jobs.GetValueOrDefault(baseId);
         var record = records.GetValueOrDefault(baseId);
-        var elements = KubernetesArrayStatusMapper.MapElements(baseId, array, job, pods.GetValueOrDefault(baseId) ?? [], record, now);
+        if (!elementCache.TryGetValue(baseId, out var elements))
+        {
+            elementCache[baseId] = elements = KubernetesArrayStatusMapper.MapElements(baseId, array, job, pods.GetValueOrDefault(baseId) ?? [], record, now);
+        }
+
         var finished = job?.Status?.Conditions?.Any(c => c.Status == "True" && c.Type is "Complete" or "Failed") == true;
         var needsCapture = finished && record is not null && !array.IsCaptured && record.CancelRequestedAt is null;
         if (baseId == id)
@@ -202,7 +208,7 @@ public sealed partial class KubernetesBackend
             try
             {
                 if (whole is not null) await CancelWholeArrayAsync(group.Key, whole.Elements!, cancellationToken).ConfigureAwait(false);
-                else await CancelElementsAsync(group.Key, group.Select(s => s.Info!).Where(i => !i.IsFinished).ToList(), cancellationToken).ConfigureAwait(false);
+                else await CancelElementsAsync(group.Key, group.Select(s => s.Info!).ToList(), cancellationToken).ConfigureAwait(false);
                 done.AddRange(group.Select(s => new JobQueryResult(s.JobId, null, null)));
             }
             catch (CcatException e) when (!e.IsUnavailable)
@@ -236,8 +242,9 @@ public sealed partial class KubernetesBackend
         }
     }
 
-    private async Task CancelElementsAsync(string arrayId, IReadOnlyList<HPCJobInfo> unfinished, CancellationToken cancellationToken)
+    private async Task CancelElementsAsync(string arrayId, IReadOnlyList<HPCJobInfo> targets, CancellationToken cancellationToken)
     {
+        var unfinished = targets.Where(i => !i.IsFinished).ToList();
         if (unfinished.Count == 0) return;
         KubernetesArrayRecord? array = null;
         for (var attempt = 0; ; attempt++)
@@ -245,6 +252,13 @@ public sealed partial class KubernetesBackend
             // Read, add, write with the read's resourceVersion: two cancels at once must not lose one.
             var cm = await CallAsync($"reading the record of array {arrayId}", (c, ct) => c.CoreV1.ReadNamespacedConfigMapAsync(arrayId, _options.Namespace, cancellationToken: ct), cancellationToken, arrayId).ConfigureAwait(false);
             array = KubernetesArrayRecord.FromConfigMap(cm) ?? throw new CcatException(CcatErrorId.CancelFailed, $"The record of '{arrayId}' is not an array's.", arrayId);
+            if (attempt == 0 && targets.Select(t => t.ArrayIndex).Distinct().Count() == array.Spec.Indices.Count)
+            {
+                // Every element (as a piped listing passes them): cancel the array as a whole.
+                await CancelWholeArrayAsync(arrayId, targets, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
             var cancelled = array.CancelledIndexes.Union(unfinished.Select(e => e.ArrayIndex!.Value)).Order();
             var patch = JsonSerializer.Serialize(new
             {

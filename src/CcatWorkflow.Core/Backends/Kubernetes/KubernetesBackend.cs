@@ -248,9 +248,10 @@ public sealed partial class KubernetesBackend : HPCBackend
         var wanted = ids ?? jobs.Keys.Union(records.Keys).ToList();
         var now = _time.GetUtcNow();
         var result = new Dictionary<string, KubernetesStatus>(StringComparer.Ordinal);
+        var elementCache = new Dictionary<string, IReadOnlyList<HPCJobInfo>>(StringComparer.Ordinal);
         foreach (var id in wanted)
         {
-            var s = MapAny(id, jobs, pods, records, arrays, now);
+            var s = MapAny(id, jobs, pods, records, arrays, now, elementCache);
             if (s is not null) result[id] = s;
         }
 
