@@ -67,7 +67,7 @@ public sealed partial class Cluster
                 }
                 catch (Win32Exception e)
                 {
-                    lock (log) log.Append($"exec: \"{argv[0]}\": {e.Message}\n");
+                    lock (log) log.Append(System.Globalization.CultureInfo.InvariantCulture, $"exec: \"{argv[0]}\": {e.Message}\n");
                     process.Dispose();
                     process = null;
                 }

@@ -169,8 +169,7 @@ public sealed partial class KubernetesBackend
             return new KubernetesStatus(summary, needsCapture, false, job is not null, elements, baseId);
         }
 
-        ArrayElementId.TryParse(id, out _, out var index);
-        var position = KubernetesArraySpecBuilder.PositionOf(array.Spec, index);
+        var position = ArrayElementId.TryParse(id, out _, out var index) ? KubernetesArraySpecBuilder.PositionOf(array.Spec, index) : -1;
         return position < 0 ? null : new KubernetesStatus(elements[position], needsCapture, false, job is not null, elements, baseId);
     }
 
