@@ -152,7 +152,12 @@ public sealed partial class Cluster
         if (serviceAccountDir is not null)
         {
             psi.FileName = Bubblewrap;
-            foreach (var a in new[] { "--dev-bind", "/", "/", "--tmpfs", "/run", "--ro-bind", serviceAccountDir, ServiceAccountMountPath, "--" }) psi.ArgumentList.Add(a);
+            // /var/run is usually a link to /run: bubblewrap mounts at the real path (an empty tmpfs
+            // there, so the mount point can be made without touching the host).
+            var varRun = new DirectoryInfo("/var/run");
+            var run = varRun.LinkTarget is null ? varRun.FullName : varRun.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? "/run";
+            var target = run + ServiceAccountMountPath["/var/run".Length..];
+            foreach (var a in new[] { "--dev-bind", "/", "/", "--tmpfs", run, "--ro-bind", serviceAccountDir, target, "--" }) psi.ArgumentList.Add(a);
             psi.ArgumentList.Add(argv[0]);
         }
 
