@@ -305,6 +305,15 @@ Describe 'Kubernetes dependencies' {
         $err[0].FullyQualifiedErrorId | Should -Match '^DependencyNeverSatisfied'
     }
 
+    It 'without the RBAC grant the waiter is refused by the API: Failed, LaunchFailure, naming the permission' {
+        $env:CCAT_WORKFLOW_MANAGER_K8S_SERVICE_ACCOUNT = ''   # the namespace's default account: no Role bound
+        $parent = Submit-CcatJob -JobName 'pester rbac parent' -ExecutionCommand 'sleep 2'
+        $r = Submit-CcatJob -DependsOn $parent -JobName 'pester no rbac' -ExecutionCommand 'echo must not run' | Wait-CcatJob -Timeout 120
+        $r.Status | Should -Be 'Failed'
+        $r.Reason | Should -Be 'LaunchFailure'
+        $r.Message | Should -Match 'access denied.*system:serviceaccount:ccat-test:default.*get on jobs and configmaps'
+    }
+
     It 'a dependency on a job of another backend is refused' {
         $local = [CcatWorkflow.HPCJobInfo]::new('0c0ffee0-0000-4000-8000-000000000000', 'Local', 'Completed')
         $err = $null

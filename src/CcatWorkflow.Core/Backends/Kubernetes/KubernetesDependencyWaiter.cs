@@ -82,7 +82,7 @@ public static class KubernetesDependencyWaiter
           done
           return 1
         }
-        field() { printf '%s' "$1" | tr -d '\n' | sed -n "s/.*\"$2\": *\"\([^\"]*\)\".*/\1/p"; }
+        field() { printf '%s' "$1" | tr -d '\n' | sed -nE "s/.*\"$2\": *\"(([^\"\\\\]|\\\\.)*)\".*/\1/p"; }
         cond() { printf '%s' "$1" | tr -d '\n' | tr '{' '\n' | grep -E "\"type\": *\"$2\"" | grep -qE '"status": *"True"'; }
         last=""
         state() {
