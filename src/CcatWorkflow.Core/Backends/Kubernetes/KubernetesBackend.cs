@@ -63,10 +63,13 @@ public sealed partial class KubernetesBackend : HPCBackend
     public override HPCBackendKind Kind => HPCBackendKind.Kubernetes;
 
     /// <inheritdoc />
-    public override string? NormalizeJobId(string jobId) => IsValidId(jobId) ? jobId : null;
+    public override string? NormalizeJobId(string jobId) =>
+        IsValidId(jobId) ? jobId
+        : IsQualifiedJobId(jobId) ? (SplitJobId(jobId).Namespace == _options.Namespace ? SplitJobId(jobId).Name : jobId)
+        : null;
 
     /// <inheritdoc />
-    protected override string JobIdForm => "a Kubernetes job id (a Job name: lowercase letters, digits and '-', at most 63)";
+    protected override string JobIdForm => "a Kubernetes job id (a Job name: lowercase letters, digits and '-', at most 63; namespace/name outside K8S_NAMESPACE)";
 
     /// <summary>The backend's settings.</summary>
     public KubernetesOptions Options => _options;
@@ -77,6 +80,7 @@ public sealed partial class KubernetesBackend : HPCBackend
     public override string DescribeSubmission(JobSubmission submission)
     {
         submission.Validate();
+        if (ElsewhereFor(RequestedNamespace(submission)) is { } other) return other.DescribeSubmission(WithoutNamespace(submission));
         var id = KubernetesNames.NewJobId(submission.JobName);
         return KubernetesJobSpecBuilder.Render(
             KubernetesJobSpecBuilder.BuildJob(submission, _options, id),
@@ -88,6 +92,11 @@ public sealed partial class KubernetesBackend : HPCBackend
     public override async Task<string> SubmitAsync(JobSubmission submission, CancellationToken cancellationToken)
     {
         submission.Validate();
+        if (RequestedNamespace(submission) is { } ns && ElsewhereFor(ns) is { } other)
+        {
+            return ns + "/" + await other.SubmitAsync(WithoutNamespace(submission), cancellationToken).ConfigureAwait(false);
+        }
+
         var id = KubernetesNames.NewJobId(submission.JobName);
         var job = KubernetesJobSpecBuilder.BuildJob(submission, _options, id);
         var record = KubernetesJobSpecBuilder.BuildRecord(submission, _options, id, _time.GetUtcNow());
@@ -144,6 +153,7 @@ public sealed partial class KubernetesBackend : HPCBackend
     /// <inheritdoc />
     public override async Task<IReadOnlyList<JobQueryResult>> GetStatusesAsync(IReadOnlyList<string> jobIds, CancellationToken cancellationToken)
     {
+        if (await AcrossNamespacesAsync(jobIds, (b, ids, ct) => b.GetStatusesAsync(ids, ct), cancellationToken).ConfigureAwait(false) is { } across) return across;
         var distinct = jobIds.Distinct(StringComparer.Ordinal).ToList();
         var valid = distinct.Where(IsValidId).ToList();
         var mapped = valid.Count == 0
@@ -155,7 +165,8 @@ public sealed partial class KubernetesBackend : HPCBackend
                 ? new JobQueryResult(id, null, new CcatException(CcatErrorId.InvalidJobId,
                     $"'{id}' is not a Kubernetes job id (a Job name: lowercase letters, digits and '-', at most 63).", id))
                 : mapped.TryGetValue(id, out var s)
-                    ? new JobQueryResult(id, s.Info, null, id == s.ArrayId ? s.Elements : null)
+                    ? new JobQueryResult(id, s.Info?.WithScheduling(null, null, null, _options.Namespace), null,
+                        id == s.ArrayId ? s.Elements?.Select(e => e.WithScheduling(null, null, null, _options.Namespace)).ToList() : null)
                     : new JobQueryResult(id, null, NotFound(id))).ToList();
     }
 
@@ -355,6 +366,7 @@ public sealed partial class KubernetesBackend : HPCBackend
     /// </summary>
     public override async Task<IReadOnlyList<JobQueryResult>> CancelManyAsync(IReadOnlyList<string> jobIds, CancellationToken cancellationToken)
     {
+        if (await AcrossNamespacesAsync(jobIds, (b, ids, ct) => b.CancelManyAsync(ids, ct), cancellationToken).ConfigureAwait(false) is { } across) return across;
         var all = await GetStatusesAsync(jobIds, cancellationToken).ConfigureAwait(false);
         // Arrays and their elements are cancelled per array (one record patch for all of an array's elements).
         var (arrayResults, statuses) = await CancelArrayTargetsAsync(all, cancellationToken).ConfigureAwait(false);
@@ -422,6 +434,7 @@ public sealed partial class KubernetesBackend : HPCBackend
     /// <inheritdoc />
     public override async Task<string> GetLogsAsync(string jobId, LogQuery query, CancellationToken cancellationToken)
     {
+        if (LogTarget(jobId) is ({ } other, var name) && !ReferenceEquals(other, this)) return await other.GetLogsAsync(name, query, cancellationToken).ConfigureAwait(false);
         RequireValid(jobId);
         RequireMergedStream(jobId, query);
         if (ArrayElementId.TryParse(jobId, out var arrayId, out var index))
@@ -457,6 +470,12 @@ public sealed partial class KubernetesBackend : HPCBackend
     public override async IAsyncEnumerable<string> FollowLogsAsync(string jobId, LogQuery query,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        if (LogTarget(jobId) is ({ } other, var name) && !ReferenceEquals(other, this))
+        {
+            await foreach (var line in other.FollowLogsAsync(name, query, cancellationToken).ConfigureAwait(false)) yield return line;
+            yield break;
+        }
+
         RequireValid(jobId);
         RequireMergedStream(jobId, query);
         if (ArrayElementId.ArrayOf(jobId) is not null)
