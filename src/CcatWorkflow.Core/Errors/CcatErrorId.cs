@@ -95,4 +95,10 @@ public enum CcatErrorId
     // ---- names
     /// <summary>A job name or a name pattern (-Name wildcards) is malformed.</summary>
     InvalidJobName,
+
+    // ---- PowerShell jobs
+    /// <summary>The reason of a PowerShell job (-AsJob, Get-Job) whose HPC job failed; Receive-Job reports it. Never a cmdlet's error.</summary>
+    JobFailed,
+    /// <summary>Two parameters that cannot be used together (for example Wait-CcatJob -AsJob with -Timeout).</summary>
+    InvalidParameterCombination,
 }
