@@ -247,7 +247,7 @@ Describe 'Slurm dependencies' {
         @(Get-ChildItem $script:jobDir).Count | Should -Be $before
     }
 
-    It 'refuses dependencies across backends, unknown parents, bad specs, and arrays where they are not supported yet' {
+    It 'refuses dependencies across backends, unknown parents and bad specs' {
         $local = [CcatWorkflow.HPCJobInfo]::new('0f8c6a1e-2b7d-4c1a-9e53-6d2f1a7b8c90', 'Local', 'Completed')
         Submit-CcatJob -DependsOn $local -ExecutionCommand 'true' -ErrorVariable e1 -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         $e1[0].FullyQualifiedErrorId | Should -BeLike 'InvalidDependency,*'
@@ -261,9 +261,5 @@ Describe 'Slurm dependencies' {
 
         Submit-CcatJob -ThrottleLimit 2 -ExecutionCommand 'true' -ErrorVariable e4 -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         $e4[0].FullyQualifiedErrorId | Should -BeLike 'InvalidArraySpec,*'
-
-        Submit-CcatJob -Backend Local -ArrayIndex '0-3' -ExecutionCommand 'true' -ErrorVariable e5 -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
-        $e5[0].FullyQualifiedErrorId | Should -BeLike 'NotSupportedOnBackend,*'
-        $e5[0].Exception.Message | Should -Match 'not yet supported on Local'
     }
 }

@@ -95,4 +95,8 @@ public enum CcatErrorId
     // ---- names
     /// <summary>A job name or a name pattern (-Name wildcards) is malformed.</summary>
     InvalidJobName,
+
+    // ---- re-runs
+    /// <summary>Submit-CcatJob -RetryFailed found no failed element in the array or elements given: nothing was submitted.</summary>
+    NoFailedElements,
 }

@@ -36,7 +36,7 @@ public class CcatException : Exception
             or CcatErrorId.InvalidSubmission or CcatErrorId.InvalidJobId
             or CcatErrorId.InvalidArraySpec or CcatErrorId.InvalidDependency or CcatErrorId.UnknownBackend
             or CcatErrorId.InvalidJobName => CcatErrorKind.InvalidArgument,
-        CcatErrorId.DependencyNeverSatisfied or CcatErrorId.NotSupportedOnBackend => CcatErrorKind.InvalidOperation,
+        CcatErrorId.DependencyNeverSatisfied or CcatErrorId.NotSupportedOnBackend or CcatErrorId.NoFailedElements => CcatErrorKind.InvalidOperation,
         CcatErrorId.InvalidConfiguration => CcatErrorKind.InvalidData,
         CcatErrorId.JobNotFound or CcatErrorId.KubernetesNotFound => CcatErrorKind.ObjectNotFound,
         CcatErrorId.SchedulerUnavailable or CcatErrorId.StoreUnavailable

@@ -100,6 +100,9 @@ public sealed record JobSubmission
     /// <summary>The jobs this one waits for, and on what condition; null for none.</summary>
     public JobDependency? Dependency { get; init; }
 
+    /// <summary>For a re-run of an array's failed elements (Submit-CcatJob -RetryFailed): the original array's id, recorded with the new array.</summary>
+    public string? RetryOf { get; init; }
+
     /// <summary>
     /// Validates environment variable names: no empty name, no '=' and no NUL, in names or
     /// (NUL) values. Values are otherwise passed through exactly. Throws

@@ -121,6 +121,7 @@ public sealed partial class SlurmBackend : HPCBackend
             TimeHours = submission.Resources.TimeHours,
             Gpu = submission.Resources.Gpu,
             Command = submission.ExecutionCommand,
+            RetryOf = submission.RetryOf,
         };
 
         var id = await Transport.SubmitAsync(new SlurmSubmitRequest(folderName, folder, script, metadata,

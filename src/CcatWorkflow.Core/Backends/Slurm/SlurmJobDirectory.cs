@@ -82,6 +82,9 @@ public sealed record SlurmJobMetadata
 
     /// <summary>The execution command as submitted.</summary>
     public string? Command { get; init; }
+
+    /// <summary>For a re-run of an array's failed elements (-RetryFailed), the original array's id; null otherwise.</summary>
+    public string? RetryOf { get; init; }
 }
 
 /// <summary>
