@@ -54,7 +54,7 @@ Describe 'Local arrays with the <Store> store' -ForEach $stores {
     }
     AfterAll { Get-CcatJob -Backend Local -Status Pending, Running | Stop-CcatJob -Confirm:$false }
 
-    It 'one submission returns one job per element, <array>_<index>, with ArrayJobId and ArrayIndex' {
+    It 'one submission returns one job per element, JobId array_index, with ArrayJobId and ArrayIndex' {
         $script:oddFail.Count | Should -Be 10
         $arrayId = $script:oddFail[0].ArrayJobId
         $arrayId | Should -Match '^[0-9a-f-]{36}$'
@@ -110,7 +110,8 @@ Describe 'Local arrays with the <Store> store' -ForEach $stores {
         $again | ForEach-Object { $_.Message | Should -Be "Re-run of ${arrayId}_$($_.ArrayIndex) (Submit-CcatJob -RetryFailed)." }
         $done = @($again | Wait-CcatJob -Timeout 120)
         $done | ForEach-Object { $_.Status | Should -Be ([CcatWorkflow.HPCJobStatus]::Completed) }
-        $done[0].Command | Should -Be $script:oddFail[0].Command
+        $done[0].Command | Should -Be ($script:oddFail[1] | Get-CcatJobStatus).Command
+        $done[0].Command | Should -Match 'CCAT_ARRAY_INDEX % 2'
         $done[0].RequestedCpu | Should -Be 1
         $done[0].RequestedTimeHours | Should -Be 1
         $done[0].JobName | Should -Be 'odd fail'
@@ -182,7 +183,7 @@ Describe 'Local dependencies with the <Store> store' -ForEach $stores {
         New-Item -ItemType Directory -Force $script:work | Out-Null
         $script:go = Join-Path $script:work 'go'
         # Parents wait for $go, so every dependent is submitted while they run.
-        $script:okParent = @(Submit-CcatJob -ArrayIndex '1-3' -JobName 'ok parent' -ExecutionCommand (Gated $script:go "echo ok > '$script:work/ok_`$CCAT_ARRAY_INDEX'"))
+        $script:okParent = @(Submit-CcatJob -ArrayIndex '1-3' -JobName 'ok parent' -ExecutionCommand (Gated $script:go "echo ok > '$script:work'/ok_`$CCAT_ARRAY_INDEX"))
         $script:badParent = Submit-CcatJob -JobName 'failing parent' -ExecutionCommand (Gated $script:go 'exit 4')
         $script:afterOkChain = Submit-CcatJob -DependsOn $script:okParent -JobName 'combine' -ExecutionCommand "cat '$script:work'/ok_* | wc -l"
         $script:afterOkBroken = Submit-CcatJob -DependsOn $script:badParent -JobName 'never' -ExecutionCommand 'echo must not run'

@@ -167,6 +167,8 @@ internal sealed class LocalJobRecord
         HPCJobReason.ImagePullFailure => "image_pull_failure",
         HPCJobReason.BootFailure => "boot_failure",
         HPCJobReason.LaunchFailure => "launch_failure",
+        HPCJobReason.DependencyNeverSatisfied => "dependency_never_satisfied",
+        HPCJobReason.WaitingForDependency => "waiting_for_dependency",
         _ => reason.ToString().ToLowerInvariant(),
     };
 
