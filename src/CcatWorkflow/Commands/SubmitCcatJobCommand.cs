@@ -24,6 +24,10 @@ namespace CcatWorkflow.Commands;
 /// <para>Submits a 100-element job array (one sbatch call, at most 20 elements running; one HPCJobInfo per element, JobId &lt;array&gt;_&lt;index&gt;), then a combining job that starts once every element completed. If an element fails, the combining job reads failed with reason DependencyNeverSatisfied.</para>
 /// </example>
 /// <example>
+/// <code>Submit-CcatJob -RetryFailed $scans[0].ArrayJobId -Resources @{ memory_gb = 32 }</code>
+/// <para>Re-runs only the failed elements of the array: a new array over exactly their indices, with the original command and job name, here with more memory. Each new element's Message names the element it re-runs.</para>
+/// </example>
+/// <example>
 /// <code>Import-Csv steps.csv | Submit-CcatJob -Backend Slurm -WhatIf</code>
 /// <para>Shows, for each row (columns ExecutionCommand, JobName, ...), exactly what would be submitted (the sbatch script), without submitting anything.</para>
 /// </example>

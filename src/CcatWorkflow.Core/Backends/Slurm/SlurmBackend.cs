@@ -291,7 +291,8 @@ public sealed partial class SlurmBackend : HPCBackend
             JobQueryResult result;
             if (tasks.Count > 0)
             {
-                var infos = tasks.Select(t => ResolveOne(t, ElementFolder(folder, t), names[id], sacctById.GetValueOrDefault(t))).ToList();
+                // Each element with what was asked (its command, resources): what -RetryFailed re-submits.
+                var infos = tasks.Select(t => WithSubmission(ResolveOne(t, ElementFolder(folder, t), names[id], sacctById.GetValueOrDefault(t)), ElementFolder(folder, t))).ToList();
                 foreach (var r in infos.Where(r => r.Info is not null)) _lastKnown[r.JobId] = r.Info!;
                 result = infos.FirstOrDefault(r => r.Error is not null) is { } failed
                     ? new JobQueryResult(id, null, failed.Error)
