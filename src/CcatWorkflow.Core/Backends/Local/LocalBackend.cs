@@ -583,7 +583,7 @@ public sealed partial class LocalBackend : HPCBackend
         if (IsArrayRecord(record))
         {
             throw new CcatException(CcatErrorId.InvalidJobId,
-                $"'{id}' is a job array ({record[LocalJobRecord.ArrayIndex]}); logs are per element: ask for one, for example '{id}_{IndicesOf(record).FirstOrDefault()}'.", id);
+                $"'{id}' is a job array ({record[LocalJobRecord.ArrayIndex]}); logs are per element: ask for one, for example '{id}_{(IndicesOf(record) is [var first, ..] ? first : 0)}'.", id);
         }
 
         var dir = _inspector.DirectoryOf(id);
