@@ -75,7 +75,7 @@ for ($r = 0; $r -lt $Rounds; $r++) {
 $status = foreach ($i in 1..5) { Measure-Ms { $script:s = @(Get-CcatJobStatus -JobId $arrays[0]) } }
 if ($script:s.Count -ne $Elements) { throw "status returned $($script:s.Count) elements, not $Elements" }
 
-Stop-CcatJob -JobId @($arrays) + @($singles) -Confirm:$false
+Stop-CcatJob -JobId (@($arrays) + @($singles)) -Confirm:$false
 
 $ms1 = Get-Median $single
 $msN = Get-Median $array
