@@ -96,6 +96,12 @@ public enum CcatErrorId
     /// <summary>A job name or a name pattern (-Name wildcards) is malformed.</summary>
     InvalidJobName,
 
+    // ---- PowerShell jobs
+    /// <summary>The reason of a PowerShell job (-AsJob, Get-Job) whose HPC job failed; Receive-Job reports it. Never a cmdlet's error.</summary>
+    JobFailed,
+    /// <summary>Two parameters that cannot be used together (for example Wait-CcatJob -AsJob with -Timeout).</summary>
+    InvalidParameterCombination,
+
     // ---- re-runs
     /// <summary>Submit-CcatJob -RetryFailed found no failed element in the array or elements given: nothing was submitted.</summary>
     NoFailedElements,

@@ -35,8 +35,8 @@ public class CcatException : Exception
         CcatErrorId.InvalidResourceRequirement or CcatErrorId.InvalidEnvironmentVariable
             or CcatErrorId.InvalidSubmission or CcatErrorId.InvalidJobId
             or CcatErrorId.InvalidArraySpec or CcatErrorId.InvalidDependency or CcatErrorId.UnknownBackend
-            or CcatErrorId.InvalidJobName => CcatErrorKind.InvalidArgument,
-        CcatErrorId.DependencyNeverSatisfied or CcatErrorId.NotSupportedOnBackend or CcatErrorId.NoFailedElements => CcatErrorKind.InvalidOperation,
+            or CcatErrorId.InvalidJobName or CcatErrorId.InvalidParameterCombination => CcatErrorKind.InvalidArgument,
+        CcatErrorId.DependencyNeverSatisfied or CcatErrorId.NotSupportedOnBackend or CcatErrorId.JobFailed or CcatErrorId.NoFailedElements => CcatErrorKind.InvalidOperation,
         CcatErrorId.InvalidConfiguration => CcatErrorKind.InvalidData,
         CcatErrorId.JobNotFound or CcatErrorId.KubernetesNotFound => CcatErrorKind.ObjectNotFound,
         CcatErrorId.SchedulerUnavailable or CcatErrorId.StoreUnavailable

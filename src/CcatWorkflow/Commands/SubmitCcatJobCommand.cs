@@ -24,6 +24,10 @@ namespace CcatWorkflow.Commands;
 /// <para>Submits a 100-element job array (one sbatch call, at most 20 elements running; one HPCJobInfo per element, JobId &lt;array&gt;_&lt;index&gt;), then a combining job that starts once every element completed. If an element fails, the combining job reads failed with reason DependencyNeverSatisfied.</para>
 /// </example>
 /// <example>
+/// <code>$job = Submit-CcatJob -ExecutionCommand 'echo hello' -JobName hello -AsJob; Receive-Job $job -Wait</code>
+/// <para>Submits the job and returns a PowerShell job (CcatJob) that follows it; Receive-Job -Wait writes the job's log lines (hello) and its final HPCJobInfo when it ends. Get-Job, Wait-Job and Stop-Job work on it, also from a new session after Import-Module CcatWorkflow.</para>
+/// </example>
+/// <example>
 /// <code>Submit-CcatJob -RetryFailed $scans[0].ArrayJobId -Resources @{ memory_gb = 32 }</code>
 /// <para>Re-runs only the failed elements of the array: a new array over exactly their indices, with the original command and job name, here with more memory. Each new element's Message names the element it re-runs.</para>
 /// </example>
@@ -33,6 +37,7 @@ namespace CcatWorkflow.Commands;
 /// </example>
 [Cmdlet(VerbsLifecycle.Submit, "CcatJob", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = CommandSet, HelpUri = HelpLinks.Online)]
 [OutputType(typeof(HPCJobInfo))]
+[OutputType(typeof(Jobs.CcatJob))]
 public sealed class SubmitCcatJobCommand : CcatCmdlet
 {
     private const string CommandSet = "ExecutionCommand";
@@ -149,6 +154,37 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
     [ValidateNotNullOrEmpty]
     public object[]? RetryFailed { get; set; }
 
+    /// <summary>Return a PowerShell job (CcatJob) for each submitted job instead of its HPCJobInfo: its state follows the HPC job (Running, then Completed, Failed or Stopped), Receive-Job returns its log lines and then its final HPCJobInfo, Stop-Job cancels it, and Get-Job lists it (in this session and in new ones).</summary>
+    [Parameter]
+    public SwitchParameter AsJob { get; set; }
+
+    /// <summary>Slurm partition for this job only (overrides SLURM_PARTITION); shown as #SBATCH --partition in -WhatIf. Letters, digits and _ . , + @ - only. Tab completes the cluster's partitions (from sinfo, when it answers quickly).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(Completion.SchedulerOptionCompleter))]
+    public string? Partition { get; set; }
+
+    /// <summary>Slurm account to charge for this job only (overrides SLURM_ACCOUNT); shown as #SBATCH --account in -WhatIf.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? Account { get; set; }
+
+    /// <summary>Slurm quality of service for this job only (overrides SLURM_QOS); shown as #SBATCH --qos in -WhatIf.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? Qos { get; set; }
+
+    /// <summary>Extra sbatch options for this job only, each one option on one line (checked like SLURM_EXTRA_DIRECTIVES), written as #SBATCH lines after the site's SLURM_EXTRA_DIRECTIVES. Example: '--constraint=avx2', '--nice=10'. The module's own lines (name, folder, logs, resources) still win.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string[]? SchedulerOption { get; set; }
+
+    /// <summary>Kubernetes namespace for this job only (overrides K8S_NAMESPACE); the job's id then carries it (namespace/name), so status, logs and removal find it from any session. Tab completes the configured namespace and those the API server lists, when it answers quickly.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(Completion.SchedulerOptionCompleter))]
+    public string? Namespace { get; set; }
+
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
@@ -195,11 +231,13 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
             foreach (var id in ids)
             {
                 var element = ArrayElementId.TryParse(id, out var arrayId, out var index) && submission.ArrayIndex is not null;
-                WriteObject(new HPCJobInfo(id, backend.Kind, HPCJobStatus.Pending, submission.JobName, submittedAt: submittedAt,
+                var info = new HPCJobInfo(id, backend.Kind, HPCJobStatus.Pending, submission.JobName, submittedAt: submittedAt,
                     arrayJobId: element ? arrayId : null, arrayIndex: element ? index : null,
-                    message: retry is not null && element ? $"Re-run of {retry.ArrayId}_{index} (Submit-CcatJob -RetryFailed)." : null));
+                    message: retry is not null && element ? $"Re-run of {retry.ArrayId}_{index} (Submit-CcatJob -RetryFailed)." : null);
+                WriteObject(AsJob ? RunSync(ct => Jobs.CcatJobTable.FollowAsync(info, backend, Settings, submission.ExecutionCommand, null, ct)) : info);
             }
 
+            Jobs.CcatJobTable.Invalidate();
             ReportSubmitted(submission.JobName);
         }
         catch (CcatException ex)
@@ -271,6 +309,14 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
             WorkingDirectory = FullPath(WorkingDirectory),
             ArrayIndex = ArrayIndex is null ? null : ArrayIndexSpec.Parse(ArrayIndex),
             ThrottleLimit = ThrottleLimit,
+            SchedulerOptions = new JobSchedulerOptions
+            {
+                Partition = Partition,
+                Account = Account,
+                Qos = Qos,
+                Directives = SchedulerOption ?? [],
+                Namespace = Namespace,
+            },
         };
         if (ParameterSetName != RetrySet) submission.Validate(); // a re-run is validated once it has the original's command
         return submission;

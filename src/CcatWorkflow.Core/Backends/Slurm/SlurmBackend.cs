@@ -46,14 +46,14 @@ public sealed partial class SlurmBackend : HPCBackend
 
     /// <summary>Creates the backend over validated options and a command runner (the CLI transport; tests pass recorded runs).</summary>
     public SlurmBackend(SlurmOptions options, ICommandRunner runner)
-        : this(options, new SlurmCommandTransport(SlurmTransportKind.Cli, new SlurmCommands(runner), new LocalSlurmJobFiles(SlurmOptions.Validated(options).JobDirectory)))
+        : this(options, new SlurmCommandTransport(SlurmTransportKind.Cli, new SlurmCommands(runner), new LocalSlurmJobFiles(SlurmOptions.Normalized(options).JobDirectory)))
     {
     }
 
     /// <summary>Creates the backend over validated options and a transport.</summary>
     public SlurmBackend(SlurmOptions options, ISlurmTransport transport)
     {
-        Options = SlurmOptions.Validated(options);
+        Options = SlurmOptions.Normalized(options);
         Transport = transport ?? throw new ArgumentNullException(nameof(transport));
         _layout = new SlurmJobDirectory(Options.JobDirectory);
     }
@@ -103,7 +103,8 @@ public sealed partial class SlurmBackend : HPCBackend
         var now = DateTimeOffset.UtcNow;
         var folderName = SlurmJobDirectory.NewFolderName(now);
         var folder = _layout.PathOf(folderName);
-        var script = SbatchScriptBuilder.Build(submission, Options, folder);
+        var options = Options.ForJob(submission.SchedulerOptions);
+        var script = SbatchScriptBuilder.Build(submission, options, folder);
         var metadata = new SlurmJobMetadata
         {
             JobName = submission.JobName,
@@ -121,11 +122,15 @@ public sealed partial class SlurmBackend : HPCBackend
             TimeHours = submission.Resources.TimeHours,
             Gpu = submission.Resources.Gpu,
             Command = submission.ExecutionCommand,
+            Partition = NullIfEmpty(options.Partition),
+            Account = NullIfEmpty(options.Account),
+            Qos = NullIfEmpty(options.Qos),
+            SchedulerOptions = submission.SchedulerOptions.Directives.Count > 0 ? options.ExtraDirectives.Skip(Options.ExtraDirectives.Count).ToList() : null,
             RetryOf = submission.RetryOf,
         };
 
         var id = await Transport.SubmitAsync(new SlurmSubmitRequest(folderName, folder, script, metadata,
-            SbatchScriptBuilder.Directives(submission, Options, folder)) { Secrets = submission.SecretEnvironment.ToList() },
+            SbatchScriptBuilder.Directives(submission, options, folder)) { Secrets = submission.SecretEnvironment.ToList() },
             cancellationToken).ConfigureAwait(false);
 
         // A reused id (cluster reinstalled while this session lives) starts with a clean slate.
@@ -143,8 +148,18 @@ public sealed partial class SlurmBackend : HPCBackend
         ArgumentNullException.ThrowIfNull(submission);
         submission.Validate();
         var folder = _layout.PathOf(SlurmJobDirectory.NewFolderName(DateTimeOffset.UtcNow));
-        return SbatchScriptBuilder.Build(submission, Options, folder);
+        return SbatchScriptBuilder.Build(submission, Options.ForJob(submission.SchedulerOptions), folder);
     }
+
+    /// <inheritdoc />
+    public override IReadOnlyCollection<string> SchedulerOptionNames { get; } = ["Partition", "Account", "Qos", "SchedulerOption"];
+
+    /// <inheritdoc />
+    /// <remarks>Partitions, from one <c>sinfo</c> over the transport; nothing else is offered.</remarks>
+    public override async Task<IReadOnlyList<string>> PeekSchedulerOptionValuesAsync(string optionName, CancellationToken cancellationToken) =>
+        optionName == "Partition" ? await Transport.PartitionsAsync(cancellationToken).ConfigureAwait(false) : [];
+
+    private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
 
     // ------------------------------------------------------------------ status
 
@@ -550,7 +565,7 @@ public sealed partial class SlurmBackend : HPCBackend
                 Sacct = job,
                 CancelRequested = _cancelRequested.ContainsKey(job.JobId),
             }, StderrTail);
-            if (r.Info is { } info && !IsRemoved(job)) list.Add(WithSubmission(info, folder));
+            if (r.Info is { } info && !IsRemoved(job, folders[job.JobId])) list.Add(WithSubmission(info, folder));
         }
 
         // sacct's time-window listing can lag the per-id records by seconds: a job this session

@@ -13,11 +13,18 @@ public sealed class SlurmBackendDescriptor : BackendDescriptor
     /// <inheritdoc />
     public override IReadOnlyList<SettingDefinition> Settings { get; } =
     [
-        new("SLURM_PARTITION", SettingType.String, "", "Slurm partition (--partition); empty = the cluster's default."),
-        new("SLURM_ACCOUNT", SettingType.String, "", "Slurm account (--account); empty = none."),
-        new("SLURM_QOS", SettingType.String, "", "Slurm QOS (--qos); empty = none."),
-        new("SLURM_EXTRA_DIRECTIVES", SettingType.StringList, Array.Empty<string>(), "Extra #SBATCH directives, e.g. [\"--constraint=avx2\"]."),
-        new("SLURM_JOB_DIR", SettingType.String, "", "Directory for sbatch scripts and job logs, on a file system the compute nodes share; empty = <PIPELINE_BASE_DIR>/.ccat-slurm."),
+        // #SBATCH lines are split by sbatch itself: no quoting carries a space or a newline there.
+        new("SLURM_PARTITION", SettingType.String, "", "Slurm partition (--partition); empty = the cluster's default.") { Check = (v, _) => SlurmOptions.NameProblem((string)v) },
+        new("SLURM_ACCOUNT", SettingType.String, "", "Slurm account (--account); empty = none.") { Check = (v, _) => SlurmOptions.NameProblem((string)v) },
+        new("SLURM_QOS", SettingType.String, "", "Slurm QOS (--qos); empty = none.") { Check = (v, _) => SlurmOptions.NameProblem((string)v) },
+        new("SLURM_EXTRA_DIRECTIVES", SettingType.StringList, Array.Empty<string>(), "Extra #SBATCH directives, e.g. [\"--constraint=avx2\"].")
+        {
+            Check = (v, _) => SlurmOptions.DirectivesProblem((IReadOnlyList<string>)v),
+        },
+        new("SLURM_JOB_DIR", SettingType.String, "", "Directory for sbatch scripts and job logs, on a file system the compute nodes share; empty = <PIPELINE_BASE_DIR>/.ccat-slurm.")
+        {
+            Check = (_, s) => SlurmOptions.JobDirectoryProblem(s),
+        },
         new("SLURM_GPU_DIRECTIVE", SettingType.String, "gpus", "How gpu is requested: gpus (--gpus=N) or gres (--gres=gpu:N).") { OneOf = ["gpus", "gres"] },
         new("SLURM_TRANSPORT", SettingType.String, "cli", "How Slurm is reached: cli (the commands on this machine) or ssh (the commands on a login node over SSH).") { OneOf = ["cli", "ssh"] },
         new("SLURM_SSH_HOST", SettingType.String, "", "Login node for SLURM_TRANSPORT=ssh.")
@@ -30,6 +37,7 @@ public sealed class SlurmBackendDescriptor : BackendDescriptor
         new("SLURM_SSH_KEY_FILE", SettingType.String, "", "Private key file (OpenSSH or PEM); empty = ~/.ssh/id_ed25519, id_ecdsa or id_rsa, the first that exists."),
         new("SLURM_SSH_KEY_PASSPHRASE", SettingType.String, "", "Passphrase of the private key; keep it in the secrets file or the environment.", IsSecret: true),
         new("SLURM_SSH_KNOWN_HOSTS", SettingType.String, "", "known_hosts file holding the login node's host key (pinned: an unknown or changed key is refused); empty = ~/.ssh/known_hosts."),
+        new("SLURM_SSH_PROXY_JUMP", SettingType.String, "", "Bastion to reach the login node through, as [user@]host[:port] (one hop, like ssh -J; same key and known_hosts, both host keys pinned); empty = connect directly."),
         new("SLURM_MIN_POLL_SECONDS", SettingType.Float, 0.0, "Fewest seconds between two Slurm status requests of Wait-CcatJob, whatever -PollInterval says (an administrator's floor).") { Min = 0, Max = 3600 },
     ];
 
