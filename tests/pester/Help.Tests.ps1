@@ -92,4 +92,34 @@ Describe 'Generated help details' -Tag 'Unit' {
     }
 }
 
+Describe 'Help of the PowerShell-job parameters' -Tag 'Unit' {
+    It '-AsJob of <_> is described and rendered as a switch' -ForEach 'Submit-CcatJob', 'Wait-CcatJob' {
+        $p = Get-Help $_ -Parameter AsJob
+        ($p.description.Text -join ' ') | Should -Match 'CcatJob'
+        ((Get-Help $_).syntax | Out-String) | Should -Match '\[-AsJob\]'
+        $p.defaultValue | Should -Be 'False'
+    }
+
+    It 'the output types name CcatJob, as -AsJob returns it' {
+        (Get-Command Submit-CcatJob).OutputType.Name | Should -Contain 'CcatWorkflow.Commands.Jobs.CcatJob'
+        (Get-Command Wait-CcatJob).OutputType.Name | Should -Contain 'CcatWorkflow.Commands.Jobs.CcatJob'
+    }
+}
+
+Describe 'Update-Help' -Tag 'Unit' {
+    It 'says plainly that the help ships with the module: no download is attempted' {
+        $err = $null
+        Update-Help -Module CcatWorkflow -UICulture en-US -ErrorAction SilentlyContinue -ErrorVariable err
+        $err.Count | Should -Be 1
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'HelpInfoUriNotFound,*'
+        $err[0].Exception.Message | Should -Match 'does not support updatable help'
+    }
+
+    It 'the shipped help needs no update: about_CcatWorkflow explains Update-Help and -Online' {
+        $text = Get-Help about_CcatWorkflow | Out-String
+        $text | Should -Match 'Update-Help'
+        $text | Should -Match 'POWERSHELL JOBS'
+    }
+}
+
 AfterAll { Restore-TestEnvironment $script:savedEnvironment }

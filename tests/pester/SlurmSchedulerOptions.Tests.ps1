@@ -75,7 +75,7 @@ Describe 'Per-job scheduler options on Slurm' -Tag 'Service', 'Slurm' {
         $other.Partition | Should -Be 'debug'
         $other.Account | Should -Be $script:acct
         $other.Qos | Should -Be $script:acct
-        $other.Status | Should -Be 'Pending'
+        "$($other.Status)" | Should -Be 'Pending'
         $meta = Get-Content (Join-Path $script:jobDir $job.JobId 'job.json') -Raw | ConvertFrom-Json
         $meta.schedulerOptions | Should -Be @('--hold', '--nice=7')
     }
