@@ -10,7 +10,8 @@ public static class ArrayStatus
     /// One record for an array asked about by its array id: pending or running while any
     /// element is; completed when every element completed; otherwise failed with the reason and
     /// exit code of the first failed element. CPU hours add up; wall time and peak memory are
-    /// the largest of any element.
+    /// the largest of any element. Pending reads WaitingForDependency when every unfinished
+    /// element waits for its parents.
     /// </summary>
     public static HPCJobInfo Aggregate(string arrayId, HPCBackendKind backend, IReadOnlyList<HPCJobInfo> elements)
     {
@@ -23,6 +24,11 @@ public static class ArrayStatus
         else if (elements.Any(t => t.Status == HPCJobStatus.Pending)) status = HPCJobStatus.Pending;
         else status = firstFailed is null ? HPCJobStatus.Completed : HPCJobStatus.Failed;
         var finished = status is HPCJobStatus.Completed or HPCJobStatus.Failed;
+        // Pending only because every unfinished element waits for its parents: say so, as an
+        // element does.
+        var reason = status == HPCJobStatus.Failed ? firstFailed!.Reason
+            : status == HPCJobStatus.Pending && elements.All(e => e.IsFinished || e.Reason == HPCJobReason.WaitingForDependency) ? HPCJobReason.WaitingForDependency
+            : HPCJobReason.None;
         static double? Sum(IEnumerable<double?> v) => v.Any(x => x is not null) ? v.Sum(x => x ?? 0) : null;
         static double? Max(IEnumerable<double?> v) => v.Any(x => x is not null) ? v.Max(x => x ?? 0) : null;
         return new HPCJobInfo(arrayId, backend, status, elements[0].JobName,
@@ -30,13 +36,15 @@ public static class ArrayStatus
             wallTimeSeconds: Max(elements.Select(t => t.WallTimeSeconds)),
             cpuHours: Sum(elements.Select(t => t.CpuHours)),
             peakMemoryGb: Max(elements.Select(t => t.PeakMemoryGb)),
-            reason: status == HPCJobStatus.Failed ? firstFailed!.Reason : HPCJobReason.None,
+            reason: reason,
             nativeState: status == HPCJobStatus.Failed ? firstFailed!.NativeState : elements[0].NativeState,
             submittedAt: elements.Min(t => t.SubmittedAt),
             startedAt: elements.Where(t => t.StartedAt is not null).Min(t => t.StartedAt),
             finishedAt: finished ? elements.Max(t => t.FinishedAt) : null,
             message: $"Array of {elements.Count} tasks: {counts}.",
-            allocatedCpuHours: Sum(elements.Select(t => t.AllocatedCpuHours)));
+            allocatedCpuHours: Sum(elements.Select(t => t.AllocatedCpuHours)))
+            // The elements share one submission: -RetryFailed reads command and resources here.
+            .WithSubmission(elements[0].RequestedCpu, elements[0].RequestedMemoryGb, elements[0].RequestedTimeHours, elements[0].RequestedGpu, elements[0].Command, null);
     }
 
     /// <summary>

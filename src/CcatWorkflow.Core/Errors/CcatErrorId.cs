@@ -113,4 +113,8 @@ public enum CcatErrorId
     SlurmRestRequestRejected,
     /// <summary>slurmrestd answered with a server error (HTTP 5xx) that means nothing more specific: could not be asked.</summary>
     SlurmRestServerError,
+
+    // ---- re-runs
+    /// <summary>Submit-CcatJob -RetryFailed found no failed element in the array or elements given: nothing was submitted.</summary>
+    NoFailedElements,
 }

@@ -36,7 +36,7 @@ public class CcatException : Exception
             or CcatErrorId.InvalidSubmission or CcatErrorId.InvalidJobId
             or CcatErrorId.InvalidArraySpec or CcatErrorId.InvalidDependency or CcatErrorId.UnknownBackend
             or CcatErrorId.InvalidJobName or CcatErrorId.InvalidParameterCombination => CcatErrorKind.InvalidArgument,
-        CcatErrorId.DependencyNeverSatisfied or CcatErrorId.NotSupportedOnBackend or CcatErrorId.JobFailed => CcatErrorKind.InvalidOperation,
+        CcatErrorId.DependencyNeverSatisfied or CcatErrorId.NotSupportedOnBackend or CcatErrorId.JobFailed or CcatErrorId.NoFailedElements => CcatErrorKind.InvalidOperation,
         CcatErrorId.InvalidConfiguration => CcatErrorKind.InvalidData,
         CcatErrorId.JobNotFound or CcatErrorId.KubernetesNotFound => CcatErrorKind.ObjectNotFound,
         CcatErrorId.SchedulerUnavailable or CcatErrorId.StoreUnavailable

@@ -103,6 +103,9 @@ public sealed record JobSubmission
     /// <summary>Per-job scheduler options (partition, account, QOS, extra directives, namespace), each overriding its setting for this job.</summary>
     public JobSchedulerOptions SchedulerOptions { get; init; } = JobSchedulerOptions.None;
 
+    /// <summary>For a re-run of an array's failed elements (Submit-CcatJob -RetryFailed): the original array's id, recorded with the new array.</summary>
+    public string? RetryOf { get; init; }
+
     /// <summary>
     /// Validates environment variable names: no empty name, no '=' and no NUL, in names or
     /// (NUL) values. Values are otherwise passed through exactly. Throws
