@@ -216,6 +216,11 @@ function Invoke-PesterRun {
     $failed = [int]$suites.GetAttribute('failures') + [int]('0' + $suites.GetAttribute('errors'))
     $skipped = [int]$suites.GetAttribute('disabled') + [int]('0' + $suites.GetAttribute('skipped'))
     $passed = [int]$suites.GetAttribute('tests') - $failed - $skipped
+    if ($PesterTag -or $PesterExcludeTag) {
+        # Tests left out by a tag are not skipped tests: the selection did not ask for them.
+        Step "Pester: $skipped not selected by tag"
+        $skipped = 0
+    }
     $script:counts.Passed += $passed
     $script:counts.Failed += $failed
     $script:counts.Skipped += $skipped

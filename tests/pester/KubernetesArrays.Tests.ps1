@@ -9,6 +9,7 @@ BeforeAll {
     $started = & bash (Join-Path $PSScriptRoot '../infra/kubernetes/start.sh')
     if ($LASTEXITCODE -ne 0) { throw "tests/infra/kubernetes/start.sh failed with exit code $LASTEXITCODE" }
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:savedEnvironment = Save-TestEnvironment  # given back in the top-level AfterAll
     Import-Module (Join-Path $PSScriptRoot '../../out/CcatWorkflow/CcatWorkflow.psd1') -Force
 
     $script:state = Split-Path -Parent (($started | Where-Object { $_ -like 'KUBECONFIG=*' }) -replace '^KUBECONFIG=', '')
@@ -37,14 +38,6 @@ BeforeAll {
     # API requests the double counted in one namespace.
     function Get-NamespaceCalls([string] $Namespace) {
         (Invoke-RestMethod -Uri "$($script:url)_double/stats?namespace=$Namespace" -SkipCertificateCheck).total
-    }
-
-    function Wait-Until([scriptblock] $Condition, [int] $Seconds = 60) {
-        $until = (Get-Date).AddSeconds($Seconds)
-        while (-not (& $Condition)) {
-            if ((Get-Date) -gt $until) { throw "condition not reached in $Seconds s: $Condition" }
-            Start-Sleep -Milliseconds 200
-        }
     }
 
     # The least-privilege RBAC of docs/kubernetes.md for the waiter: read Jobs and ConfigMaps.
@@ -97,12 +90,11 @@ AfterAll {
     Use-Kubernetes 'ccat-manual'
     $live = @(Get-CcatJob -Status Pending, Running -ErrorAction Ignore)
     if ($live.Count -gt 0) { $live | Stop-CcatJob -Confirm:$false -ErrorAction Ignore }
-    Remove-Item env:CCAT_WORKFLOW_MANAGER_HPC_BACKEND, env:CCAT_WORKFLOW_MANAGER_K8S_KUBECONFIG, env:CCAT_WORKFLOW_MANAGER_K8S_NAMESPACE,
-        env:CCAT_WORKFLOW_MANAGER_K8S_SERVICE_ACCOUNT, env:CCAT_WORKFLOW_MANAGER_K8S_DEPENDENCY_POLL_SECONDS, env:CCAT_WORKFLOW_MANAGER_POLL_INTERVAL_SECONDS -ErrorAction Ignore
     Remove-Item -Recurse -Force $script:work -ErrorAction Ignore
+    Restore-TestEnvironment $script:savedEnvironment
 }
 
-Describe 'Kubernetes arrays' {
+Describe 'Kubernetes arrays' -Tag 'Service', 'Kubernetes' {
     BeforeEach { Use-Kubernetes }
 
     It 'a 10-element array is one Indexed Job and returns one job per element, ArrayId_Index' {
@@ -218,7 +210,7 @@ Describe 'Kubernetes arrays' {
     }
 }
 
-Describe 'Kubernetes arrays at scale' {
+Describe 'Kubernetes arrays at scale' -Tag 'Service', 'Kubernetes' {
     It 'a 500-element array is one Job; the status of all its elements costs at most 3 API calls' {
         Use-Kubernetes 'ccat-manual'   # pods never start here: the array stays pending while counted
         $before = Get-NamespaceCalls 'ccat-manual'
@@ -243,7 +235,7 @@ Describe 'Kubernetes arrays at scale' {
     }
 }
 
-Describe 'Kubernetes dependencies' {
+Describe 'Kubernetes dependencies' -Tag 'Service', 'Kubernetes' {
     BeforeEach { Use-Kubernetes }
 
     It 'a dependent job waits in an init container: Pending, reason WaitingForDependency' {

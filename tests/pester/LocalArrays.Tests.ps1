@@ -10,6 +10,7 @@ BeforeDiscovery {
 
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:savedEnvironment = Save-TestEnvironment  # given back in the top-level AfterAll
     Import-Module (Get-ModuleManifestPath) -Force
     & bash (Join-Path (Get-RepoRoot) 'tests/infra/redis/start.sh') | Out-Null
 
@@ -42,7 +43,7 @@ BeforeAll {
     }
 }
 
-Describe 'Local arrays with the <Store> store' -ForEach $stores {
+Describe 'Local arrays with the <Store> store' -ForEach $stores -Tag 'Service', 'Local', 'Redis' {
     BeforeAll {
         $script:dir = Use-Store $Store
         $script:work = Join-Path $TestDrive "work-$Store"
@@ -176,7 +177,7 @@ Describe 'Local arrays with the <Store> store' -ForEach $stores {
     }
 }
 
-Describe 'Local dependencies with the <Store> store' -ForEach $stores {
+Describe 'Local dependencies with the <Store> store' -ForEach $stores -Tag 'Service', 'Local', 'Redis' {
     BeforeAll {
         $script:dir = Use-Store $Store
         $script:work = Join-Path $TestDrive "deps-$Store"
@@ -274,3 +275,5 @@ Describe 'Local dependencies with the <Store> store' -ForEach $stores {
         $e2[0].FullyQualifiedErrorId | Should -BeLike 'InvalidDependency,*'
     }
 }
+
+AfterAll { Restore-TestEnvironment $script:savedEnvironment }

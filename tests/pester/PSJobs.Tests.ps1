@@ -5,6 +5,7 @@
 
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:savedEnvironment = Save-TestEnvironment  # given back in the top-level AfterAll
     $script:manifest = Get-ModuleManifestPath
     Import-Module $script:manifest -Force
     $script:pwshDll = Join-Path $PSHOME 'pwsh.dll'
@@ -25,7 +26,7 @@ BeforeAll {
     }
 }
 
-Describe 'PowerShell jobs on the Local backend' {
+Describe 'PowerShell jobs on the Local backend' -Tag 'Process', 'Local' {
     BeforeAll {
         Reset-CcatEnvironment -JobDir (Join-Path $TestDrive 'jobs')
         $env:CCAT_WORKFLOW_MANAGER_HPC_BACKEND = 'Local'
@@ -163,7 +164,7 @@ Receive-Job `$j -Wait | ForEach-Object { if (`$_ -is [CcatWorkflow.HPCJobInfo]) 
     }
 }
 
-Describe 'PowerShell jobs on the Slurm backend' {
+Describe 'PowerShell jobs on the Slurm backend' -Tag 'Service', 'Slurm' {
     BeforeAll {
         & bash (Join-Path $PSScriptRoot '../infra/slurm/start.sh')
         if ($LASTEXITCODE -ne 0) { throw "tests/infra/slurm/start.sh failed with exit code $LASTEXITCODE" }
@@ -192,3 +193,5 @@ Describe 'PowerShell jobs on the Slurm backend' {
         $final.Reason | Should -Be 'Cancelled'
     }
 }
+
+AfterAll { Restore-TestEnvironment $script:savedEnvironment }
