@@ -83,6 +83,9 @@ public static class BackendRegistry
     {
         ArgumentNullException.ThrowIfNull(settings);
         var descriptor = Describe(kind);
+        // The default backend's rules were checked when the settings loaded; another backend's
+        // are checked when it is first asked for (SettingsLoader.Validate says why).
+        Configuration.SettingsLoader.CheckRules(settings, descriptor.Settings.Select(d => d.Name));
         var key = kind.Name + "\n" + settings.Fingerprint(descriptor.SettingNames);
         return Cache.GetOrAdd(key, _ => new Lazy<HPCBackend>(() => descriptor.Create(settings))).Value;
     }

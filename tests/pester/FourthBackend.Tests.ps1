@@ -64,13 +64,19 @@ Describe 'A backend registered from a test assembly' -Tag 'Unit' {
         }
     }
 
-    It 'checks its setting''s rule when the settings load' {
+    It 'checks its setting''s rule when the settings load as the default backend, else when first used' {
         $env:CCAT_WORKFLOW_MANAGER_INMEMORY_SECONDS_PER_SLEEP = '61'
         try {
+            # Not the default backend: the settings load (a Local user is not refused for it) ...
+            (Get-CcatConfiguration INMEMORY_SECONDS_PER_SLEEP -ErrorAction Stop).Value | Should -Be 61
+            # ... and asking for the backend is refused.
+            { Get-CcatJob -Backend InMemory -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidConfiguration*'
+            $env:CCAT_WORKFLOW_MANAGER_HPC_BACKEND = 'inmemory'
             { Get-CcatConfiguration -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidConfiguration*'
         }
         finally {
             $env:CCAT_WORKFLOW_MANAGER_INMEMORY_SECONDS_PER_SLEEP = '0.2'
+            Remove-Item env:CCAT_WORKFLOW_MANAGER_HPC_BACKEND -ErrorAction Ignore
         }
     }
 

@@ -320,12 +320,34 @@ public static class SettingsLoader
         _ => $"a {raw.GetType().Name}",
     };
 
-    // The one place a setting's rule is checked (SettingDefinition.Problem): once, after every
-    // layer is applied, so a rule may look at other settings (REDIS_PORT and a unix socket).
+    // Where a setting's rule is checked (SettingDefinition.Problem): once, after every layer is
+    // applied, so a rule may look at other settings (REDIS_PORT and a unix socket). The common
+    // settings and the default backend's are checked here; another backend's settings are
+    // checked when that backend is first used (BackendRegistry.Get, e.g. -Backend Slurm), so a
+    // Local user is never refused for a Slurm or Kubernetes value they do not use (an empty
+    // SLURM_JOB_DIR stands for a folder under PIPELINE_BASE_DIR, which may hold a space).
     private static void Validate(CcatSettings s)
     {
+        CheckRules(s, SettingsSchema.Common.Select(d => d.Name));
+        if (BackendRegistry.TryParse(s.GetString("HPC_BACKEND").Trim()) is { } kind)
+        {
+            CheckRules(s, BackendRegistry.Describe(kind).Settings.Select(d => d.Name));
+        }
+    }
+
+    /// <summary>
+    /// Checks the rules of the named settings against <paramref name="s"/>; the first broken one
+    /// is an InvalidConfiguration error that names the setting, its value (never a secret's) and
+    /// where it came from.
+    /// </summary>
+    public static void CheckRules(CcatSettings s, IEnumerable<string> names)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        ArgumentNullException.ThrowIfNull(names);
+        var wanted = names.ToHashSet(StringComparer.OrdinalIgnoreCase);
         foreach (var v in s.Values)
         {
+            if (!wanted.Contains(v.Definition.Name)) continue;
             if (v.Definition.Problem(v.Value, s) is { } problem)
             {
                 var text = CcatSettings.Format(v.Value, mask: false);

@@ -100,8 +100,9 @@ public sealed class KubernetesClientFactoryTests : IDisposable
     [InlineData("K8S_TTL_SECONDS_AFTER_FINISHED", "4294967296")]
     public void Bad_settings_are_refused_when_the_settings_load(string name, string value)
     {
-        var env = new Dictionary<string, string> { ["HOME"] = _dir, ["CCAT_WORKFLOW_MANAGER_" + name] = value };
-        // One rule per setting, checked by the loader: KubernetesOptions only reads typed values.
+        var env = new Dictionary<string, string> { ["HOME"] = _dir, ["CCAT_WORKFLOW_MANAGER_HPC_BACKEND"] = "kubernetes", ["CCAT_WORKFLOW_MANAGER_" + name] = value };
+        // One rule per setting, checked by the loader (for the default backend's settings):
+        // KubernetesOptions only reads typed values.
         var e = Assert.Throws<CcatException>(() => Core.Configuration.SettingsLoader.Load(env, _dir));
         Assert.Equal(CcatErrorId.InvalidConfiguration, e.ErrorId);
         Assert.Contains(name, e.Message);
@@ -110,7 +111,7 @@ public sealed class KubernetesClientFactoryTests : IDisposable
     [Fact]
     public void Pvc_needs_a_claim_name()
     {
-        var env = new Dictionary<string, string> { ["HOME"] = _dir, ["CCAT_WORKFLOW_MANAGER_K8S_VOLUME_KIND"] = "pvc" };
+        var env = new Dictionary<string, string> { ["HOME"] = _dir, ["CCAT_WORKFLOW_MANAGER_HPC_BACKEND"] = "kubernetes", ["CCAT_WORKFLOW_MANAGER_K8S_VOLUME_KIND"] = "pvc" };
         var e = Assert.Throws<CcatException>(() => Core.Configuration.SettingsLoader.Load(env, _dir));
         Assert.Contains("K8S_PVC_NAME", e.Message);
         env["CCAT_WORKFLOW_MANAGER_K8S_PVC_NAME"] = "Not_A_Claim";

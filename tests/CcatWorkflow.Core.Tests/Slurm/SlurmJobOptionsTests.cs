@@ -21,7 +21,8 @@ public sealed class SlurmJobOptionsTests
     private static CcatException SettingError(string name, string value) => Assert.Throws<CcatException>(() =>
         Core.Configuration.SettingsLoader.Load(new Dictionary<string, string>
         {
-            ["HOME"] = "/nonexistent", ["XDG_CONFIG_HOME"] = "/nonexistent", [Core.Configuration.SettingsSchema.EnvPrefix + name] = value,
+            ["HOME"] = "/nonexistent", ["XDG_CONFIG_HOME"] = "/nonexistent",
+            [Core.Configuration.SettingsSchema.EnvPrefix + "HPC_BACKEND"] = "slurm", [Core.Configuration.SettingsSchema.EnvPrefix + name] = value,
         }, "/nonexistent"));
 
     private static JobSubmission Job(JobSchedulerOptions options) => new() { ExecutionCommand = "true", SchedulerOptions = options };

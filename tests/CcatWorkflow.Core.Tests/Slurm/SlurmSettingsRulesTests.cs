@@ -13,7 +13,12 @@ public sealed class SlurmSettingsRulesTests : IDisposable
 
     private CcatSettings Load(params (string Name, string Value)[] vars)
     {
-        var env = new Dictionary<string, string> { ["HOME"] = _dir, ["XDG_CONFIG_HOME"] = Path.Combine(_dir, "config") };
+        var env = new Dictionary<string, string>
+        {
+            ["HOME"] = _dir,
+            ["XDG_CONFIG_HOME"] = Path.Combine(_dir, "config"),
+            [SettingsSchema.EnvPrefix + "HPC_BACKEND"] = "slurm",
+        };
         foreach (var (n, v) in vars) env[SettingsSchema.EnvPrefix + n] = v;
         return SettingsLoader.Load(env, _dir);
     }
@@ -42,6 +47,18 @@ public sealed class SlurmSettingsRulesTests : IDisposable
         var e = Assert.Throws<CcatException>(() => Load(("PIPELINE_BASE_DIR", "/data/my pipelines")));
         Assert.Contains("SLURM_JOB_DIR", e.Message, StringComparison.Ordinal);
         Assert.Contains("/data/my pipelines/.ccat-slurm", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Another_backends_rules_are_checked_when_that_backend_is_first_used_not_when_the_settings_load()
+    {
+        // A Local user whose PIPELINE_BASE_DIR holds a space is not refused for the Slurm job
+        // folder it implies; asking for the Slurm backend with those settings is.
+        var settings = Load(("HPC_BACKEND", "local"), ("PIPELINE_BASE_DIR", "/data/my pipelines"));
+        Assert.Equal("/data/my pipelines", settings.GetString("PIPELINE_BASE_DIR"));
+        var e = Assert.Throws<CcatException>(() => BackendRegistry.Get(HPCBackendKind.Slurm, settings));
+        Assert.Equal(CcatErrorId.InvalidConfiguration, e.ErrorId);
+        Assert.Contains("SLURM_JOB_DIR", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
