@@ -95,4 +95,8 @@ public enum CcatErrorId
     // ---- names
     /// <summary>A job name or a name pattern (-Name wildcards) is malformed.</summary>
     InvalidJobName,
+
+    // ---- retries
+    /// <summary>A retry policy (-RetryOn, -MaxAttempts, -MemoryGrowth, -TimeGrowth, -RetryPolicy) is malformed or cannot apply to this job (nothing was submitted).</summary>
+    InvalidRetryPolicy,
 }

@@ -100,6 +100,9 @@ public sealed record JobSubmission
     /// <summary>The jobs this one waits for, and on what condition; null for none.</summary>
     public JobDependency? Dependency { get; init; }
 
+    /// <summary>The retry policy (Submit-CcatJob -RetryOn); null for none. docs/retries.md.</summary>
+    public Retries.RetryPolicy? Retry { get; init; }
+
     /// <summary>
     /// Validates environment variable names: no empty name, no '=' and no NUL, in names or
     /// (NUL) values. Values are otherwise passed through exactly. Throws

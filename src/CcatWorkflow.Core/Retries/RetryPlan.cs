@@ -1,0 +1,139 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using CcatWorkflow.Core.Submission;
+
+namespace CcatWorkflow.Core.Retries;
+
+/// <summary>
+/// What is recorded with a job submitted under a retry policy: the policy and everything needed
+/// to submit the job again from any process. Secret variables are never part of it (a retry
+/// policy refuses -SecretEnvironment), nor are array indices or dependencies.
+/// </summary>
+public sealed record RetryPlan
+{
+    /// <summary>The plan's format.</summary>
+    public int Version { get; init; } = 1;
+
+    /// <summary>The policy.</summary>
+    public required RetryPolicy Policy { get; init; }
+
+    /// <summary>The shell command line.</summary>
+    public required string ExecutionCommand { get; init; }
+
+    /// <summary>The job name as given.</summary>
+    public string JobName { get; init; } = "ccat-job";
+
+    /// <summary>The image reference.</summary>
+    public string? ImageRef { get; init; }
+
+    /// <summary>The SIF file.</summary>
+    public string? SifPath { get; init; }
+
+    /// <summary>Input directory.</summary>
+    public string? InputDir { get; init; }
+
+    /// <summary>Output directory.</summary>
+    public string? OutputDir { get; init; }
+
+    /// <summary>Workspace directory.</summary>
+    public string? WorkspaceDir { get; init; }
+
+    /// <summary>Manifest file.</summary>
+    public string? ManifestPath { get; init; }
+
+    /// <summary>Working directory.</summary>
+    public string? WorkingDirectory { get; init; }
+
+    /// <summary>CPUs asked for.</summary>
+    public int? Cpu { get; init; }
+
+    /// <summary>Memory asked for (GiB) by the first attempt.</summary>
+    public double? MemoryGb { get; init; }
+
+    /// <summary>Time limit asked for (hours) by the first attempt.</summary>
+    public double? TimeHours { get; init; }
+
+    /// <summary>GPUs asked for.</summary>
+    public int? Gpu { get; init; }
+
+    /// <summary>The (non-secret) environment variables as given, in order.</summary>
+    public IReadOnlyList<RetryPlanVariable> Environment { get; init; } = [];
+
+    /// <summary>The first attempt's resources.</summary>
+    [JsonIgnore]
+    public ResourceRequirements Resources => new(Cpu, MemoryGb, TimeHours, Gpu);
+
+    /// <summary>The plan of <paramref name="submission"/> under its policy.</summary>
+    public static RetryPlan Of(JobSubmission submission)
+    {
+        ArgumentNullException.ThrowIfNull(submission);
+        return new RetryPlan
+        {
+            Policy = submission.Retry ?? throw new ArgumentException("The submission has no retry policy.", nameof(submission)),
+            ExecutionCommand = submission.ExecutionCommand,
+            JobName = submission.JobName,
+            ImageRef = submission.ImageRef,
+            SifPath = submission.SifPath,
+            InputDir = submission.InputDir,
+            OutputDir = submission.OutputDir,
+            WorkspaceDir = submission.WorkspaceDir,
+            ManifestPath = submission.ManifestPath,
+            WorkingDirectory = submission.WorkingDirectory,
+            Cpu = submission.Resources.Cpu,
+            MemoryGb = submission.Resources.MemoryGb,
+            TimeHours = submission.Resources.TimeHours,
+            Gpu = submission.Resources.Gpu,
+            Environment = submission.Environment.Where(kv => kv.Key != RetryRules.AttemptVariable).Select(kv => new RetryPlanVariable(kv.Key, kv.Value)).ToList(),
+        };
+    }
+
+    /// <summary>The submission of attempt <paramref name="attempt"/> with <paramref name="resources"/>.</summary>
+    public JobSubmission ToSubmission(int attempt, ResourceRequirements resources) => RetryRules.ForAttempt(new JobSubmission
+    {
+        ExecutionCommand = ExecutionCommand,
+        JobName = JobName,
+        ImageRef = ImageRef,
+        SifPath = SifPath,
+        InputDir = InputDir,
+        OutputDir = OutputDir,
+        WorkspaceDir = WorkspaceDir,
+        ManifestPath = ManifestPath,
+        WorkingDirectory = WorkingDirectory,
+        Resources = resources,
+        Environment = Environment.Select(v => new KeyValuePair<string, string>(v.Name, v.Value)).ToList(),
+        Retry = Policy,
+    }, attempt);
+
+    /// <summary>The plan as stored.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, RetryJson.Options);
+
+    /// <summary>A stored plan; null when the text is not one.</summary>
+    public static RetryPlan? FromJson(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        try
+        {
+            return JsonSerializer.Deserialize<RetryPlan>(text, RetryJson.Options);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}
+
+/// <summary>One environment variable of a plan.</summary>
+/// <param name="Name">The name.</param>
+/// <param name="Value">The value.</param>
+public sealed record RetryPlanVariable(string Name, string Value);
+
+/// <summary>The JSON options of plans and claims.</summary>
+internal static class RetryJson
+{
+    public static JsonSerializerOptions Options { get; } = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Converters = { new JsonStringEnumConverter() },
+    };
+}
