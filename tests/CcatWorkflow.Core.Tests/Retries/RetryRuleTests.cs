@@ -11,6 +11,7 @@ namespace CcatWorkflow.Core.Tests.Retries;
 /// a function of their submission, with the file ledger the Local file store and Slurm use.
 /// Several backend instances over one "cluster" and one ledger folder stand for several processes.
 /// </summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class RetryRuleTests : IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("ccat-retry-").FullName;
