@@ -1,6 +1,5 @@
 using System.Collections;
 using System.Globalization;
-using System.Text.Json.Serialization;
 using CcatWorkflow.Core.Errors;
 using CcatWorkflow.Core.Submission;
 
@@ -46,7 +45,6 @@ public sealed record RetryPolicy
     ];
 
     /// <summary>The failure reasons that start another attempt.</summary>
-    [JsonConverter(typeof(JsonStringEnumConverter<HPCJobReason>))]
     public IReadOnlyList<HPCJobReason> RetryOn { get; init; } = [];
 
     /// <summary>Attempts in all, the first included.</summary>
