@@ -65,7 +65,7 @@ function Invoke-Clean {
 function Invoke-Build {
     if ($script:built) { return }
     Step "dotnet build ($Configuration)"
-    dotnet build (Join-Path $root 'CcatWorkflow.slnx') -c $Configuration --nologo -v minimal -clp:NoSummary
+    Invoke-DotnetBuild (Join-Path $root 'CcatWorkflow.slnx')
     Step 'assemble out/CcatWorkflow'
     Remove-Item -Recurse -Force $moduleDir -ErrorAction Ignore
     $deps = Join-Path $moduleDir 'deps'
@@ -105,6 +105,18 @@ function Invoke-Build {
     $script:built = $true
 }
 
+function Invoke-DotnetBuild([string] $Project) {
+    # Analyzer findings are warnings, not errors (Directory.Build.targets): count them so they
+    # are seen. Only projects compiled in this run report theirs (an up-to-date one is silent).
+    $found = [Collections.Generic.HashSet[string]]::new()
+    dotnet build $Project -c $Configuration --nologo -v minimal -clp:NoSummary | ForEach-Object {
+        Write-Host $_
+        if ($_ -match '^\s*(\S.*?): warning (CA\d+):') { [void]$found.Add("$($Matches[1]) $($Matches[2])") }
+    }
+    if ($found.Count -gt 0) { Write-Warning "$($found.Count) analyzer warning(s) (CA rules, AnalysisMode Recommended): fix them or suppress with a reason (.editorconfig)." }
+    else { Step 'analyzers: no warnings in the projects compiled' }
+}
+
 function Publish-NativeRunner([string] $runner, [string] $deps) {
     # The Local runner as a Native AOT executable: deps/native/<rid>/ccat-runner. The managed
     # runner (deps/CcatWorkflow.LocalRunner.dll) stays the fallback where none fits the machine
@@ -137,7 +149,7 @@ function Invoke-Unit {
     # double or another listener) or [Trait("Tier", "Process")] (real Local jobs that run for
     # seconds each); with -XunitFilter it runs exactly what the filter selects.
     Step 'dotnet build (tests)'
-    dotnet build (Join-Path $root 'tests/CcatWorkflow.Core.Tests') -c $Configuration --nologo -v minimal -clp:NoSummary
+    Invoke-DotnetBuild (Join-Path $root 'tests/CcatWorkflow.Core.Tests')
     Invoke-Xunit -Filter $(if ($XunitFilter) { $XunitFilter } else { 'Tier!=Service&Tier!=Process' })
 }
 

@@ -17,6 +17,8 @@ public sealed record Cause(string Reason, string Field, string Message)
 /// An API error: the handler throws it, the middleware writes it as a real <c>Status</c> body
 /// (kind Status, status Failure, message, reason, details, code).
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1710:Identifiers should have correct suffix",
+    Justification = "Named for the API's Status error it writes; test double only.")]
 public sealed class ApiError : Exception
 {
     /// <summary>Creates an error.</summary>

@@ -154,7 +154,7 @@ public sealed partial class Cluster
         TouchJob(job);
     }
 
-    private void FailJobLocked(V1Job job, JobRuntime jr, string reason, string message)
+    private static void FailJobLocked(V1Job job, JobRuntime jr, string reason, string message)
     {
         var now = Now();
         job.Status.Conditions =

@@ -99,8 +99,7 @@ public static class Defaults
     public static string? ImageTag(string? image)
     {
         if (image is null) return null;
-        var at = image.IndexOf('@');
-        if (at >= 0) return "digest";
+        if (image.Contains('@', StringComparison.Ordinal)) return "digest";
         var slash = image.LastIndexOf('/');
         var colon = image.LastIndexOf(':');
         return colon > slash ? image[(colon + 1)..] : null;

@@ -1,6 +1,8 @@
 namespace CcatWorkflow.Core.Configuration;
 
 /// <summary>The value type of a setting, checked when the settings are loaded.</summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1720:Identifier contains type name",
+    Justification = "The members name the TOML/Dynaconf value types a setting holds (string, integer, float).")]
 public enum SettingType
 {
     /// <summary>A string.</summary>

@@ -13,10 +13,6 @@ internal static class ErrorRecordFactory
     public static ErrorRecord From(CcatException ex, object? target) =>
         new(ToPublic(ex), ex.ErrorId.ToString(), Category(ex.Kind), target ?? ex.JobId);
 
-    public static ErrorRecord Unexpected(Exception ex, object? target) =>
-        new(new CcatWorkflowException(ex.Message, nameof(CcatErrorId.InternalError), null, false, ex),
-            nameof(CcatErrorId.InternalError), ErrorCategory.NotSpecified, target);
-
     /// <summary>
     /// The public exception for an engine exception. An id refused as malformed gets a hint
     /// when it has another backend's form (a Slurm id sent to the Local backend).

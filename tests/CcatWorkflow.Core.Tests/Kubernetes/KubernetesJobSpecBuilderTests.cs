@@ -228,7 +228,7 @@ public class KubernetesJobSpecBuilderTests
     {
         var s = Submission();
         var job = Build(s);
-        var record = KubernetesJobSpecBuilder.BuildRecord(s, Options, "calibrate-co-bcdfg", DateTimeOffset.Parse("2026-01-02T03:04:05Z"));
+        var record = KubernetesJobSpecBuilder.BuildRecord(s, Options, "calibrate-co-bcdfg", DateTimeOffset.Parse("2026-01-02T03:04:05Z", System.Globalization.CultureInfo.InvariantCulture));
         var text = KubernetesJobSpecBuilder.Render(job, record);
         var docs = text.Split("\n---\n");
         var back = KubernetesYaml.Deserialize<V1Job>(docs[0]);

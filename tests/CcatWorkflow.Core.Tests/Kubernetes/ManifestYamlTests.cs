@@ -81,7 +81,7 @@ public class ManifestYamlTests
     [Fact]
     public void Every_records_submittedAt_is_quoted()
     {
-        var record = KubernetesJobSpecBuilder.BuildRecord(Submission("x"), Options, "yaml-bcdfg", DateTimeOffset.Parse("2026-01-02T03:04:05Z"));
+        var record = KubernetesJobSpecBuilder.BuildRecord(Submission("x"), Options, "yaml-bcdfg", DateTimeOffset.Parse("2026-01-02T03:04:05Z", System.Globalization.CultureInfo.InvariantCulture));
         Assert.Contains("submittedAt: \"2026-01-02T03:04:05.000Z\"\n", ManifestYaml.Serialize(record), StringComparison.Ordinal);
     }
 

@@ -473,7 +473,7 @@ public abstract class LocalBackendBehaviour : IAsyncLifetime
         await scenario.Restore();
 
         Assert.Equal("running", (await scenario.RawRecord(id))!["status"]); // the runner could not write it
-        var info = await scenario.WhenStoreAnswers(() => backend.GetStatusAsync(id, default));
+        var info = await StoreOutage.WhenStoreAnswers(() => backend.GetStatusAsync(id, default));
         Assert.Equal(HPCJobStatus.Failed, info.Status);
         Assert.Equal(4, info.ExitCode);
         var healed = await scenario.RawRecord(id);
@@ -720,7 +720,7 @@ internal sealed class StoreOutage : IAsyncDisposable
     public Func<ValueTask>? Cleanup { get; init; }
 
     /// <summary>Runs <paramref name="call"/> until the store answers it (a restarted server takes a moment to be reconnected).</summary>
-    public async Task<T> WhenStoreAnswers<T>(Func<Task<T>> call)
+    public static async Task<T> WhenStoreAnswers<T>(Func<Task<T>> call)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
         while (true)

@@ -39,7 +39,7 @@ public sealed class ProcFsTests
     {
         // sh execs sleep 0 as a child of a parent that does not reap it for a while: a zombie.
         using var p = Process.Start(new ProcessStartInfo("/bin/sh", ["-c", "sleep 0 & echo $!; exec sleep 3"]) { RedirectStandardOutput = true })!;
-        var child = int.Parse(p.StandardOutput.ReadLine()!);
+        var child = int.Parse(p.StandardOutput.ReadLine()!, System.Globalization.CultureInfo.InvariantCulture);
         ProcStat? s = null;
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while ((s = ProcFs.TryReadStat(child)) is { HasExited: false } && DateTime.UtcNow < deadline) Thread.Sleep(20);

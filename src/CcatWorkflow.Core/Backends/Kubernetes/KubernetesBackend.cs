@@ -112,10 +112,11 @@ public sealed partial class KubernetesBackend : HPCBackend
         {
             if (secret is not null)
             {
-                await BestEffortAsync((c, ct) => c.CoreV1.DeleteNamespacedSecretAsync(id, _options.Namespace, cancellationToken: ct)).ConfigureAwait(false);
+                await BestEffortAsync((c, ct) => c.CoreV1.DeleteNamespacedSecretAsync(id, _options.Namespace, cancellationToken: ct), CancellationToken.None).ConfigureAwait(false);
             }
 
-            await BestEffortAsync((c, ct) => c.CoreV1.DeleteNamespacedConfigMapAsync(id, _options.Namespace, cancellationToken: ct)).ConfigureAwait(false);
+            // CancellationToken.None: the roll-back runs even when the caller cancelled.
+            await BestEffortAsync((c, ct) => c.CoreV1.DeleteNamespacedConfigMapAsync(id, _options.Namespace, cancellationToken: ct), CancellationToken.None).ConfigureAwait(false);
             throw;
         }
 

@@ -89,8 +89,10 @@ internal static unsafe partial class PosixSpawn
         var none = NativeMemory.AllocZeroed(SigSetSize);
         try
         {
-            posix_spawn_file_actions_init(actions);
-            posix_spawnattr_init(attr);
+            // glibc's init/destroy and sig*set only fill or free memory we allocated: they return 0
+            // (sig*set fails only on a null set). Their results are not worth a branch each.
+            _ = posix_spawn_file_actions_init(actions);
+            _ = posix_spawnattr_init(attr);
             try
             {
                 var err = stdinFd is { } input
@@ -98,8 +100,8 @@ internal static unsafe partial class PosixSpawn
                     : posix_spawn_file_actions_addopen(actions, 0, Utf8("/dev/null"), O_RDONLY, 0);
                 if (err == 0) err = posix_spawn_file_actions_addopen(actions, 1, Utf8(stdoutPath), O_WRONLY | O_CREAT | O_APPEND, 0x180); // 0600: logs are the owner's
                 if (err == 0) err = posix_spawn_file_actions_addopen(actions, 2, Utf8(stderrPath), O_WRONLY | O_CREAT | O_APPEND, 0x180); // 0600: logs are the owner's
-                sigfillset(all);
-                sigemptyset(none);
+                _ = sigfillset(all);
+                _ = sigemptyset(none);
                 if (err == 0) err = posix_spawnattr_setsigdefault(attr, all);
                 if (err == 0) err = posix_spawnattr_setsigmask(attr, none);
                 if (err == 0) err = posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
@@ -116,8 +118,8 @@ internal static unsafe partial class PosixSpawn
             }
             finally
             {
-                posix_spawn_file_actions_destroy(actions);
-                posix_spawnattr_destroy(attr);
+                _ = posix_spawn_file_actions_destroy(actions);
+                _ = posix_spawnattr_destroy(attr);
             }
         }
         finally

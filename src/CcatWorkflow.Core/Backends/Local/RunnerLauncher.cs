@@ -29,7 +29,7 @@ internal sealed class RunnerLauncher
     public RunnerLauncher(LocalBackendOptions options) => _options = options;
 
     /// <summary>The runner a submission would start now, or null when none is installed.</summary>
-    public LocalRunnerProgram? Choose() => LocalRunnerProgram.Candidates(_options).FirstOrDefault();
+    public LocalRunnerProgram? Choose() => LocalRunnerProgram.Candidates(_options) is [var first, ..] ? first : null;
 
     /// <summary>The argv that starts the runner for <paramref name="jobDir"/> (for DescribeSubmission too).</summary>
     public IReadOnlyList<string> RunnerArgv(string jobDir) =>

@@ -129,7 +129,7 @@ public sealed partial class SlurmBackend
     {
         if (folder.ArrayIndex is null && ReadMetadata(folder)?.ArrayIndex is { } spec)
         {
-            var first = SlurmArrayIds.Expand(folder.JobId + "_[" + spec + "]").FirstOrDefault() ?? folder.JobId + "_0";
+            var first = SlurmArrayIds.Expand(folder.JobId + "_[" + spec + "]") is [var one, ..] ? one : folder.JobId + "_0";
             throw new CcatException(CcatErrorId.InvalidJobId,
                 $"'{folder.JobId}' is a job array ({spec}); logs are per element: ask for one, for example '{first}'.", folder.JobId);
         }

@@ -27,6 +27,9 @@ public sealed record SshSettings
     /// <summary>How long connecting may take.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(20);
 
+    /// <summary>The keys ssh itself tries, in its order, when SLURM_SSH_KEY_FILE is empty.</summary>
+    private static readonly string[] DefaultKeyNames = ["id_ed25519", "id_ecdsa", "id_rsa"];
+
     /// <summary>Reads the settings; a missing host or key file is <see cref="CcatErrorId.InvalidConfiguration"/> naming the setting.</summary>
     public static SshSettings FromSettings(CcatSettings settings)
     {
@@ -39,7 +42,7 @@ public sealed record SshSettings
         var key = Expand(settings.GetString("SLURM_SSH_KEY_FILE").Trim(), home);
         if (key.Length == 0)
         {
-            key = new[] { "id_ed25519", "id_ecdsa", "id_rsa" }.Select(n => Path.Combine(home, ".ssh", n)).FirstOrDefault(File.Exists)
+            key = DefaultKeyNames.Select(n => Path.Combine(home, ".ssh", n)).FirstOrDefault(File.Exists)
                 ?? throw Invalid("SLURM_SSH_KEY_FILE is empty and ~/.ssh holds no id_ed25519, id_ecdsa or id_rsa");
         }
         else if (!File.Exists(key))
