@@ -81,13 +81,13 @@ Describe 'Retry policies on Kubernetes' {
     }
 
     It 'a job past its time limit is retried with more time and completes' {
-        # 0.001 h = 3.6 s (4 s deadline), 6 s of work: attempt 2 gets 0.004 h = 14.4 s (15 s).
+        # 0.001 h = 3.6 s (a 4 s deadline), 6 s of work: attempt 2 gets 0.004 h = 14.4 s, rounded up to 15 s.
         $job = Submit-CcatJob -ExecutionCommand 'echo "attempt $CCAT_ATTEMPT"; sleep 6' -JobName 'retry timeout' -Resources @{ time_hours = 0.001 } -RetryOn Timeout -TimeGrowth 4
         $r = $job | Wait-CcatJob -Timeout 120
         $r.Status | Should -Be 'Completed'
         $r.Attempt | Should -Be 2
         $r.PreviousAttempts[0].Reason | Should -Be 'Timeout'
-        $r.RequestedTimeHours | Should -Be 0.004
+        [Math]::Round($r.RequestedTimeHours * 3600, 6) | Should -Be 15
         ($job | Get-CcatJobLog -Raw) | Should -Match 'attempt 2'
     }
 

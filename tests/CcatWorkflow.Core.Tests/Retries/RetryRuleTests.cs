@@ -21,6 +21,16 @@ public sealed class RetryRuleTests : IDisposable
 
     private ScriptedBackend Process(Func<JobSubmission, (HPCJobStatus, HPCJobReason, int?)> outcome) => new(_cluster, _root, outcome);
 
+    // As Wait-CcatJob does: ask until the job has finished (an attempt just submitted reads pending once).
+    private static async Task<HPCJobInfo> SettleAsync(HPCBackend backend, string id)
+    {
+        for (var i = 0; ; i++)
+        {
+            var info = await backend.GetStatusAsync(id, default);
+            if (info.IsFinished || i == 20) return info;
+        }
+    }
+
     private static int AttemptOf(JobSubmission s) => int.Parse(s.Environment.Single(kv => kv.Key == RetryRules.AttemptVariable).Value, System.Globalization.CultureInfo.InvariantCulture);
 
     // Out of memory below 3 GiB.
@@ -41,6 +51,8 @@ public sealed class RetryRuleTests : IDisposable
         var backend = Process(NeedsThreeGb);
         var id = (await backend.SubmitJobsAsync(Submission(2), default)).Single();
         var info = await backend.GetStatusAsync(id, default);
+        Assert.Equal((HPCJobStatus.Pending, 2), (info.Status, info.Attempt)); // the observation that retried it
+        info = await SettleAsync(backend, id);
 
         Assert.Equal(id, info.JobId);
         Assert.Equal(HPCJobStatus.Completed, info.Status);
@@ -68,7 +80,7 @@ public sealed class RetryRuleTests : IDisposable
     {
         var backend = Process(_ => (HPCJobStatus.Failed, HPCJobReason.NodeFailure, null));
         var id = (await backend.SubmitJobsAsync(Submission(1, HPCJobReason.NodeFailure), default)).Single();
-        var info = await backend.GetStatusAsync(id, default);
+        var info = await SettleAsync(backend, id);
         Assert.Equal((HPCJobStatus.Failed, HPCJobReason.NodeFailure, 4), (info.Status, info.Reason, info.Attempt));
         Assert.Equal([1, 2, 3], info.PreviousAttempts.Select(a => a.Attempt));
         Assert.Equal(4, _cluster.Submitted.Count);
@@ -119,7 +131,7 @@ public sealed class RetryRuleTests : IDisposable
     {
         var backend = Process(NeedsThreeGb);
         var id = (await backend.SubmitJobsAsync(Submission(2), default)).Single();
-        var info = await backend.GetStatusAsync(id, default);
+        var info = await SettleAsync(backend, id);
         Assert.Equal("log of " + info.AttemptJobId, await backend.ReadLogsAsync(id, LogQuery.All, default));
         Assert.Equal("log of " + id, await backend.ReadLogsAsync(id, LogQuery.All with { Attempt = 1 }, default));
         var e = await Assert.ThrowsAsync<CcatException>(() => backend.ReadLogsAsync(id, LogQuery.All with { Attempt = 3 }, default));
@@ -132,6 +144,7 @@ public sealed class RetryRuleTests : IDisposable
     {
         var backend = Process(NeedsThreeGb);
         var id = (await backend.SubmitJobsAsync(Submission(2), default)).Single();
+        await SettleAsync(backend, id);
         var listed = await backend.ListAsync(default);
         var job = Assert.Single(listed);
         Assert.Equal((id, 2, HPCJobStatus.Completed), (job.JobId, job.Attempt, job.Status));
@@ -148,7 +161,7 @@ public sealed class RetryRuleTests : IDisposable
         Assert.Single(_cluster.Submitted);
 
         var second = (await backend.SubmitJobsAsync(Submission(2), default)).Single();
-        var attempt = (await backend.GetStatusAsync(second, default)).AttemptJobId;
+        var attempt = (await SettleAsync(backend, second)).AttemptJobId;
         Assert.Null(Assert.Single(await backend.RemoveJobsAsync([second], false, default)).Error);
         Assert.False(_cluster.Jobs.ContainsKey(second));
         Assert.False(_cluster.Jobs.ContainsKey(attempt));
