@@ -31,7 +31,7 @@ BeforeAll {
     # A pwsh process (this process's environment) that says it is ready, then waits for the job.
     function Start-Waiter([string] $JobId, [string] $Ready, [string] $OutFile) {
         $file = Join-Path $TestDrive "$([guid]::NewGuid()).ps1"
-        Set-Content $file "Import-Module '$script:manifest'; `$ErrorActionPreference = 'Stop'; Set-Content '$Ready' ready; Wait-CcatJob -JobId '$JobId' -Backend Local -Timeout 240 | Export-Clixml '$OutFile'"
+        Set-Content $file "Import-Module '$script:manifest'; `$ErrorActionPreference = 'Stop'; Set-Content '$Ready' ready; Wait-CcatJob -JobId '$JobId' -Backend Local -Timeout 600 | Export-Clixml '$OutFile'"
         Start-Process dotnet -ArgumentList @($script:pwshDll, '-NoProfile', '-NonInteractive', '-File', $file) -PassThru
     }
 
@@ -101,16 +101,16 @@ Describe 'Retry policies on Local with the <Store> store' -ForEach $stores {
         $cmd = "echo `"`$CCAT_ATTEMPT`" >> '$runs'; [ `"`$CCAT_ATTEMPT`" -ge 2 ] && exit 0; while [ ! -e '$go' ]; do sleep 0.1; done; exit 1"
         $job = Submit-CcatJob -ExecutionCommand $cmd -JobName 'retry race' -RetryOn NonZeroExit -MaxAttempts 3
         $waiters = 1..2 | ForEach-Object { Start-Waiter $job.JobId (Join-Path $TestDrive "ready-$Store-$_") (Join-Path $TestDrive "out-$Store-$_.xml") }
-        Wait-Until { (Test-Path (Join-Path $TestDrive "ready-$Store-1")) -and (Test-Path (Join-Path $TestDrive "ready-$Store-2")) }
+        Wait-Until { (Test-Path (Join-Path $TestDrive "ready-$Store-1")) -and (Test-Path (Join-Path $TestDrive "ready-$Store-2")) } 600
         Start-Sleep -Seconds 1 # both are past their first poll (not a correctness margin: either order must give one retry)
         Set-Content $go go
-        $waiters | Wait-Process -Timeout 240
+        $waiters | Wait-Process -Timeout 600
         $waiters | ForEach-Object { $_.ExitCode | Should -Be 0 }
 
         foreach ($i in 1, 2) {
             $seen = Import-Clixml (Join-Path $TestDrive "out-$Store-$i.xml")
-            $seen.Status | Should -Be 'Completed'
-            $seen.Attempt | Should -Be 2
+            "$($seen.Status)" | Should -Be 'Completed' # deserialized: the enum comes back as its name
+            [int] "$($seen.Attempt)" | Should -Be 2
         }
         # Exactly two runs: attempt 1 and one attempt 2.
         (Get-Content $runs) | Should -Be @('1', '2')

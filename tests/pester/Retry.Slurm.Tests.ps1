@@ -28,7 +28,7 @@ BeforeAll {
 
     function Start-Waiter([string] $JobId, [string] $Ready, [string] $OutFile) {
         $file = Join-Path $script:work "$([guid]::NewGuid()).ps1"
-        Set-Content $file "Import-Module '$script:manifest'; `$ErrorActionPreference = 'Stop'; Set-Content '$Ready' ready; Wait-CcatJob -JobId '$JobId' -Backend Slurm -Timeout 300 | Export-Clixml '$OutFile'"
+        Set-Content $file "Import-Module '$script:manifest'; `$ErrorActionPreference = 'Stop'; Set-Content '$Ready' ready; Wait-CcatJob -JobId '$JobId' -Backend Slurm -Timeout 600 | Export-Clixml '$OutFile'"
         Start-Process dotnet -ArgumentList @($script:pwshDll, '-NoProfile', '-NonInteractive', '-File', $file) -PassThru
     }
 
@@ -91,16 +91,16 @@ Describe 'Retry policies on Slurm' {
         $cmd = "echo `"`$CCAT_ATTEMPT`" >> '$runs'; [ `"`$CCAT_ATTEMPT`" -ge 2 ] && exit 0; while [ ! -e '$go' ]; do sleep 0.2; done; exit 1"
         $job = Submit-CcatJob -ExecutionCommand $cmd -JobName 'retry race' -RetryOn NonZeroExit -MaxAttempts 3
         $waiters = 1..2 | ForEach-Object { Start-Waiter $job.JobId (Join-Path $script:work "ready-$_") (Join-Path $script:work "out-$_.xml") }
-        Wait-Until { (Test-Path (Join-Path $script:work 'ready-1')) -and (Test-Path (Join-Path $script:work 'ready-2')) }
+        Wait-Until { (Test-Path (Join-Path $script:work 'ready-1')) -and (Test-Path (Join-Path $script:work 'ready-2')) } 600
         Wait-Until { Test-Path $runs } 150 # attempt 1 runs
         Start-Sleep -Seconds 2 # both are past their first poll (either order must give one retry)
         Set-Content $go go
-        $waiters | Wait-Process -Timeout 300
+        $waiters | Wait-Process -Timeout 600
         $waiters | ForEach-Object { $_.ExitCode | Should -Be 0 }
         foreach ($i in 1, 2) {
             $seen = Import-Clixml (Join-Path $script:work "out-$i.xml")
-            $seen.Status | Should -Be 'Completed'
-            $seen.Attempt | Should -Be 2
+            "$($seen.Status)" | Should -Be 'Completed' # deserialized: the enum comes back as its name
+            [int] "$($seen.Attempt)" | Should -Be 2
         }
         (Get-Content $runs) | Should -Be @('1', '2')
     }

@@ -49,7 +49,7 @@ public sealed record RetryClaim
     public int? Gpu { get; init; }
 
     /// <summary>The claim as stored.</summary>
-    public string ToJson() => JsonSerializer.Serialize(this, RetryJson.Options);
+    public string ToJson() => JsonSerializer.Serialize(this, RetryJsonContext.Default.RetryClaim);
 
     /// <summary>
     /// A stored claim. A text that does not parse (a claim being written by a file system that
@@ -59,7 +59,7 @@ public sealed record RetryClaim
     {
         try
         {
-            if (!string.IsNullOrWhiteSpace(text) && JsonSerializer.Deserialize<RetryClaim>(text, RetryJson.Options) is { } c) return c with { Attempt = attempt };
+            if (!string.IsNullOrWhiteSpace(text) && JsonSerializer.Deserialize(text, RetryJsonContext.Default.RetryClaim) is { } c) return c with { Attempt = attempt };
         }
         catch (JsonException)
         {

@@ -105,7 +105,7 @@ public sealed record RetryPlan
     }, attempt);
 
     /// <summary>The plan as stored.</summary>
-    public string ToJson() => JsonSerializer.Serialize(this, RetryJson.Options);
+    public string ToJson() => JsonSerializer.Serialize(this, RetryJsonContext.Default.RetryPlan);
 
     /// <summary>A stored plan; null when the text is not one.</summary>
     public static RetryPlan? FromJson(string? text)
@@ -113,7 +113,7 @@ public sealed record RetryPlan
         if (string.IsNullOrWhiteSpace(text)) return null;
         try
         {
-            return JsonSerializer.Deserialize<RetryPlan>(text, RetryJson.Options);
+            return JsonSerializer.Deserialize(text, RetryJsonContext.Default.RetryPlan);
         }
         catch (JsonException)
         {
@@ -127,13 +127,11 @@ public sealed record RetryPlan
 /// <param name="Value">The value.</param>
 public sealed record RetryPlanVariable(string Name, string Value);
 
-/// <summary>The JSON options of plans and claims.</summary>
-internal static class RetryJson
-{
-    public static JsonSerializerOptions Options { get; } = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        Converters = { new JsonStringEnumConverter() },
-    };
-}
+/// <summary>
+/// Plans and claims as stored: camelCase, enums by name, nulls left out. Source-generated, so
+/// the Native AOT runner (which compiles this assembly) needs no reflection for them.
+/// </summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, UseStringEnumConverter = true)]
+[JsonSerializable(typeof(RetryPlan))]
+[JsonSerializable(typeof(RetryClaim))]
+internal sealed partial class RetryJsonContext : JsonSerializerContext;
