@@ -73,6 +73,20 @@ public abstract partial class HPCBackend : IAsyncDisposable
     public virtual bool SupportsDependencies => false;
 
     /// <summary>
+    /// Primitive: the per-job scheduler options (<see cref="JobSchedulerOptions.Given"/> names:
+    /// Partition, Account, Qos, SchedulerOption, Namespace) this backend uses. Others are refused.
+    /// </summary>
+    public virtual IReadOnlyCollection<string> SchedulerOptionNames => [];
+
+    /// <summary>
+    /// Primitive: values a per-job scheduler option can take (Slurm partitions, Kubernetes
+    /// namespaces), for completion: read-only, within the caller's deadline; empty when the
+    /// backend cannot tell.
+    /// </summary>
+    public virtual Task<IReadOnlyList<string>> PeekSchedulerOptionValuesAsync(string optionName, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<string>>([]);
+
+    /// <summary>
     /// Primitive: what <see cref="SubmitAsync"/> would hand to the scheduler (the sbatch script,
     /// the Job manifest, the command line), without submitting: what <c>-WhatIf</c> shows.
     /// </summary>
@@ -217,6 +231,13 @@ public abstract partial class HPCBackend : IAsyncDisposable
         if (submission.Dependency is not null && !SupportsDependencies)
         {
             throw new CcatException(CcatErrorId.NotSupportedOnBackend, $"Job dependencies (-DependsOn) are not yet supported on {Kind}; nothing was submitted.");
+        }
+
+        if (submission.SchedulerOptions.Given.FirstOrDefault(n => !SchedulerOptionNames.Contains(n, StringComparer.Ordinal)) is { } unusable)
+        {
+            var where = unusable == nameof(JobSchedulerOptions.Namespace) ? "Kubernetes" : "Slurm";
+            throw new CcatException(CcatErrorId.NotSupportedOnBackend,
+                $"-{unusable} is an option of {where} jobs; the {Kind} backend has no use for it, and it is not ignored: nothing was submitted.");
         }
 
         RetryRules.Check(submission, Kind, SupportsRetries);

@@ -54,6 +54,7 @@ internal sealed class JobSupervisor
     private Task? _runningUpdate;
     private readonly List<int> _lockFds = [];
     private string? _cgroup;
+    private JobMemoryCgroup? _memory;
     private LocalRunnerState? _state;
 
     /// <summary>job.json as it was read: what a restored folder gets back (never the secrets merged into <see cref="_spec"/>).</summary>
@@ -161,6 +162,12 @@ internal sealed class JobSupervisor
 
         _cgroup = JobCgroup.TryEnter(_spec.Id, out var noCgroup);
         Log(_cgroup is not null ? $"job cgroup {_cgroup}" : $"no job cgroup ({noCgroup}); the job's processes are marked by an inherited descriptor on {LocalJobDirectory.LockFile}");
+        if (_spec.MemoryGb is { } gb)
+        {
+            _memory = JobMemoryCgroup.TryCreate(_spec.Id, (long)(gb * 1024 * 1024 * 1024), out var noMemory);
+            Log(_memory is not null ? $"memory cgroup {_memory.Path} (v{_memory.Version}), limit {_memory.LimitBytes} bytes: the kernel enforces memory_gb" : $"no memory cgroup ({noMemory}); memory_gb is checked by sampling");
+        }
+
         try
         {
             return RunInCgroup();
@@ -168,6 +175,7 @@ internal sealed class JobSupervisor
         finally
         {
             if (_cgroup is not null) JobCgroup.TryLeaveAndRemove(_spec.Id);
+            _memory?.Remove();
         }
     }
 
@@ -219,6 +227,8 @@ internal sealed class JobSupervisor
             JobStartTicks = 0,
             StartedAt = DateTimeOffset.UtcNow,
             Cgroup = _cgroup,
+            CgroupUse = CgroupUse(),
+            MemoryCgroup = _memory?.Path,
             Runner = System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported ? "managed" : "native",
         };
         try
@@ -242,8 +252,11 @@ internal sealed class JobSupervisor
         var mark = SafeFile.OpenForLock(_dir.FilePath(LocalJobDirectory.LockFile), create: false, inherit: true);
         var startedAt = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
-        var err = RunnerNative.Spawn("/bin/sh", ["/bin/sh", "-c", _spec.Command], BuildEnvironment(),
+        var environment = BuildEnvironment();
+        EnterMemoryCgroup(); // last: what the runner allocates in there is charged to the job
+        var err = RunnerNative.Spawn("/bin/sh", ["/bin/sh", "-c", _spec.Command], environment,
             _dir.StdoutPath, _dir.StderrPath, out var pid);
+        if (_memory is not null && !_memory.Leave()) Log($"warning: the runner could not leave the job's memory cgroup {_memory.Path}; its own memory counts against the job's");
         if (mark >= 0) SafeFile.Close(mark); // the job has it; the runner does not need it
         if (err != 0)
         {
@@ -259,7 +272,7 @@ internal sealed class JobSupervisor
         // Not reaped yet, so its /proc entry exists even if it has already exited.
         var ticks = ProcFs.TryReadStat(pid)?.StartTicks ?? 0;
         Sample(); // at once: a job of a few milliseconds is otherwise never seen
-        state = state with { JobPid = pid, JobStartTicks = ticks, StartedAt = startedAt };
+        state = state with { JobPid = pid, JobStartTicks = ticks, StartedAt = startedAt, CgroupUse = CgroupUse(), MemoryCgroup = _memory?.Path };
         _state = state;
         try
         {
@@ -284,6 +297,20 @@ internal sealed class JobSupervisor
         var sampled = Interlocked.Read(ref _peakRss);
         long? peak = childPeak > spawnHighWater ? Math.Max(childPeak, sampled) : sampled > 0 ? sampled : null;
         var (exitCode, signal) = RunnerNative.DecodeStatus(status);
+        // The kernel's word, where a memory cgroup held the job: its peak, and whether it OOM-killed.
+        var kernel = _memory?.ReadEvidence();
+        _memory?.Remove(); // before the result: a job that reads finished has no cgroup left
+        peak = kernel?.PeakBytes ?? peak;
+        if (action is null && kernel is not null && kernel.KilledForMemory(exitCode, signal))
+        {
+            action = HPCJobReason.OutOfMemory;
+            message = $"The kernel killed {kernel.OomKills?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "a"} process(es) of the job for passing its memory limit of {_spec.MemoryGb} GiB (cgroup {_memory!.Path}).";
+        }
+        else if (action is null && kernel?.OomKills > 0)
+        {
+            message = $"The kernel killed {kernel.OomKills} process(es) of the job for passing its memory limit of {_spec.MemoryGb} GiB; the job still ended well.";
+        }
+
         var reason = action
             ?? (exitCode == 0 ? HPCJobReason.None : signal is not null ? HPCJobReason.Signaled : HPCJobReason.NonZeroExit);
         Finish(new LocalJobResult
@@ -298,10 +325,33 @@ internal sealed class JobSupervisor
             PeakRssBytes = peak,
             StartedAt = startedAt,
             FinishedAt = startedAt + clock.Elapsed,
-            Message = action is null ? (exitCode == 127 ? "Exit code 127: the shell did not find the command." : null) : message,
+            Message = action is null ? (exitCode == 127 ? "Exit code 127: the shell did not find the command." : message) : message,
             Host = Environment.MachineName,
         });
         return 0;
+    }
+
+    /// <summary>
+    /// Moves the runner into the job's memory cgroup for the start of the job's shell (which is
+    /// born in it); where that fails, the job runs without it and memory_gb is sampled.
+    /// </summary>
+    private void EnterMemoryCgroup()
+    {
+        if (_memory is null || _memory.Enter(out var why)) return;
+        Log($"cannot enter the memory cgroup {_memory.Path} ({why}); memory_gb is checked by sampling");
+        _memory.Remove();
+        _memory = null;
+    }
+
+    /// <summary>The cgroups the job runs in, for runner.json and the record: "v1 pids+memory", "v1 pids", "v2 memory" or "none".</summary>
+    private string CgroupUse()
+    {
+        if (_cgroup is null && _memory is null) return "none";
+        var version = _cgroup is not null ? 1 : _memory!.Version;
+        var parts = new List<string>();
+        if (_cgroup is not null) parts.Add("pids");
+        if (_memory is not null) parts.Add(_memory.Version == version ? "memory" : $"memory (v{_memory.Version})");
+        return $"v{version} {string.Join('+', parts)}";
     }
 
     /// <summary>Opens runner.lock (0600, no symlink) and takes its exclusive flock; null when done, else why not.</summary>
@@ -344,7 +394,8 @@ internal sealed class JobSupervisor
     private (int Status, HPCJobReason? Action, string? Message) Supervise(int pid, Stopwatch clock)
     {
         TimeSpan? timeLimit = _spec.TimeHours is { } h ? TimeSpan.FromHours(h) : null;
-        long? memoryLimit = _spec.MemoryGb is { } gb ? (long)(gb * 1024 * 1024 * 1024) : null;
+        // Sampled only where no memory cgroup holds the job: there the kernel enforces it.
+        long? memoryLimit = _memory is null && _spec.MemoryGb is { } gb ? (long)(gb * 1024 * 1024 * 1024) : null;
         HPCJobReason? action = null;
         string? message = null;
         var forwardedTerm = false;
@@ -565,16 +616,23 @@ internal sealed class JobSupervisor
 
     private List<ProcStat> LiveDescendants()
     {
-        var snapshot = ProcFs.Snapshot();
-        var tree = ProcFs.Descendants(snapshot, _self);
         if (_cgroup is not null)
         {
-            // Members that left the tree (a reparenting we did not see) are the job's too.
-            var inTree = tree.Select(p => p.Pid).ToHashSet();
-            var members = JobCgroup.Members(_spec.Id).Where(pid => pid != _self && !inTree.Contains(pid)).ToHashSet();
-            tree.AddRange(snapshot.Where(p => members.Contains(p.Pid)));
+            // Every process of the job is a member of its cgroup (only root can move one out).
+            // Reading the member list costs what the job has processes; a /proc scan costs what
+            // the machine has — with hundreds of jobs alive, each runner would read every
+            // process's stat several times a second (CPU, and garbage that grows its heap).
+            var members = new List<ProcStat>();
+            foreach (var pid in JobCgroup.ReadProcs(Path.Combine(_cgroup, "cgroup.procs")))
+            {
+                if (pid != _self && ProcFs.TryReadStat(pid) is { HasExited: false } p) members.Add(p);
+            }
+
+            return members;
         }
 
+        // No cgroup: the runner's process tree (as subreaper, every orphan of the job is in it).
+        var tree = ProcFs.Descendants(ProcFs.Snapshot(), _self);
         return tree.Where(p => !p.HasExited).ToList();
     }
 

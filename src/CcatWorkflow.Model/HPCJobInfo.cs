@@ -65,7 +65,7 @@ public sealed class HPCJobInfo
             throw new ArgumentException("A job id is required.", nameof(jobId));
         }
 
-        JobId = jobId;
+        _jobId = jobId;
         Backend = backend;
         Status = status;
         JobName = jobName;
@@ -98,8 +98,11 @@ public sealed class HPCJobInfo
     private string? _command;
     private string? _logPath;
 
-    /// <summary>The backend-specific job id (for a retried job, the logical id: its first attempt's).</summary>
-    public string JobId { get; private set; }
+    // Not readonly only so WithJobId can set it on a fresh copy; never changed after.
+    private string _jobId;
+
+    /// <summary>The backend-specific job id.</summary>
+    public string JobId => _jobId;
 
     /// <summary>The backend that owns the job.</summary>
     public HPCBackendKind Backend { get; }
@@ -191,6 +194,57 @@ public sealed class HPCJobInfo
         return copy;
     }
 
+    // Set only by WithScheduling on a fresh copy; never changed after.
+    private string? _partition;
+    private string? _account;
+    private string? _qos;
+    private string? _namespace;
+
+    /// <summary>The Slurm partition the job was submitted to (Submit-CcatJob -Partition or SLURM_PARTITION); null for the cluster's default or another backend.</summary>
+    public string? Partition => _partition;
+
+    /// <summary>The Slurm account the job was submitted under (-Account or SLURM_ACCOUNT); null for none.</summary>
+    public string? Account => _account;
+
+    /// <summary>The Slurm QOS the job asked for (-Qos or SLURM_QOS); null for none.</summary>
+    public string? Qos => _qos;
+
+    /// <summary>The Kubernetes namespace the job runs in (-Namespace or K8S_NAMESPACE); null on other backends.</summary>
+    public string? Namespace => _namespace;
+
+    /// <summary>
+    /// A copy of this record with where the job was submitted filled in (a value already set is
+    /// kept when the argument is null). Backends call it with what their record holds.
+    /// </summary>
+    /// <param name="partition">The Slurm partition.</param>
+    /// <param name="account">The Slurm account.</param>
+    /// <param name="qos">The Slurm QOS.</param>
+    /// <param name="namespace">The Kubernetes namespace.</param>
+    /// <returns>A new record; this one is not changed.</returns>
+    public HPCJobInfo WithScheduling(string? partition, string? account, string? qos, string? @namespace)
+    {
+        var copy = (HPCJobInfo)MemberwiseClone();
+        copy._partition = partition ?? _partition;
+        copy._account = account ?? _account;
+        copy._qos = qos ?? _qos;
+        copy._namespace = @namespace ?? _namespace;
+        return copy;
+    }
+
+    /// <summary>
+    /// A copy of this record known by another id (a Kubernetes job outside K8S_NAMESPACE is
+    /// known as <c>namespace/name</c>); everything else is kept.
+    /// </summary>
+    /// <param name="jobId">The id.</param>
+    /// <returns>A new record; this one is not changed.</returns>
+    public HPCJobInfo WithJobId(string jobId)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(jobId);
+        var copy = (HPCJobInfo)MemberwiseClone();
+        copy._jobId = jobId;
+        return copy;
+    }
+
     /// <summary>
     /// Which attempt this is: 1 for a job as first submitted; under a retry policy
     /// (Submit-CcatJob -RetryOn), the number of the latest attempt, which every cmdlet on
@@ -221,7 +275,7 @@ public sealed class HPCJobInfo
         ArgumentException.ThrowIfNullOrWhiteSpace(logicalJobId);
         var copy = (HPCJobInfo)MemberwiseClone();
         copy._attemptJobId = AttemptJobId;
-        copy.JobId = logicalJobId;
+        copy._jobId = logicalJobId;
         copy._attempt = attempt;
         copy._previousAttempts = previousAttempts?.ToArray() ?? [];
         return copy;

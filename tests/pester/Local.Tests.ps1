@@ -15,19 +15,7 @@ BeforeAll {
     $script:pwshDll = Join-Path $PSHOME 'pwsh.dll'
     $script:manifest = Get-ModuleManifestPath
 
-    function Use-Store([string] $Store, [string] $Name) {
-        $dir = Join-Path $TestDrive "$Name-$Store"
-        Reset-CcatEnvironment -JobDir $dir
-        $env:CCAT_WORKFLOW_MANAGER_LOCAL_JOB_STORE = $Store
-        $env:CCAT_WORKFLOW_MANAGER_LOCAL_CANCEL_GRACE_SECONDS = '2'
-        if ($Store -eq 'redis') {
-            $env:CCAT_WORKFLOW_MANAGER_REDIS_HOST = '127.0.0.1'
-            $env:CCAT_WORKFLOW_MANAGER_REDIS_PORT = '16379'
-            # a private key prefix per test, so suites never see each other's jobs
-            $env:CCAT_WORKFLOW_MANAGER_REDIS_KEY_PREFIX = "ccat-test:$([guid]::NewGuid().ToString('N'))"
-        }
-        $dir
-    }
+    function Use-Store([string] $Store, [string] $Name) { Use-CcatLocalStore $TestDrive $Store $Name }
 
     # Runs a script block in a separate pwsh process with the module and this process's
     # CCAT_* environment; returns its output objects (through CLIXML).

@@ -44,6 +44,16 @@ BeforeAll {
 
     # sshd's log lines (LogLevel VERBOSE): one 'Accepted publickey' per login, one 'Starting session: command' per exec.
     function Get-SshdCount([string] $Pattern) { @(Select-String -Path $script:sshdLog -Pattern $Pattern -SimpleMatch).Count }
+
+    # The same, for this process's own open connections only (the sshd is shared by every test
+    # run on the machine): their client ports, as ss(8) shows them for this PID.
+    function Get-OwnSshdCount([string] $Pattern) {
+        $port = $script:sshSettings['CCAT_WORKFLOW_MANAGER_SLURM_SSH_PORT']
+        $ports = @(& ss -tnpH "( dport = :$port )" | Where-Object { $_ -match "pid=$PID," } | ForEach-Object { if ($_ -match ':(\d+)\s+\S+:\d+\s+users:') { $Matches[1] } })
+        if ($ports.Count -eq 0) { return 0 }
+        $own = '(' + (($ports | ForEach-Object { "port $_ " }) -join '|') + ')'
+        @(Select-String -Path $script:sshdLog -Pattern $Pattern -SimpleMatch | Where-Object { $_.Line -match $own }).Count
+    }
 }
 
 Describe 'Slurm backend over <Transport>' -ForEach @(@{ Transport = 'cli' }, @{ Transport = 'ssh' }) {
@@ -212,7 +222,7 @@ Describe 'Slurm backend over <Transport>' -ForEach @(@{ Transport = 'cli' }, @{ 
                 $env:PATH = "$shim$([IO.Path]::PathSeparator)$script:savedPath"
             }
             $logins = Get-SshdCount 'Accepted publickey'
-            $execs = Get-SshdCount 'Starting session: command'
+            $execs = Get-OwnSshdCount 'Starting session: command'
             try {
                 $statuses = @(Get-CcatJobStatus -JobId $jobs.JobId -Backend Slurm)
             }
@@ -227,7 +237,7 @@ Describe 'Slurm backend over <Transport>' -ForEach @(@{ Transport = 'cli' }, @{ 
                 $calls.Count | Should -Be 2
             }
             else {
-                ((Get-SshdCount 'Starting session: command') - $execs) | Should -Be 1 -Because 'squeue and sacct of one status call go as one remote command'
+                ((Get-OwnSshdCount 'Starting session: command') - $execs) | Should -Be 1 -Because 'squeue and sacct of one status call go as one remote command'
                 ((Get-SshdCount 'Accepted publickey') - $logins) | Should -Be 0 -Because 'the connection of the submissions is reused'
             }
 
@@ -373,17 +383,117 @@ Describe 'Slurm over SSH: one connection, a pinned host key, errors of their own
         ((Get-SshdCount 'Accepted publickey') - $logins) | Should -Be 0
     }
 
+    It 'a submission is one remote command: folder, sbatch and link in one exec channel (counted in sshd''s log)' {
+        $null = Get-CcatJobStatus -JobId $script:job.JobId   # the connection is up
+        $execs = Get-OwnSshdCount 'Starting session: command'
+        $job = Submit-CcatJob -ExecutionCommand 'echo one-exec' -JobName 'pester one exec' -SecretEnvironment @{ ONE_EXEC_SECRET = 'x' }
+        ((Get-OwnSshdCount 'Starting session: command') - $execs) | Should -Be 1
+        $r = $job | Wait-Slurm -Timeout 60
+        $r.Status | Should -Be ([CcatWorkflow.HPCJobStatus]::Completed)
+        $job | Get-CcatJobLog | Should -Be 'one-exec'
+        $link = Get-Item (Join-Path $script:jobDir $job.JobId)
+        $link.LinkTarget | Should -Match '^\d{8}T\d{6}Z-[0-9a-f]+$'
+        (& stat -c '%a %U' (Join-Path $script:jobDir $link.LinkTarget)) | Should -Be '700 ccatssh'
+    }
+
+    It 'a refused submission over SSH leaves no folder behind' {
+        $before = @(Get-ChildItem $script:jobDir).Count
+        Submit-CcatJob -ExecutionCommand 'true' -Partition 'nosuchpartition' -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'SubmissionRejected,*'
+        @(Get-ChildItem $script:jobDir).Count | Should -Be $before
+    }
+
+    It 'Remove-CcatJob over SSH removes the folders and links of a batch in one remote command, and the listing no longer shows them' {
+        $jobs = @(1..3 | ForEach-Object { Submit-CcatJob -ExecutionCommand 'exit 0' -JobName "pester ssh remove $_" }) | Wait-Slurm -Timeout 90
+        $keep = Submit-CcatJob -ExecutionCommand 'exit 0' -JobName 'pester ssh keep' | Wait-Slurm -Timeout 90
+        $targets = $jobs | ForEach-Object { (Get-Item (Join-Path $script:jobDir $_.JobId)).LinkTarget }
+        # Once more first: a job squeue still showed live when it ended is asked about in two steps once.
+        $null = Get-CcatJobStatus -JobId $jobs.JobId
+        $execs = Get-OwnSshdCount 'Starting session: command'
+        $verbose = @($jobs | Remove-CcatJob -PassThru -Confirm:$false -Verbose 4>&1)
+        $removed = @($verbose | Where-Object { $_ -is [CcatWorkflow.HPCJobInfo] })
+        # Every remote command is in the verbose stream: one removal for the three (the status
+        # calls before it are the cmdlet's and the rule's), and nothing else ran (sshd's log).
+        $commands = @($verbose | Where-Object { $_ -is [Management.Automation.VerboseRecord] -and $_.Message -like 'SSH command on *' })
+        @($commands | Where-Object Message -Like '*(remove 3 job folders)*').Count | Should -Be 1 -Because ($commands.Message -join '; ')
+        @($commands | Where-Object Message -Like '*remove*').Count | Should -Be 1
+        ((Get-OwnSshdCount 'Starting session: command') - $execs) | Should -Be $commands.Count
+        $removed.Count | Should -Be 3
+        foreach ($i in 0..2) {
+            Test-Path (Join-Path $script:jobDir $jobs[$i].JobId) | Should -BeFalse
+            Test-Path (Join-Path $script:jobDir $targets[$i]) | Should -BeFalse
+        }
+
+        $listed = @(Get-CcatJob -Backend Slurm).JobId
+        $listed | Should -Contain $keep.JobId
+        foreach ($j in $jobs) { $listed | Should -Not -Contain $j.JobId }
+    }
+
+    It 'Remove-CcatJob over SSH refuses a folder without the module''s tag, and leaves it' {
+        $job = Submit-CcatJob -ExecutionCommand 'true' -JobName 'pester ssh untagged' | Wait-Slurm -Timeout 90
+        $meta = Join-Path $script:jobDir $job.JobId 'job.json'
+        (Get-Content $meta -Raw) -replace '"tag": "ccat-workflow"', '"tag": "someone-else"' | Set-Content $meta
+        $job | Remove-CcatJob -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'NotOwnedByModule,*'
+        Test-Path $meta | Should -BeTrue
+    }
+
+    It 'reaches the login node through a bastion (SLURM_SSH_PROXY_JUMP, here the same sshd): two logins, both host keys pinned' {
+        $env:CCAT_WORKFLOW_MANAGER_SLURM_SSH_PROXY_JUMP = "ccatssh@127.0.0.1:$($script:sshSettings['CCAT_WORKFLOW_MANAGER_SLURM_SSH_PORT'])"
+        try {
+            $logins = Get-SshdCount 'Accepted publickey'
+            (Get-CcatJobStatus -JobId $script:job.JobId -Backend Slurm).Status | Should -Be ([CcatWorkflow.HPCJobStatus]::Completed)
+            # The bastion once; the login node twice through the forwarded port: commands, and
+            # SFTP for the job's job.json (SSH.NET keeps the two on connections of their own).
+            ((Get-SshdCount 'Accepted publickey') - $logins) | Should -Be 3
+            $logins = Get-SshdCount 'Accepted publickey'
+            $job = Submit-CcatJob -ExecutionCommand 'echo through-the-bastion' -JobName 'pester jump'
+            ($job | Wait-Slurm -Timeout 60).Status | Should -Be ([CcatWorkflow.HPCJobStatus]::Completed)
+            $job | Get-CcatJobLog | Should -Be 'through-the-bastion'
+            ((Get-SshdCount 'Accepted publickey') - $logins) | Should -Be 0 -Because 'every connection through the bastion is reused'
+
+            $logins = Get-SshdCount 'Accepted publickey'
+            $e = Get-StatusErrorWith 'SLURM_SSH_KNOWN_HOSTS' (Join-Path $script:sshDir 'known_hosts_wrong')
+            $e.FullyQualifiedErrorId | Should -BeLike 'HostKeyMismatch,*'
+            ((Get-SshdCount 'Accepted publickey') - $logins) | Should -Be 0 -Because 'the bastion''s key is checked before any login'
+        }
+        finally {
+            Remove-Item env:CCAT_WORKFLOW_MANAGER_SLURM_SSH_PROXY_JUMP
+        }
+    }
+
+    It 'reads the status of 200 jobs in one remote command' {
+        # Held: 200 jobs that take no CPU of the shared cluster, cancelled below.
+        $elements = @(Submit-CcatJob -ExecutionCommand 'exit 0' -JobName 'pester ssh 200' -ArrayIndex 0-199 -SchedulerOption '--hold')
+        try {
+            $elements.Count | Should -Be 200
+            $execs = Get-OwnSshdCount 'Starting session: command'
+            $out = @(Get-CcatJobStatus -JobId $elements.JobId -Verbose 4>&1)
+            ((Get-OwnSshdCount 'Starting session: command') - $execs) | Should -Be 1
+            $commands = @($out | Where-Object { $_ -is [Management.Automation.VerboseRecord] -and $_.Message -like 'SSH command on *' })
+            $commands.Count | Should -Be 1
+            $commands[0].Message | Should -BeLike '*(squeue + sacct)*'
+            $statuses = @($out | Where-Object { $_ -is [CcatWorkflow.HPCJobInfo] })
+            $statuses.Count | Should -Be 200
+            ($statuses.JobId | Sort-Object) | Should -Be ($elements.JobId | Sort-Object)
+            $statuses | ForEach-Object { $_.Status | Should -Be ([CcatWorkflow.HPCJobStatus]::Pending) }
+        }
+        finally {
+            $elements | Stop-CcatJob -Confirm:$false -ErrorAction Ignore
+        }
+    }
+
     It 'SLURM_MIN_POLL_SECONDS is a floor -PollInterval cannot undercut (remote commands counted in sshd''s log)' {
         $env:CCAT_WORKFLOW_MANAGER_SLURM_MIN_POLL_SECONDS = '3'
         try {
             $job = Submit-CcatJob -ExecutionCommand 'sleep 6' -JobName 'pester poll floor'
-            $execs = Get-SshdCount 'Starting session: command'
+            $execs = Get-OwnSshdCount 'Starting session: command'
             $clock = [Diagnostics.Stopwatch]::StartNew()
             $r = $job | Wait-CcatJob -PollInterval 0.1 -Timeout 120
             $elapsed = $clock.Elapsed.TotalSeconds
             $r.Status | Should -Be ([CcatWorkflow.HPCJobStatus]::Completed)
             # One remote command per poll (two when sacct is asked too): at most one poll per 3 s.
-            $polls = (Get-SshdCount 'Starting session: command') - $execs
+            $polls = (Get-OwnSshdCount 'Starting session: command') - $execs
             $polls | Should -BeLessOrEqual (2 * ([math]::Floor($elapsed / 3) + 1)) -Because "$polls remote commands in $([math]::Round($elapsed, 1)) s"
         }
         finally {

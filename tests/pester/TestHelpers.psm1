@@ -44,3 +44,25 @@ function Get-WhatIfText {
 }
 
 Export-ModuleMember -Function Get-RepoRoot, Get-ModuleManifestPath, Reset-CcatEnvironment, Get-JobDirEntry, Get-WhatIfText
+
+function Use-CcatLocalStore {
+    <#
+    .SYNOPSIS
+        A fresh Local environment under $Root: its own job folder, the given job store ('file' or
+        'redis': the shared test Redis with a private key prefix, so suites never see each
+        other's jobs) and a 2 s cancel grace. Returns the job folder.
+    #>
+    param([Parameter(Mandatory)] [string] $Root, [Parameter(Mandatory)] [string] $Store, [Parameter(Mandatory)] [string] $Name)
+    $dir = Join-Path $Root "$Name-$Store"
+    Reset-CcatEnvironment -JobDir $dir
+    $env:CCAT_WORKFLOW_MANAGER_LOCAL_JOB_STORE = $Store
+    $env:CCAT_WORKFLOW_MANAGER_LOCAL_CANCEL_GRACE_SECONDS = '2'
+    if ($Store -eq 'redis') {
+        $env:CCAT_WORKFLOW_MANAGER_REDIS_HOST = '127.0.0.1'
+        $env:CCAT_WORKFLOW_MANAGER_REDIS_PORT = '16379'
+        $env:CCAT_WORKFLOW_MANAGER_REDIS_KEY_PREFIX = "ccat-test:$([guid]::NewGuid().ToString('N'))"
+    }
+    $dir
+}
+
+Export-ModuleMember -Function Use-CcatLocalStore

@@ -56,6 +56,21 @@ public sealed record RetryPlan
     /// <summary>GPUs asked for.</summary>
     public int? Gpu { get; init; }
 
+    /// <summary>Slurm partition for this job (-Partition).</summary>
+    public string? Partition { get; init; }
+
+    /// <summary>Slurm account (-Account).</summary>
+    public string? Account { get; init; }
+
+    /// <summary>Slurm QOS (-Qos).</summary>
+    public string? Qos { get; init; }
+
+    /// <summary>Extra sbatch options (-SchedulerOption).</summary>
+    public IReadOnlyList<string> Directives { get; init; } = [];
+
+    /// <summary>Kubernetes namespace (-Namespace).</summary>
+    public string? Namespace { get; init; }
+
     /// <summary>The (non-secret) environment variables as given, in order.</summary>
     public IReadOnlyList<RetryPlanVariable> Environment { get; init; } = [];
 
@@ -83,6 +98,11 @@ public sealed record RetryPlan
             MemoryGb = submission.Resources.MemoryGb,
             TimeHours = submission.Resources.TimeHours,
             Gpu = submission.Resources.Gpu,
+            Partition = submission.SchedulerOptions.Partition,
+            Account = submission.SchedulerOptions.Account,
+            Qos = submission.SchedulerOptions.Qos,
+            Directives = submission.SchedulerOptions.Directives,
+            Namespace = submission.SchedulerOptions.Namespace,
             Environment = submission.Environment.Where(kv => kv.Key != RetryRules.AttemptVariable).Select(kv => new RetryPlanVariable(kv.Key, kv.Value)).ToList(),
         };
     }
@@ -102,6 +122,7 @@ public sealed record RetryPlan
         Resources = resources,
         Environment = Environment.Select(v => new KeyValuePair<string, string>(v.Name, v.Value)).ToList(),
         Retry = Policy,
+        SchedulerOptions = new JobSchedulerOptions { Partition = Partition, Account = Account, Qos = Qos, Directives = Directives, Namespace = Namespace },
     }, attempt);
 
     /// <summary>The plan as stored.</summary>

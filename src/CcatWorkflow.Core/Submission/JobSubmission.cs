@@ -100,6 +100,9 @@ public sealed record JobSubmission
     /// <summary>The jobs this one waits for, and on what condition; null for none.</summary>
     public JobDependency? Dependency { get; init; }
 
+    /// <summary>Per-job scheduler options (partition, account, QOS, extra directives, namespace), each overriding its setting for this job.</summary>
+    public JobSchedulerOptions SchedulerOptions { get; init; } = JobSchedulerOptions.None;
+
     /// <summary>The retry policy (Submit-CcatJob -RetryOn); null for none. docs/retries.md.</summary>
     public Retries.RetryPolicy? Retry { get; init; }
 
@@ -244,6 +247,15 @@ public sealed record JobSubmission
             if (path is not null && (path.Length == 0 || path.Contains('\0') || path.Contains('\n')))
             {
                 throw new CcatException(CcatErrorId.InvalidSubmission, $"{label} '{path.Replace("\0", "\\0")}' is not a usable path.");
+            }
+        }
+
+        var o = SchedulerOptions;
+        foreach (var (label, value) in new[] { ("Partition", o.Partition), ("Account", o.Account), ("Qos", o.Qos), ("Namespace", o.Namespace) }.Concat(o.Directives.Select(d => ("SchedulerOption", (string?)d))))
+        {
+            if (JobSchedulerOptions.IsUnusable(value))
+            {
+                throw new CcatException(CcatErrorId.InvalidSubmission, $"-{label} '{value!.Replace("\0", "\\0", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal)}' is empty or holds a control character; nothing was submitted.");
             }
         }
 

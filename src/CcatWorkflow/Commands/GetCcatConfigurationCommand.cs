@@ -66,6 +66,15 @@ public sealed class GetCcatConfigurationCommand : CcatCmdlet
                 false, settings.Environment));
         }
 
+        // Read-only: the cgroups Local jobs get here (memory_gb enforced by the kernel, or sampled).
+        if (patterns is null || patterns.Any(p => p.IsMatch(LocalCgroupInUse)))
+        {
+            var cgroups = LocalBackend.DescribeCgroups();
+            WriteObject(new CcatSetting(LocalCgroupInUse, cgroups.Kind, cgroups.Kind, "Detected", cgroups.Location,
+                "The cgroups each Local job gets on this machine (read-only): the pids cgroup marks its processes; with memory_gb a memory cgroup lets the kernel enforce the request (OutOfMemory and the peak from the kernel's counters). none: no writable hierarchy (not root, no delegation): memory_gb is checked by sampling.",
+                false, settings.Environment));
+        }
+
         if (!IncludeUnknown) return;
         foreach (var u in settings.Unknown)
         {
@@ -76,4 +85,6 @@ public sealed class GetCcatConfigurationCommand : CcatCmdlet
     }
 
     private const string LocalRunnerInUse = "LOCAL_RUNNER_IN_USE";
+
+    private const string LocalCgroupInUse = "LOCAL_CGROUP_IN_USE";
 }

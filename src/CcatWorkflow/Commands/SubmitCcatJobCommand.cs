@@ -153,6 +153,33 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public IDictionary? RetryPolicy { get; set; }
 
+    /// <summary>Slurm partition for this job only (overrides SLURM_PARTITION); shown as #SBATCH --partition in -WhatIf. Letters, digits and _ . , + @ - only. Tab completes the cluster's partitions (from sinfo, when it answers quickly).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(Completion.SchedulerOptionCompleter))]
+    public string? Partition { get; set; }
+
+    /// <summary>Slurm account to charge for this job only (overrides SLURM_ACCOUNT); shown as #SBATCH --account in -WhatIf.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? Account { get; set; }
+
+    /// <summary>Slurm quality of service for this job only (overrides SLURM_QOS); shown as #SBATCH --qos in -WhatIf.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? Qos { get; set; }
+
+    /// <summary>Extra sbatch options for this job only, each one option on one line (checked like SLURM_EXTRA_DIRECTIVES), written as #SBATCH lines after the site's SLURM_EXTRA_DIRECTIVES. Example: '--constraint=avx2', '--nice=10'. The module's own lines (name, folder, logs, resources) still win.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string[]? SchedulerOption { get; set; }
+
+    /// <summary>Kubernetes namespace for this job only (overrides K8S_NAMESPACE); the job's id then carries it (namespace/name), so status, logs and removal find it from any session. Tab completes the configured namespace and those the API server lists, when it answers quickly.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(Completion.SchedulerOptionCompleter))]
+    public string? Namespace { get; set; }
+
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
@@ -272,6 +299,14 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
             ArrayIndex = ArrayIndex is null ? null : ArrayIndexSpec.Parse(ArrayIndex),
             ThrottleLimit = ThrottleLimit,
             Retry = BuildRetryPolicy(),
+            SchedulerOptions = new JobSchedulerOptions
+            {
+                Partition = Partition,
+                Account = Account,
+                Qos = Qos,
+                Directives = SchedulerOption ?? [],
+                Namespace = Namespace,
+            },
         };
         submission.Validate();
         return submission;

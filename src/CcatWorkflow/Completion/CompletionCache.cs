@@ -16,9 +16,13 @@ internal static class CompletionCache
 
     /// <summary>The cached value for <paramref name="key"/>, or a fresh one from <paramref name="load"/>.</summary>
     public static T Get<T>(string key, Func<T> load)
+        where T : class => Get(key, load, Lifetime);
+
+    /// <summary>The cached value for <paramref name="key"/> if younger than <paramref name="lifetime"/>, or a fresh one from <paramref name="load"/>.</summary>
+    public static T Get<T>(string key, Func<T> load, TimeSpan lifetime)
         where T : class
     {
-        if (Entries.TryGetValue(key, out var e) && Stopwatch.GetElapsedTime(e.At) < Lifetime && e.Value is T cached)
+        if (Entries.TryGetValue(key, out var e) && Stopwatch.GetElapsedTime(e.At) < lifetime && e.Value is T cached)
         {
             return cached;
         }

@@ -221,7 +221,8 @@ public abstract class LocalBackendBehaviour : IAsyncLifetime
 
         Assert.Equal(HPCJobStatus.Failed, info.Status);
         Assert.Equal(HPCJobReason.OutOfMemory, info.Reason);
-        Assert.True(info.PeakMemoryGb > 0.1, $"peak {info.PeakMemoryGb}");
+        // the kernel's peak (a memory cgroup: root here) stops at the limit; a sampled one passes it
+        Assert.True(info.PeakMemoryGb > 0.09, $"peak {info.PeakMemoryGb}");
     }
 
     // ------------------------------------------------------------------ cancel

@@ -33,7 +33,9 @@ public sealed partial class KubernetesBackend
 
     private sealed class RecordLedger(KubernetesBackend backend) : IRetryLedger
     {
-        private string Namespace => backend._options.Namespace;
+        // A job outside K8S_NAMESPACE is known as namespace/name: its record is in that namespace.
+        private (string Namespace, string Name) Where(string jobId) =>
+            SplitJobId(jobId) is ({ } ns, var name) ? (ns, name) : (backend._options.Namespace, jobId);
 
         public async Task WritePlanAsync(string jobId, string plan, CancellationToken cancellationToken)
         {
@@ -42,30 +44,31 @@ public sealed partial class KubernetesBackend
                 metadata = new { labels = new Dictionary<string, string> { [RetryLabel] = "plan" } },
                 data = new Dictionary<string, string> { [RetryPlanKey] = plan },
             });
+            var (ns, name) = Where(jobId);
             await backend.CallAsync($"recording the retry plan of {jobId}", (c, ct) => c.CoreV1.PatchNamespacedConfigMapAsync(
-                new V1Patch(patch, V1Patch.PatchType.MergePatch), jobId, Namespace, cancellationToken: ct), cancellationToken, jobId).ConfigureAwait(false);
+                new V1Patch(patch, V1Patch.PatchType.MergePatch), name, ns, cancellationToken: ct), cancellationToken, jobId).ConfigureAwait(false);
         }
 
         public async Task<IReadOnlyDictionary<string, RetryLedgerEntry>> ReadAsync(IReadOnlyList<string> jobIds, CancellationToken cancellationToken)
         {
             var found = new Dictionary<string, RetryLedgerEntry>(StringComparer.Ordinal);
             if (jobIds.Count == 0) return found;
-            IEnumerable<V1ConfigMap> records;
-            if (jobIds.Count <= MaxRetryReadsOneByOne)
+            IEnumerable<(string Id, V1ConfigMap? Record)> records;
+            if (jobIds.Count <= MaxRetryReadsOneByOne || jobIds.Any(IsQualifiedJobId))
             {
-                records = (await Task.WhenAll(jobIds.Select(id => ReadRecordAsync(id, cancellationToken))).ConfigureAwait(false)).OfType<V1ConfigMap>();
+                records = await Task.WhenAll(jobIds.Select(async id => (id, await ReadRecordAsync(id, cancellationToken).ConfigureAwait(false)))).ConfigureAwait(false);
             }
             else
             {
                 var wanted = jobIds.ToHashSet(StringComparer.Ordinal);
-                var list = await backend.CallAsync("listing retried job records", (c, ct) => c.CoreV1.ListNamespacedConfigMapAsync(Namespace,
+                var list = await backend.CallAsync("listing retried job records", (c, ct) => c.CoreV1.ListNamespacedConfigMapAsync(backend._options.Namespace,
                     labelSelector: $"{KubernetesNames.RecordLabel}=job,{RetryLabel}=plan,{KubernetesNames.ManagedBySelector}", cancellationToken: ct), cancellationToken).ConfigureAwait(false);
-                records = list.Items.Where(cm => wanted.Contains(cm.Metadata.Name));
+                records = list.Items.Where(cm => wanted.Contains(cm.Metadata.Name)).Select(cm => (cm.Metadata.Name, (V1ConfigMap?)cm));
             }
 
-            foreach (var cm in records)
+            foreach (var (id, cm) in records)
             {
-                if (Entry(cm) is { } e) found[cm.Metadata.Name] = e;
+                if (cm is not null && Entry(cm) is { } e) found[id] = e;
             }
 
             return found;
@@ -107,7 +110,8 @@ public sealed partial class KubernetesBackend
                 if (!change(cm.Data)) return false;
                 try
                 {
-                    await backend.CallAsync(operation, (c, ct) => c.CoreV1.ReplaceNamespacedConfigMapAsync(cm, jobId, Namespace, cancellationToken: ct), cancellationToken, jobId).ConfigureAwait(false);
+                    var (ns, name) = Where(jobId);
+                    await backend.CallAsync(operation, (c, ct) => c.CoreV1.ReplaceNamespacedConfigMapAsync(cm, name, ns, cancellationToken: ct), cancellationToken, jobId).ConfigureAwait(false);
                     return true;
                 }
                 catch (CcatException e) when (e.ErrorId == CcatErrorId.KubernetesConflict && round < 50)
@@ -121,7 +125,8 @@ public sealed partial class KubernetesBackend
         {
             try
             {
-                return await backend.CallAsync($"reading the record of {jobId}", (c, ct) => c.CoreV1.ReadNamespacedConfigMapAsync(jobId, Namespace, cancellationToken: ct), cancellationToken, jobId).ConfigureAwait(false);
+                var (ns, name) = Where(jobId);
+                return await backend.CallAsync($"reading the record of {jobId}", (c, ct) => c.CoreV1.ReadNamespacedConfigMapAsync(name, ns, cancellationToken: ct), cancellationToken, jobId).ConfigureAwait(false);
             }
             catch (CcatException e) when (e.ErrorId is CcatErrorId.KubernetesNotFound or CcatErrorId.JobNotFound)
             {

@@ -62,10 +62,13 @@ public sealed partial class KubernetesBackend : HPCBackend
     public override HPCBackendKind Kind => HPCBackendKind.Kubernetes;
 
     /// <inheritdoc />
-    public override string? NormalizeJobId(string jobId) => KubernetesNames.IsValidJobId(jobId) ? jobId : null;
+    public override string? NormalizeJobId(string jobId) =>
+        KubernetesNames.IsValidJobId(jobId) ? jobId
+        : IsQualifiedJobId(jobId) ? (SplitJobId(jobId).Namespace == _options.Namespace ? SplitJobId(jobId).Name : jobId)
+        : null;
 
     /// <inheritdoc />
-    protected override string JobIdForm => "a Kubernetes job id (a Job name: lowercase letters, digits and '-', at most 63)";
+    protected override string JobIdForm => "a Kubernetes job id (a Job name: lowercase letters, digits and '-', at most 63; namespace/name outside K8S_NAMESPACE)";
 
     /// <summary>The backend's settings.</summary>
     public KubernetesOptions Options => _options;
@@ -76,6 +79,7 @@ public sealed partial class KubernetesBackend : HPCBackend
     public override string DescribeSubmission(JobSubmission submission)
     {
         submission.Validate();
+        if (ElsewhereFor(RequestedNamespace(submission)) is { } other) return other.DescribeSubmission(WithoutNamespace(submission));
         var id = KubernetesNames.NewJobId(submission.JobName);
         return KubernetesJobSpecBuilder.Render(
             KubernetesJobSpecBuilder.BuildJob(submission, _options, id),
@@ -87,6 +91,11 @@ public sealed partial class KubernetesBackend : HPCBackend
     public override async Task<string> SubmitAsync(JobSubmission submission, CancellationToken cancellationToken)
     {
         submission.Validate();
+        if (RequestedNamespace(submission) is { } ns && ElsewhereFor(ns) is { } other)
+        {
+            return ns + "/" + await other.SubmitAsync(WithoutNamespace(submission), cancellationToken).ConfigureAwait(false);
+        }
+
         var id = KubernetesNames.NewJobId(submission.JobName);
         var job = KubernetesJobSpecBuilder.BuildJob(submission, _options, id);
         var record = KubernetesJobSpecBuilder.BuildRecord(submission, _options, id, _time.GetUtcNow());
@@ -143,6 +152,7 @@ public sealed partial class KubernetesBackend : HPCBackend
     /// <inheritdoc />
     public override async Task<IReadOnlyList<JobQueryResult>> GetStatusesAsync(IReadOnlyList<string> jobIds, CancellationToken cancellationToken)
     {
+        if (await AcrossNamespacesAsync(jobIds, (b, ids, ct) => b.GetStatusesAsync(ids, ct), cancellationToken).ConfigureAwait(false) is { } across) return across;
         var distinct = jobIds.Distinct(StringComparer.Ordinal).ToList();
         var valid = distinct.Where(KubernetesNames.IsValidJobId).ToList();
         var mapped = valid.Count == 0
@@ -154,7 +164,7 @@ public sealed partial class KubernetesBackend : HPCBackend
                 ? new JobQueryResult(id, null, new CcatException(CcatErrorId.InvalidJobId,
                     $"'{id}' is not a Kubernetes job id (a Job name: lowercase letters, digits and '-', at most 63).", id))
                 : mapped.TryGetValue(id, out var s)
-                    ? new JobQueryResult(id, s.Info, null)
+                    ? new JobQueryResult(id, s.Info?.WithScheduling(null, null, null, _options.Namespace), null)
                     : new JobQueryResult(id, null, NotFound(id))).ToList();
     }
 
@@ -346,6 +356,7 @@ public sealed partial class KubernetesBackend : HPCBackend
     /// </summary>
     public override async Task<IReadOnlyList<JobQueryResult>> CancelManyAsync(IReadOnlyList<string> jobIds, CancellationToken cancellationToken)
     {
+        if (await AcrossNamespacesAsync(jobIds, (b, ids, ct) => b.CancelManyAsync(ids, ct), cancellationToken).ConfigureAwait(false) is { } across) return across;
         var statuses = await GetStatusesAsync(jobIds, cancellationToken).ConfigureAwait(false);
         using var gate = new SemaphoreSlim(4);
         var results = await Task.WhenAll(statuses.Select(async s =>
@@ -411,6 +422,7 @@ public sealed partial class KubernetesBackend : HPCBackend
     /// <inheritdoc />
     public override async Task<string> GetLogsAsync(string jobId, LogQuery query, CancellationToken cancellationToken)
     {
+        if (LogTarget(jobId) is ({ } other, var name) && !ReferenceEquals(other, this)) return await other.GetLogsAsync(name, query, cancellationToken).ConfigureAwait(false);
         RequireValid(jobId);
         RequireMergedStream(jobId, query);
         var pods = await ListPodsAsync(jobId, cancellationToken).ConfigureAwait(false);
@@ -440,6 +452,12 @@ public sealed partial class KubernetesBackend : HPCBackend
     public override async IAsyncEnumerable<string> FollowLogsAsync(string jobId, LogQuery query,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        if (LogTarget(jobId) is ({ } other, var name) && !ReferenceEquals(other, this))
+        {
+            await foreach (var line in other.FollowLogsAsync(name, query, cancellationToken).ConfigureAwait(false)) yield return line;
+            yield break;
+        }
+
         RequireValid(jobId);
         RequireMergedStream(jobId, query);
         var poll = TimeSpan.FromMilliseconds(500);

@@ -17,6 +17,17 @@ public sealed partial class KubernetesBackend
     protected override async Task<IReadOnlyList<JobQueryResult>> RemoveFinishedAsync(IReadOnlyList<HPCJobInfo> jobs, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(jobs);
+        // Jobs of another namespace (namespace/name) are removed by that namespace's backend, under their bare names.
+        var byId = jobs.GroupBy(j => j.JobId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        HPCJobInfo JobOf(KubernetesBackend b, string name) =>
+            (byId.GetValueOrDefault(ReferenceEquals(b, this) ? name : b._options.Namespace + "/" + name) ?? byId[name]).WithJobId(name);
+        if (await AcrossNamespacesAsync(jobs.Select(j => j.JobId).ToList(),
+                (b, ids, ct) => b.RemoveFinishedAsync(ids.Select(id => JobOf(b, id)).ToList(), ct),
+                cancellationToken).ConfigureAwait(false) is { } across)
+        {
+            return across;
+        }
+
         var ids = jobs.Select(j => j.JobId).Distinct(StringComparer.Ordinal).ToList();
         var idSelector = $"{KubernetesNames.JobIdLabel} in ({string.Join(',', ids)})";
         var selector = KubernetesNames.ManagedBySelector + (idSelector.Length <= MaxInSelectorLength ? "," + idSelector : "");

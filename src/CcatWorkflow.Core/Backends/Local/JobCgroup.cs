@@ -63,7 +63,7 @@ internal static class JobCgroup
         }
     }
 
-    /// <summary>Removes an empty job cgroup left by a runner that died.</summary>
+    /// <summary>Removes the empty job cgroups (pids, memory) left by a runner that died.</summary>
     public static void TryRemove(string jobId)
     {
         try
@@ -73,25 +73,95 @@ internal static class JobCgroup
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
         }
+
+        JobMemoryCgroup.TryRemove(jobId);
     }
 
-    /// <summary>The pids in the job's cgroup (empty when there is none).</summary>
+    /// <summary>
+    /// The pids in the job's cgroups (empty when there is none): its pids cgroup and its memory
+    /// cgroup (<see cref="JobMemoryCgroup"/>), which only root (or the delegated tree's owner)
+    /// can join either.
+    /// </summary>
     public static List<int> Members(string jobId)
+    {
+        var list = ReadProcs(Path.Combine(PathOf(jobId), "cgroup.procs"));
+        foreach (var pid in JobMemoryCgroup.Members(jobId))
+        {
+            if (!list.Contains(pid)) list.Add(pid);
+        }
+
+        return list;
+    }
+
+    /// <summary>
+    /// The pids a <c>cgroup.procs</c> file lists (empty when it cannot be read). Read through a
+    /// small buffer without a cap (a job may have any number of processes) and parsed in place:
+    /// the runner calls this at every sample, so it must not allocate by the file's size.
+    /// A kernel file under the root-owned cgroup mount: no symlink or FIFO can stand in for it.
+    /// </summary>
+    public static List<int> ReadProcs(string procsFile)
     {
         var list = new List<int>();
         try
         {
-            var text = SafeFile.ReadCappedText(Path.Combine(PathOf(jobId), "cgroup.procs"), 4 * 1024 * 1024);
-            if (text is null) return list;
-            foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            using var stream = new FileStream(procsFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 1);
+            Span<byte> buffer = stackalloc byte[4096];
+            var pid = 0;
+            var digits = 0;
+            int n;
+            while ((n = stream.Read(buffer)) > 0)
             {
-                if (int.TryParse(line, NumberStyles.None, CultureInfo.InvariantCulture, out var pid)) list.Add(pid);
+                foreach (var b in buffer[..n])
+                {
+                    if (b is >= (byte)'0' and <= (byte)'9' && digits < 10)
+                    {
+                        pid = pid * 10 + (b - '0');
+                        digits++;
+                    }
+                    else
+                    {
+                        if (digits > 0) list.Add(pid);
+                        pid = 0;
+                        digits = 0;
+                    }
+                }
             }
+
+            if (digits > 0) list.Add(pid);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
         }
 
         return list;
+    }
+
+    /// <summary>
+    /// What a job submitted here gets (shown by Get-CcatConfiguration as LOCAL_CGROUP_IN_USE):
+    /// "v1 pids+memory", "v1 pids", "v2 memory" … or "none", and where (or why not).
+    /// Writable means: this process may make folders there (root, or a delegated tree).
+    /// </summary>
+    public static (string Kind, string Location) Describe(string mount = CgroupFiles.Mount)
+    {
+        var parts = new List<string>();
+        var where = new List<string>();
+        var version = 0;
+        if (File.Exists(Path.Combine(Hierarchy, "cgroup.procs")) && CgroupNative.IsWritable(Hierarchy))
+        {
+            version = 1;
+            parts.Add("pids");
+            where.Add(Path.Combine(Hierarchy, Parent));
+        }
+
+        if (CgroupFiles.MemoryHierarchy(mount) is { } memory && CgroupNative.IsWritable(memory.Root))
+        {
+            version = version == 0 ? memory.Version : version;
+            parts.Add(memory.Version == version ? "memory" : $"memory (v{memory.Version})");
+            where.Add(Path.Combine(memory.Root, Parent));
+        }
+
+        return parts.Count == 0
+            ? ("none", $"no writable cgroup hierarchy under {mount}: job memory limits are checked by sampling, not enforced by the kernel")
+            : ($"v{version} {string.Join('+', parts)}", string.Join(", ", where));
     }
 }

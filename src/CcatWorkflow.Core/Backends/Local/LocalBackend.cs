@@ -62,6 +62,16 @@ public sealed partial class LocalBackend : HPCBackend
                 : options.NativeRunnerPath ?? LocalRunnerProgram.DefaultNativePath());
     }
 
+    /// <summary>
+    /// Which cgroups Local jobs get on this machine (shown as LOCAL_CGROUP_IN_USE): "v1 pids+memory",
+    /// "v2 memory" … or "none" (memory_gb is then sampled, not enforced by the kernel), and where.
+    /// </summary>
+    public static LocalRunnerDescription DescribeCgroups()
+    {
+        var (kind, location) = JobCgroup.Describe();
+        return new LocalRunnerDescription(kind, location);
+    }
+
     /// <inheritdoc />
     public override string? NormalizeJobId(string jobId) => Canonical(jobId);
 

@@ -16,6 +16,9 @@ internal sealed class LocalJobRecord
         RunnerPid = "runner_pid", JobPid = "job_pid", JobDir = "job_dir", Command = "command", Message = "message",
         UpdatedAt = "updated_at", RecordedBy = "recorded_by", Runner = "runner";
 
+    /// <summary>Field name of the cgroups the job runs in (see <see cref="LocalRunnerState.CgroupUse"/>).</summary>
+    public const string Cgroup = "cgroup";
+
     /// <summary>Field names of what was asked at submission (empty when not asked).</summary>
     public const string RequestedCpu = "cpu", RequestedMemoryGb = "memory_gb", RequestedTimeHours = "time_hours", RequestedGpu = "gpu";
 
@@ -83,6 +86,7 @@ internal sealed class LocalJobRecord
         [RunnerPid] = state.RunnerPid.ToString(CultureInfo.InvariantCulture),
         [JobPid] = state.JobPid.ToString(CultureInfo.InvariantCulture),
         [Runner] = state.Runner ?? "",
+        [Cgroup] = state.CgroupUse ?? "",
         [UpdatedAt] = FormatTime(DateTimeOffset.UtcNow),
     };
 

@@ -43,6 +43,16 @@ internal sealed record LocalRunnerState
     /// <summary>Which runner watches the job: "native" (the Native AOT ccat-runner) or "managed" (dotnet CcatWorkflow.LocalRunner.dll).</summary>
     public string? Runner { get; init; }
 
+    /// <summary>
+    /// The cgroups the job runs in, as the record's <c>cgroup</c> field shows them: "v1 pids+memory",
+    /// "v1 pids", "v2 memory", or "none" (no cgroup could be made: a memory request is then checked
+    /// by sampling, not enforced by the kernel). Null in a state written before this field existed.
+    /// </summary>
+    public string? CgroupUse { get; init; }
+
+    /// <summary>The job's memory cgroup (the kernel enforces memory_gb there), or null when it has none.</summary>
+    public string? MemoryCgroup { get; init; }
+
     /// <summary>True when this state was recorded on this machine, in this pid namespace, this boot.</summary>
     public bool IsOnThisMachine() =>
         BootId is not null && PidNamespace is not null && BootId == ProcFs.BootId && PidNamespace == ProcFs.PidNamespace;

@@ -33,6 +33,17 @@ public interface ISlurmJobFiles
 
     /// <summary>A follower that returns what was appended to a log since its last read (by offsets).</summary>
     ISlurmLogFollower Follow(string path, int? tail);
+
+    /// <summary>
+    /// Removes the by-id links <paramref name="linkIds"/> and the folders they lead to, each only
+    /// after checking it is one the module made: directly under <see cref="Root"/>, one of its
+    /// folder names, a real directory (no link followed), holding a <c>job.json</c> with the tag.
+    /// In one request for the batch where the transport can. A transport without file access
+    /// removes nothing (<see cref="SlurmFolderRemovalOutcome.Unsupported"/>).
+    /// </summary>
+    Task<IReadOnlyDictionary<string, SlurmFolderRemoval>> RemoveAsync(IReadOnlyList<string> linkIds, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyDictionary<string, SlurmFolderRemoval>>(linkIds.Distinct(StringComparer.Ordinal).ToDictionary(id => id,
+            _ => new SlurmFolderRemoval(SlurmFolderRemovalOutcome.Unsupported, null, "this Slurm transport has no access to the job folders"), StringComparer.Ordinal));
 }
 
 /// <summary>Reads a growing log file by offsets.</summary>

@@ -71,4 +71,7 @@ public interface ISlurmTransport : IAsyncDisposable
 
     /// <summary>Where the controller says a job writes its output and error; null when it no longer holds the job.</summary>
     Task<(string Stdout, string Stderr)?> ControllerLogPathsAsync(string jobId, CancellationToken cancellationToken);
+
+    /// <summary>The cluster's partition names (for completion: read-only); empty when this transport cannot list them.</summary>
+    Task<IReadOnlyList<string>> PartitionsAsync(CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<string>>([]);
 }

@@ -45,6 +45,45 @@ public sealed class LocalSlurmJobFiles(string root) : ISlurmJobFiles
     }
 
     /// <inheritdoc />
+    public Task<IReadOnlyDictionary<string, SlurmFolderRemoval>> RemoveAsync(IReadOnlyList<string> linkIds, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(linkIds);
+        var outcomes = new Dictionary<string, SlurmFolderRemoval>(StringComparer.Ordinal);
+        foreach (var id in linkIds.Distinct(StringComparer.Ordinal))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            outcomes[id] = RemoveOne(id);
+        }
+
+        return Task.FromResult<IReadOnlyDictionary<string, SlurmFolderRemoval>>(outcomes);
+    }
+
+    private SlurmFolderRemoval RemoveOne(string id)
+    {
+        if (!SlurmJobId.IsValid(id) || _directory.Find(id) is not { } folder) return new SlurmFolderRemoval(SlurmFolderRemovalOutcome.NotFound);
+        var inRoot = string.Equals(Path.GetDirectoryName(folder.Path.TrimEnd('/')), Root.TrimEnd('/'), StringComparison.Ordinal);
+        var dir = new DirectoryInfo(folder.Path);
+        var metadata = new FileInfo(folder.MetadataPath);
+        if (!inRoot || dir.LinkTarget is not null || !dir.Exists || metadata.LinkTarget is not null || !SlurmJobDirectory.CarriesTag(ReadSmallText(folder.MetadataPath)))
+        {
+            return new SlurmFolderRemoval(SlurmFolderRemovalOutcome.NotOurs, folder.Path);
+        }
+
+        try
+        {
+            // The link first: without it nothing leads to the folder, so a half-done removal
+            // leaves no job that looks alive.
+            File.Delete(Path.Combine(Root, id));
+            Directory.Delete(folder.Path, recursive: true);
+            return new SlurmFolderRemoval(SlurmFolderRemovalOutcome.Removed, folder.Path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return new SlurmFolderRemoval(SlurmFolderRemovalOutcome.Failed, folder.Path, ex.Message);
+        }
+    }
+
+    /// <inheritdoc />
     public string? ReadEnd(string path, int bytes)
     {
         try

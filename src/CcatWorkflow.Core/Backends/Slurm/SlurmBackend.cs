@@ -103,7 +103,8 @@ public sealed partial class SlurmBackend : HPCBackend
         var now = DateTimeOffset.UtcNow;
         var folderName = SlurmJobDirectory.NewFolderName(now);
         var folder = _layout.PathOf(folderName);
-        var script = SbatchScriptBuilder.Build(submission, Options, folder);
+        var options = Options.ForJob(submission.SchedulerOptions);
+        var script = SbatchScriptBuilder.Build(submission, options, folder);
         var metadata = new SlurmJobMetadata
         {
             JobName = submission.JobName,
@@ -121,10 +122,14 @@ public sealed partial class SlurmBackend : HPCBackend
             TimeHours = submission.Resources.TimeHours,
             Gpu = submission.Resources.Gpu,
             Command = submission.ExecutionCommand,
+            Partition = NullIfEmpty(options.Partition),
+            Account = NullIfEmpty(options.Account),
+            Qos = NullIfEmpty(options.Qos),
+            SchedulerOptions = submission.SchedulerOptions.Directives.Count > 0 ? options.ExtraDirectives.Skip(Options.ExtraDirectives.Count).ToList() : null,
         };
 
         var id = await Transport.SubmitAsync(new SlurmSubmitRequest(folderName, folder, script, metadata,
-            SbatchScriptBuilder.Directives(submission, Options, folder)) { Secrets = submission.SecretEnvironment.ToList() },
+            SbatchScriptBuilder.Directives(submission, options, folder)) { Secrets = submission.SecretEnvironment.ToList() },
             cancellationToken).ConfigureAwait(false);
 
         // A reused id (cluster reinstalled while this session lives) starts with a clean slate.
@@ -142,8 +147,18 @@ public sealed partial class SlurmBackend : HPCBackend
         ArgumentNullException.ThrowIfNull(submission);
         submission.Validate();
         var folder = _layout.PathOf(SlurmJobDirectory.NewFolderName(DateTimeOffset.UtcNow));
-        return SbatchScriptBuilder.Build(submission, Options, folder);
+        return SbatchScriptBuilder.Build(submission, Options.ForJob(submission.SchedulerOptions), folder);
     }
+
+    /// <inheritdoc />
+    public override IReadOnlyCollection<string> SchedulerOptionNames { get; } = ["Partition", "Account", "Qos", "SchedulerOption"];
+
+    /// <inheritdoc />
+    /// <remarks>Partitions, from one <c>sinfo</c> over the transport; nothing else is offered.</remarks>
+    public override async Task<IReadOnlyList<string>> PeekSchedulerOptionValuesAsync(string optionName, CancellationToken cancellationToken) =>
+        optionName == "Partition" ? await Transport.PartitionsAsync(cancellationToken).ConfigureAwait(false) : [];
+
+    private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
 
     // ------------------------------------------------------------------ status
 
@@ -548,7 +563,7 @@ public sealed partial class SlurmBackend : HPCBackend
                 Sacct = job,
                 CancelRequested = _cancelRequested.ContainsKey(job.JobId),
             }, StderrTail);
-            if (r.Info is { } info && !IsRemoved(job)) list.Add(WithSubmission(info, folder));
+            if (r.Info is { } info && !IsRemoved(job, folders[job.JobId])) list.Add(WithSubmission(info, folder));
         }
 
         // sacct's time-window listing can lag the per-id records by seconds: a job this session

@@ -30,6 +30,7 @@ public sealed class SlurmBackendDescriptor : BackendDescriptor
         new("SLURM_SSH_KEY_FILE", SettingType.String, "", "Private key file (OpenSSH or PEM); empty = ~/.ssh/id_ed25519, id_ecdsa or id_rsa, the first that exists."),
         new("SLURM_SSH_KEY_PASSPHRASE", SettingType.String, "", "Passphrase of the private key; keep it in the secrets file or the environment.", IsSecret: true),
         new("SLURM_SSH_KNOWN_HOSTS", SettingType.String, "", "known_hosts file holding the login node's host key (pinned: an unknown or changed key is refused); empty = ~/.ssh/known_hosts."),
+        new("SLURM_SSH_PROXY_JUMP", SettingType.String, "", "Bastion to reach the login node through, as [user@]host[:port] (one hop, like ssh -J; same key and known_hosts, both host keys pinned); empty = connect directly."),
         new("SLURM_MIN_POLL_SECONDS", SettingType.Float, 0.0, "Fewest seconds between two Slurm status requests of Wait-CcatJob, whatever -PollInterval says (an administrator's floor).") { Min = 0, Max = 3600 },
     ];
 

@@ -18,8 +18,10 @@ public sealed partial class SlurmCommandTransport(SlurmTransportKind kind, ISlur
     /// <inheritdoc />
     public SlurmTransportKind Kind { get; } = kind;
 
+    private int _folderSubmits;
+
     /// <inheritdoc />
-    public int SchedulerCalls => shell.CommandsRun;
+    public int SchedulerCalls => shell.CommandsRun + _folderSubmits;
 
     /// <inheritdoc />
     public ISlurmJobFiles Files { get; } = files;
@@ -31,7 +33,10 @@ public sealed partial class SlurmCommandTransport(SlurmTransportKind kind, ISlur
     public async Task<string> SubmitAsync(SlurmSubmitRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        await Files.PrepareAsync(request.FolderName, request.Script, request.Metadata, cancellationToken).ConfigureAwait(false);
+        var sbatch = new SlurmCommandLine("sbatch", ["--parsable", SlurmJobFolder.Join(request.Folder, SlurmJobDirectory.ScriptFile)],
+            SlurmCommands.SubmitEnvironment(request.Directives)) { Secrets = request.Secrets };
+        var inOneRequest = Files as ISlurmSubmittingJobFiles;
+        if (inOneRequest is null) await Files.PrepareAsync(request.FolderName, request.Script, request.Metadata, cancellationToken).ConfigureAwait(false);
         CommandResult result;
         try
         {
@@ -39,8 +44,20 @@ public sealed partial class SlurmCommandTransport(SlurmTransportKind kind, ISlur
             // Once sbatch runs, it is not interrupted (Ctrl+C included): Slurm may already have
             // accepted the job, and killing sbatch then would leave a job whose folder we delete.
             // sbatch's own timeout bounds the wait.
-            result = await shell.RunAsync(new SlurmCommandLine("sbatch", ["--parsable", SlurmJobFolder.Join(request.Folder, SlurmJobDirectory.ScriptFile)],
-                SlurmCommands.SubmitEnvironment(request.Directives)) { Secrets = request.Secrets }, SlurmCommands.SubmitTimeout, CancellationToken.None).ConfigureAwait(false);
+            if (inOneRequest is not null)
+            {
+                Interlocked.Increment(ref _folderSubmits);
+                // Folder, sbatch and link (or deletion) in one request: the id printed is linked there.
+                result = await inOneRequest.PrepareSubmitAndLinkAsync(request, sbatch, SlurmCommands.SubmitTimeout, CancellationToken.None).ConfigureAwait(false);
+            }
+            else
+            {
+                result = await shell.RunAsync(sbatch, SlurmCommands.SubmitTimeout, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (CcatException ex) when (inOneRequest is not null && ex.ErrorId == CcatErrorId.InvalidConfiguration)
+        {
+            throw; // the folder could not be written: sbatch did not run, and nothing is left
         }
         catch (CcatException ex) when (ex.InnerException is TimeoutException)
         {
@@ -55,10 +72,17 @@ public sealed partial class SlurmCommandTransport(SlurmTransportKind kind, ISlur
             throw;
         }
 
+        return await SubmittedIdAsync(request, result, linked: inOneRequest is not null).ConfigureAwait(false);
+    }
+
+    // sbatch's answer read once for both ways of submitting: the id, or why there is none.
+    // Without an id the folder is deleted (already done by a one-request submission).
+    private async Task<string> SubmittedIdAsync(SlurmSubmitRequest request, CommandResult result, bool linked)
+    {
         var id = result.Succeeded ? SlurmJobId.ParseSbatchOutput(result.StandardOutput) : null;
         if (id is null)
         {
-            await Files.DeleteAsync(request.Folder, CancellationToken.None).ConfigureAwait(false);
+            if (!linked) await Files.DeleteAsync(request.Folder, CancellationToken.None).ConfigureAwait(false);
             var message = SlurmCommands.FirstLines(result.StandardError, result.StandardOutput);
             if (!result.Succeeded && SlurmCommands.LooksUnreachable(result.StandardError))
             {
@@ -70,6 +94,7 @@ public sealed partial class SlurmCommandTransport(SlurmTransportKind kind, ISlur
                 : $"sbatch refused the job: {message}");
         }
 
+        if (linked) return id;
         try
         {
             await Files.LinkAsync(id, request.FolderName, CancellationToken.None).ConfigureAwait(false);
@@ -192,6 +217,17 @@ public sealed partial class SlurmCommandTransport(SlurmTransportKind kind, ISlur
         var errPath = fields.FirstOrDefault(f => f.StartsWith("StdErr=", StringComparison.Ordinal))?["StdErr=".Length..];
         if (outPath is null) throw new CcatException(CcatErrorId.LogUnavailable, $"Slurm does not say where job '{jobId}' writes its output.", jobId);
         return (outPath.Trim(), (errPath ?? outPath).Trim());
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<string>> PartitionsAsync(CancellationToken cancellationToken)
+    {
+        // %R: the bare name (%P marks the default with '*').
+        var result = await shell.RunAsync(new SlurmCommandLine("sinfo", ["--noheader", "--format=%R"], SlurmCommands.QueryEnvironment()),
+            SlurmCommands.QueryTimeout, cancellationToken).ConfigureAwait(false);
+        if (!result.Succeeded) return [];
+        return result.StandardOutput.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
     }
 
     /// <inheritdoc />

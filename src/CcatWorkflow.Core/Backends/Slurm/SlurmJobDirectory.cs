@@ -82,6 +82,18 @@ public sealed record SlurmJobMetadata
 
     /// <summary>The execution command as submitted.</summary>
     public string? Command { get; init; }
+
+    /// <summary>The partition the job was submitted to (-Partition or SLURM_PARTITION); null for the cluster's default.</summary>
+    public string? Partition { get; init; }
+
+    /// <summary>The account it was submitted under (-Account or SLURM_ACCOUNT); null for none.</summary>
+    public string? Account { get; init; }
+
+    /// <summary>The QOS it asked for (-Qos or SLURM_QOS); null for none.</summary>
+    public string? Qos { get; init; }
+
+    /// <summary>The job's own extra sbatch options (-SchedulerOption); null for none.</summary>
+    public IReadOnlyList<string>? SchedulerOptions { get; init; }
 }
 
 /// <summary>
@@ -277,6 +289,23 @@ public sealed class SlurmJobDirectory(string root)
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException)
         {
             return null;
+        }
+    }
+
+    /// <summary>True when a job.json text carries the module's tag as written (read raw: the metadata type defaults it).</summary>
+    public static bool CarriesTag(string? metadataText)
+    {
+        if (metadataText is null) return false;
+        try
+        {
+            using var doc = JsonDocument.Parse(metadataText);
+            return doc.RootElement.ValueKind == JsonValueKind.Object
+                && doc.RootElement.TryGetProperty("tag", out var tag) && tag.ValueKind == JsonValueKind.String
+                && tag.GetString() == SlurmOptions.Tag;
+        }
+        catch (JsonException)
+        {
+            return false;
         }
     }
 

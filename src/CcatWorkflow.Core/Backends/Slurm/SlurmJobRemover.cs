@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using System.Text.Json;
+using CcatWorkflow.Core.Arrays;
 using CcatWorkflow.Core.Errors;
 
 namespace CcatWorkflow.Core.Backends.Slurm;
@@ -27,20 +27,31 @@ public sealed partial class SlurmBackend
         if (folder is null) return info;
         if (_metadata.Count > MetadataCacheLimit) _metadata.Clear();
         var m = _metadata.GetOrAdd(folder.Path, _ => ReadMetadata(folder));
-        return info.WithSubmission(m?.Cpu, m?.MemoryGb, m?.TimeHours, m?.Gpu, m?.Command, folder.StdoutPath);
+        return info.WithSubmission(m?.Cpu, m?.MemoryGb, m?.TimeHours, m?.Gpu, m?.Command, folder.StdoutPath)
+            .WithScheduling(m?.Partition, m?.Account, m?.Qos, null);
     }
 
     /// <summary>
     /// True for an accounting row of a job whose folder was removed (Remove-CcatJob): sacct keeps
-    /// the row, but the module no longer lists the job.
+    /// the row, but the module no longer lists the job. Its working directory is one of the
+    /// module's folders directly under SLURM_JOB_DIR, and that folder is gone — seen on the local
+    /// file system, or, over a remote transport, by the by-id link the listing looked up
+    /// (<paramref name="linked"/> null: Remove-CcatJob deletes the link first).
     /// </summary>
-    private bool IsRemoved(SacctJob job) =>
-        Transport.Files is LocalSlurmJobFiles
-        && job.WorkDir is { } wd
-        && SlurmJobDirectory.SubmittedAtOf(Path.GetFileName(wd.TrimEnd('/'))) is not null
-        && string.Equals(Path.GetDirectoryName(wd.TrimEnd('/')), Options.JobDirectory.TrimEnd('/'), StringComparison.Ordinal)
-        && Directory.Exists(Options.JobDirectory)
-        && !Directory.Exists(wd);
+    private bool IsRemoved(SacctJob job, SlurmJobFolder? linked)
+    {
+        if (job.WorkDir?.TrimEnd('/') is not { } wd) return false;
+        var slash = wd.LastIndexOf('/');
+        if (slash < 0 || SlurmJobDirectory.SubmittedAtOf(wd[(slash + 1)..]) is null
+            || !string.Equals(wd[..slash], Options.JobDirectory.TrimEnd('/'), StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        return Transport.Files is LocalSlurmJobFiles
+            ? Directory.Exists(Options.JobDirectory) && !Directory.Exists(wd)
+            : linked is null;
+    }
 
     /// <summary>
     /// The usual listing (sacct, <see cref="ListWindow"/> back) plus the jobs in the job
@@ -89,78 +100,43 @@ public sealed partial class SlurmBackend
     protected override async Task<IReadOnlyList<JobQueryResult>> RemoveFinishedAsync(IReadOnlyList<HPCJobInfo> jobs, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(jobs);
-        if (Transport.Files is not LocalSlurmJobFiles)
-        {
-            // Removal checks the folder's marks and deletes it through the local file system;
-            // over a remote transport it is refused rather than half done.
-            return jobs.Select(j => new JobQueryResult(j.JobId, j, new CcatException(CcatErrorId.RemoveFailed,
-                $"Remove-CcatJob does not yet work over this Slurm transport (the job folders are not on this machine); nothing of job '{j.JobId}' was removed.", j.JobId))).ToList();
-        }
-
-        var found = await Transport.Files.FindAsync(jobs.Select(j => j.JobId).ToList(), cancellationToken).ConfigureAwait(false);
+        // An array element lives in its array's folder: the link is the array's id. Every mark
+        // is checked where the files are (over SSH on the login node, in one command for the batch).
+        var linkIds = jobs.Select(j => ArrayElementId.ArrayOf(j.JobId) ?? j.JobId).Distinct(StringComparer.Ordinal).ToList();
+        var removals = await Transport.Files.RemoveAsync(linkIds, cancellationToken).ConfigureAwait(false);
         var results = new List<JobQueryResult>(jobs.Count);
         foreach (var job in jobs)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            results.Add(new JobQueryResult(job.JobId, job, RemoveOne(job.JobId, found.GetValueOrDefault(job.JobId))));
+            var linkId = ArrayElementId.ArrayOf(job.JobId) ?? job.JobId;
+            var removal = removals.GetValueOrDefault(linkId) ?? new SlurmFolderRemoval(SlurmFolderRemovalOutcome.NotFound);
+            if (removal.Outcome == SlurmFolderRemovalOutcome.Removed) Forget(job.JobId, linkId, removal.Folder);
+            results.Add(new JobQueryResult(job.JobId, job, RemovalError(job.JobId, removal)));
         }
 
         return results;
     }
 
-    // The tag as written in job.json (the metadata type defaults it, so it is read raw).
-    private static bool CarriesTag(string? metadataText)
+    private CcatException? RemovalError(string id, SlurmFolderRemoval removal) => removal.Outcome switch
     {
-        if (metadataText is null) return false;
-        try
-        {
-            using var doc = JsonDocument.Parse(metadataText);
-            return doc.RootElement.ValueKind == JsonValueKind.Object
-                && doc.RootElement.TryGetProperty("tag", out var tag) && tag.ValueKind == JsonValueKind.String
-                && tag.GetString() == SlurmOptions.Tag;
-        }
-        catch (JsonException)
-        {
-            return false;
-        }
-    }
+        SlurmFolderRemovalOutcome.Removed => null,
+        SlurmFolderRemovalOutcome.NotFound => new CcatException(CcatErrorId.NotOwnedByModule,
+            $"Slurm job '{id}' has no folder in the job directory {Options.JobDirectory}: the module did not submit it here, and nothing of it is removed.", id),
+        SlurmFolderRemovalOutcome.NotOurs => new CcatException(CcatErrorId.NotOwnedByModule,
+            $"{removal.Folder} (the folder of Slurm job '{id}') is not a job folder the module made (a real directory directly under {Options.JobDirectory}, owned by you, with a {SlurmJobDirectory.MetadataFile} carrying the tag '{SlurmOptions.Tag}'): nothing of it is removed.", id),
+        SlurmFolderRemovalOutcome.Unsupported => new CcatException(CcatErrorId.RemoveFailed,
+            $"Remove-CcatJob does not work over this Slurm transport ({removal.Detail}); nothing of job '{id}' was removed.", id),
+        _ => new CcatException(CcatErrorId.RemoveFailed, $"Could not remove the folder of Slurm job '{id}' ({removal.Folder}): {removal.Detail}", id),
+    };
 
-    private CcatException? RemoveOne(string id, SlurmJobFolder? folder)
+    private void Forget(string id, string linkId, string? folder)
     {
-        if (folder is null)
+        if (folder is not null) _metadata.TryRemove(folder, out _);
+        foreach (var key in new[] { id, linkId })
         {
-            return new CcatException(CcatErrorId.NotOwnedByModule,
-                $"Slurm job '{id}' has no folder in the job directory {Options.JobDirectory}: the module did not submit it here, and nothing of it is removed.", id);
+            _folders.TryRemove(key, out _);
+            _lastKnown.TryRemove(key, out _);
+            _names.TryRemove(key, out _);
+            _cancelRequested.TryRemove(key, out _);
         }
-
-        var inRoot = string.Equals(Path.GetDirectoryName(folder.Path.TrimEnd('/')), Options.JobDirectory.TrimEnd('/'), StringComparison.Ordinal);
-        var dir = new DirectoryInfo(folder.Path);
-        if (!inRoot || dir.LinkTarget is not null || !dir.Exists || !CarriesTag(Transport.Files.ReadSmallText(folder.MetadataPath)))
-        {
-            return new CcatException(CcatErrorId.NotOwnedByModule,
-                $"{folder.Path} (the folder of Slurm job '{id}') is not a job folder the module made (no {SlurmJobDirectory.MetadataFile} with the tag '{SlurmOptions.Tag}' directly under {Options.JobDirectory}): nothing of it is removed.", id);
-        }
-
-        try
-        {
-            // The link first: without it nothing leads to the folder, so a half-done removal
-            // leaves no job that looks alive.
-            File.Delete(Path.Combine(Options.JobDirectory, id));
-            Directory.Delete(folder.Path, recursive: true);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return new CcatException(CcatErrorId.RemoveFailed, $"Could not remove the folder of Slurm job '{id}' ({folder.Path}): {ex.Message}", id, ex);
-        }
-        finally
-        {
-            _metadata.TryRemove(folder.Path, out _);
-            _folders.TryRemove(id, out _);
-            _lastKnown.TryRemove(id, out _);
-            _names.TryRemove(id, out _);
-            _cancelRequested.TryRemove(id, out _);
-        }
-
-        return null;
     }
 }

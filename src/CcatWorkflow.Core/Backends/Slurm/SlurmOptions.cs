@@ -85,25 +85,10 @@ public sealed partial record SlurmOptions
     {
         foreach (var (name, value) in new[] { ("SLURM_PARTITION", o.Partition), ("SLURM_ACCOUNT", o.Account), ("SLURM_QOS", o.Qos) })
         {
-            if (!NamePattern().IsMatch(value))
-            {
-                throw Invalid(name, $"is '{value}'; it may hold only letters, digits and _ . , + @ -");
-            }
+            if (NameProblem(value) is { } problem) throw Invalid(name, problem);
         }
 
-        var extras = new List<string>();
-        foreach (var raw in o.ExtraDirectives)
-        {
-            var d = raw.Trim();
-            if (d.StartsWith("#SBATCH", StringComparison.Ordinal)) d = d["#SBATCH".Length..].Trim();
-            if (d.Length == 0) continue;
-            if (!d.StartsWith('-') || d.Any(char.IsControl))
-            {
-                throw Invalid("SLURM_EXTRA_DIRECTIVES", $"holds '{raw.Replace("\n", "\\n", StringComparison.Ordinal)}'; each entry must be one sbatch option such as --constraint=avx2, on one line");
-            }
-
-            extras.Add(d);
-        }
+        var extras = NormalizeDirectives(o.ExtraDirectives, (_, problem) => Invalid("SLURM_EXTRA_DIRECTIVES", problem));
 
         if (!o.JobDirectory.StartsWith('/'))
         {
@@ -119,6 +104,57 @@ public sealed partial record SlurmOptions
 
         return o with { ExtraDirectives = extras, JobDirectory = dir };
     }
+
+    /// <summary>
+    /// These options with one job's own (-Partition, -Account, -Qos replace the settings;
+    /// -SchedulerOption adds directives after SLURM_EXTRA_DIRECTIVES), checked by the same rules
+    /// as the settings: a bad value is <see cref="CcatErrorId.InvalidSubmission"/> naming the parameter.
+    /// </summary>
+    public SlurmOptions ForJob(Submission.JobSchedulerOptions job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        foreach (var (name, value) in new[] { ("Partition", job.Partition), ("Account", job.Account), ("Qos", job.Qos) })
+        {
+            if (value is not null && NameProblem(value.Trim()) is { } problem) throw InvalidParameter(name, problem);
+        }
+
+        return this with
+        {
+            Partition = job.Partition?.Trim() ?? Partition,
+            Account = job.Account?.Trim() ?? Account,
+            Qos = job.Qos?.Trim() ?? Qos,
+            ExtraDirectives = [.. ExtraDirectives, .. NormalizeDirectives(job.Directives, (_, problem) => InvalidParameter("SchedulerOption", problem))],
+        };
+    }
+
+    // The one rule for a name on an #SBATCH line (partition, account, QOS): sbatch splits those
+    // lines itself, so no quoting can carry a space or a quote there.
+    private static string? NameProblem(string value) =>
+        NamePattern().IsMatch(value) ? null : $"is '{value}'; it may hold only letters, digits and _ . , + @ -";
+
+    // The one rule for extra directives, from SLURM_EXTRA_DIRECTIVES or -SchedulerOption: each one
+    // sbatch option on one line ('#SBATCH' in front is dropped, empty entries skipped).
+    private static List<string> NormalizeDirectives(IEnumerable<string> raw, Func<string, string, CcatException> invalid)
+    {
+        var list = new List<string>();
+        foreach (var entry in raw)
+        {
+            var d = entry.Trim();
+            if (d.StartsWith("#SBATCH", StringComparison.Ordinal)) d = d["#SBATCH".Length..].Trim();
+            if (d.Length == 0) continue;
+            if (!d.StartsWith('-') || d.Any(char.IsControl))
+            {
+                throw invalid(entry, $"holds '{entry.Replace("\n", "\\n", StringComparison.Ordinal)}'; each entry must be one sbatch option such as --constraint=avx2, on one line");
+            }
+
+            list.Add(d);
+        }
+
+        return list;
+    }
+
+    private static CcatException InvalidParameter(string parameter, string what) =>
+        new(CcatErrorId.InvalidSubmission, $"-{parameter} {what}; nothing was submitted.");
 
     /// <summary>An absolute POSIX path with '.', '..' and repeated or trailing '/' resolved.</summary>
     public static string NormalizePosix(string path)

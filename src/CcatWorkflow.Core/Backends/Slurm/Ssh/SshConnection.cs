@@ -12,7 +12,9 @@ namespace CcatWorkflow.Core.Backends.Slurm.Ssh;
 /// backend that owns it — and so by every cmdlet of the PowerShell session, since backends are
 /// kept per settings fingerprint. A connection that broke is made again on the next request.
 /// Commands run in exec channels of that connection; files move over one SFTP session, opened
-/// only when a log is read. The host key must be the one pinned in the known_hosts file.
+/// only when a log is read. The host key must be the one pinned in the known_hosts file. With a
+/// bastion (SLURM_SSH_PROXY_JUMP) one connection to it carries a local forwarded port to the login
+/// node, through which both connections are made; each hop's host key is checked against the file.
 /// </summary>
 public sealed class SshConnection : IAsyncDisposable
 {
@@ -20,6 +22,8 @@ public sealed class SshConnection : IAsyncDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private SshClient? _ssh;
     private SftpClient? _sftp;
+    private SshClient? _jump;
+    private ForwardedPortLocal? _forward;
     private int _connects;
     private int _execs;
 
@@ -42,15 +46,23 @@ public sealed class SshConnection : IAsyncDisposable
     /// with an inner <see cref="TimeoutException"/>. When <paramref name="retryOnBrokenConnection"/>,
     /// a connection found broken is made again and the command run once more.
     /// </summary>
+    /// <param name="commandLine">The remote command line.</param>
+    /// <param name="standardInput">Bytes for its standard input, or null.</param>
+    /// <param name="timeout">How long it may run.</param>
+    /// <param name="retryOnBrokenConnection">Whether to run it again once on a connection found broken.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <param name="what">What the command does, for the verbose log (never the command text: it may carry job data).</param>
     public async Task<(int ExitCode, byte[] Output, string Error, TimeSpan Duration)> ExecAsync(string commandLine, byte[]? standardInput,
-        TimeSpan timeout, bool retryOnBrokenConnection, CancellationToken cancellationToken)
+        TimeSpan timeout, bool retryOnBrokenConnection, CancellationToken cancellationToken, string? what = null)
     {
         for (var attempt = 0; ; attempt++)
         {
             var client = await ConnectedSshAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                return await ExecOnceAsync(client, commandLine, standardInput, timeout, cancellationToken).ConfigureAwait(false);
+                var result = await ExecOnceAsync(client, commandLine, standardInput, timeout, cancellationToken).ConfigureAwait(false);
+                Diagnostics.CcatLog.Verbose($"SSH command on {_settings.Host} ({what ?? "command"}): {(long)result.Item4.TotalMilliseconds} ms, exit {result.Item1}");
+                return result;
             }
             catch (Exception ex) when (IsBrokenConnection(ex) && !cancellationToken.IsCancellationRequested)
             {
@@ -105,8 +117,9 @@ public sealed class SshConnection : IAsyncDisposable
             if (_sftp is { IsConnected: true } live) return live;
             _sftp?.Dispose();
             _sftp = null;
-            var client = new SftpClient(ConnectionInfo());
-            _sftp = await ConnectAsync(client, cancellationToken).ConfigureAwait(false);
+            var (host, port) = await EndpointAsync(cancellationToken).ConfigureAwait(false);
+            var client = new SftpClient(ConnectionInfo(_settings, host, port));
+            _sftp = await ConnectAsync(client, _settings, cancellationToken).ConfigureAwait(false);
             return _sftp;
         }
         finally
@@ -154,7 +167,8 @@ public sealed class SshConnection : IAsyncDisposable
             if (_ssh is { IsConnected: true } again) return again;
             _ssh?.Dispose();
             _ssh = null;
-            _ssh = await ConnectAsync(new SshClient(ConnectionInfo()), cancellationToken).ConfigureAwait(false);
+            var (host, port) = await EndpointAsync(cancellationToken).ConfigureAwait(false);
+            _ssh = await ConnectAsync(new SshClient(ConnectionInfo(_settings, host, port)), _settings, cancellationToken).ConfigureAwait(false);
             return _ssh;
         }
         finally
@@ -177,45 +191,89 @@ public sealed class SshConnection : IAsyncDisposable
         }
     }
 
-    private ConnectionInfo ConnectionInfo()
+    // Where the login node's connections go: the node itself, or the local end of the port the
+    // bastion forwards to it (made, or made again when it broke; the caller holds the gate).
+    private async Task<(string Host, int Port)> EndpointAsync(CancellationToken cancellationToken)
+    {
+        if (_settings.Jump is not { } jump) return (_settings.Host, _settings.Port);
+        if (_jump is { IsConnected: true } && _forward is { IsStarted: true } live) return ("127.0.0.1", (int)live.BoundPort);
+        DropJump();
+        var client = await ConnectAsync(new SshClient(ConnectionInfo(jump, jump.Host, jump.Port)), jump, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // Loopback only, on a port the system picks: the forward is this process's way in.
+            var forward = new ForwardedPortLocal("127.0.0.1", _settings.Host, (uint)_settings.Port);
+            client.AddForwardedPort(forward);
+            forward.Start();
+            (_jump, _forward) = (client, forward);
+            return ("127.0.0.1", (int)forward.BoundPort);
+        }
+        catch (Exception ex) when (ex is SshException or SocketException or InvalidOperationException)
+        {
+            client.Dispose();
+            throw new CcatException(CcatErrorId.SshHostUnreachable,
+                $"The bastion {jump.Describe()} (SLURM_SSH_PROXY_JUMP) would not forward a port to {_settings.Host}:{_settings.Port}: {ex.Message}", null, ex);
+        }
+    }
+
+    private void DropJump()
+    {
+        try
+        {
+            _forward?.Stop();
+        }
+        catch (Exception ex) when (ex is SshException or SocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            // Broken already: dropped below.
+        }
+
+        _forward?.Dispose();
+        _jump?.Dispose();
+        _forward = null;
+        _jump = null;
+    }
+
+    private static ConnectionInfo ConnectionInfo(SshSettings hop, string host, int port)
     {
         PrivateKeyFile key;
         try
         {
-            key = _settings.Passphrase.Length > 0 ? new PrivateKeyFile(_settings.KeyFile, _settings.Passphrase) : new PrivateKeyFile(_settings.KeyFile);
+            key = hop.Passphrase.Length > 0 ? new PrivateKeyFile(hop.KeyFile, hop.Passphrase) : new PrivateKeyFile(hop.KeyFile);
         }
         catch (Exception ex) when (ex is SshException or IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException or NotSupportedException)
         {
             throw new CcatException(CcatErrorId.SshAuthenticationFailed,
-                $"The SSH key {_settings.KeyFile} (SLURM_SSH_KEY_FILE) cannot be used: {ex.Message}" +
+                $"The SSH key {hop.KeyFile} (SLURM_SSH_KEY_FILE) cannot be used: {ex.Message}" +
                 (ex is SshPassPhraseNullOrEmptyException ? " It is protected by a passphrase: set SLURM_SSH_KEY_PASSPHRASE." : ""), null, ex);
         }
 
-        return new ConnectionInfo(_settings.Host, _settings.Port, _settings.User, new PrivateKeyAuthenticationMethod(_settings.User, key))
+        return new ConnectionInfo(host, port, hop.User, new PrivateKeyAuthenticationMethod(hop.User, key))
         {
-            Timeout = _settings.ConnectTimeout,
+            Timeout = hop.ConnectTimeout,
         };
     }
 
-    private async Task<T> ConnectAsync<T>(T client, CancellationToken cancellationToken) where T : BaseClient
+    // Connects and checks the host key of hop (the login node, or the bastion) against the
+    // known_hosts file under hop's own name and port, whichever address the socket goes to.
+    private async Task<T> ConnectAsync<T>(T client, SshSettings hop, CancellationToken cancellationToken) where T : BaseClient
     {
         string knownHosts;
         try
         {
-            knownHosts = await File.ReadAllTextAsync(_settings.KnownHostsFile, cancellationToken).ConfigureAwait(false);
+            knownHosts = await File.ReadAllTextAsync(hop.KnownHostsFile, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             client.Dispose();
             throw new CcatException(CcatErrorId.HostKeyMismatch,
-                $"The known_hosts file {_settings.KnownHostsFile} (SLURM_SSH_KNOWN_HOSTS) cannot be read ({ex.Message}), so {_settings.Host}'s host key cannot be checked; the module never accepts an unchecked key.", null, ex);
+                $"The known_hosts file {hop.KnownHostsFile} (SLURM_SSH_KNOWN_HOSTS) cannot be read ({ex.Message}), so {hop.Host}'s host key cannot be checked; the module never accepts an unchecked key.", null, ex);
         }
 
         HostKeyVerdict? verdict = null;
         string? fingerprint = null;
         client.HostKeyReceived += (_, e) =>
         {
-            verdict = KnownHosts.Check(knownHosts, _settings.Host, _settings.Port, e.HostKey);
+            verdict = KnownHosts.Check(knownHosts, hop.Host, hop.Port, e.HostKey);
             fingerprint = $"{e.HostKeyName} SHA256:{e.FingerPrintSHA256}";
             e.CanTrust = verdict == HostKeyVerdict.Trusted;
         };
@@ -232,18 +290,18 @@ public sealed class SshConnection : IAsyncDisposable
             if (verdict is HostKeyVerdict.Unknown or HostKeyVerdict.Changed)
             {
                 throw new CcatException(CcatErrorId.HostKeyMismatch, verdict == HostKeyVerdict.Unknown
-                    ? $"{_settings.Host}:{_settings.Port} presented host key {fingerprint}, which {_settings.KnownHostsFile} (SLURM_SSH_KNOWN_HOSTS) does not hold. Check the key with the cluster's administrators, then add it (ssh-keyscan -p {_settings.Port} {_settings.Host})."
-                    : $"{_settings.Host}:{_settings.Port} presented host key {fingerprint}, which is NOT the key {_settings.KnownHostsFile} (SLURM_SSH_KNOWN_HOSTS) pins for it. The connection was refused: the host may be impersonated, or its key was changed.", null, ex);
+                    ? $"{hop.Host}:{hop.Port} presented host key {fingerprint}, which {hop.KnownHostsFile} (SLURM_SSH_KNOWN_HOSTS) does not hold. Check the key with the cluster's administrators, then add it (ssh-keyscan -p {hop.Port} {hop.Host})."
+                    : $"{hop.Host}:{hop.Port} presented host key {fingerprint}, which is NOT the key {hop.KnownHostsFile} (SLURM_SSH_KNOWN_HOSTS) pins for it. The connection was refused: the host may be impersonated, or its key was changed.", null, ex);
             }
 
             if (ex is SshAuthenticationException)
             {
                 throw new CcatException(CcatErrorId.SshAuthenticationFailed,
-                    $"{_settings.Describe()} refused the key {_settings.KeyFile}: {ex.Message}", null, ex);
+                    $"{hop.Describe()} refused the key {hop.KeyFile}: {ex.Message}", null, ex);
             }
 
             throw new CcatException(CcatErrorId.SshHostUnreachable,
-                $"Cannot reach the Slurm login node {_settings.Describe()} over SSH: {ex.Message}", null, ex);
+                $"Cannot reach the Slurm login node {hop.Describe()} over SSH: {ex.Message}", null, ex);
         }
     }
 
@@ -257,6 +315,7 @@ public sealed class SshConnection : IAsyncDisposable
     {
         _ssh?.Dispose();
         _sftp?.Dispose();
+        DropJump();
         _ssh = null;
         _sftp = null;
         _gate.Dispose();

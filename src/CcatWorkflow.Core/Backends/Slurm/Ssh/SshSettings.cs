@@ -24,6 +24,12 @@ public sealed record SshSettings
     /// <summary>The known_hosts file that pins the host key.</summary>
     public required string KnownHostsFile { get; init; }
 
+    /// <summary>
+    /// The bastion the login node is reached through (SLURM_SSH_PROXY_JUMP, as OpenSSH's
+    /// ProxyJump with one hop), with the same key and known_hosts file; null for a direct connection.
+    /// </summary>
+    public SshSettings? Jump { get; init; }
+
     /// <summary>How long connecting may take.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(20);
 
@@ -52,7 +58,7 @@ public sealed record SshSettings
 
         var knownHosts = Expand(settings.GetString("SLURM_SSH_KNOWN_HOSTS").Trim(), home);
         if (knownHosts.Length == 0) knownHosts = Path.Combine(home, ".ssh", "known_hosts");
-        return new SshSettings
+        var login = new SshSettings
         {
             Host = host,
             Port = (int)settings.GetInteger("SLURM_SSH_PORT"),
@@ -61,10 +67,59 @@ public sealed record SshSettings
             Passphrase = settings.GetString("SLURM_SSH_KEY_PASSPHRASE"),
             KnownHostsFile = knownHosts,
         };
+        var jump = settings.GetString("SLURM_SSH_PROXY_JUMP").Trim();
+        return jump.Length == 0 ? login : login with { Jump = ParseJump(jump, login) };
     }
 
-    /// <summary>user@host:port, for messages (no secret in it).</summary>
-    public string Describe() => $"{User}@{Host}:{Port}";
+    /// <summary>
+    /// The bastion of SLURM_SSH_PROXY_JUMP: <c>[user@]host[:port]</c> (<c>[::1]:port</c> for an
+    /// IPv6 address); the user defaults to the login node's, the port to 22. One hop only.
+    /// </summary>
+    public static SshSettings ParseJump(string text, SshSettings login)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(login);
+        CcatException Bad() => Invalid($"SLURM_SSH_PROXY_JUMP is '{text}'; it must be one bastion as [user@]host[:port]");
+        var rest = text.Trim();
+        if (rest.Length == 0 || rest.Contains(',', StringComparison.Ordinal) || rest.Any(char.IsWhiteSpace) || rest.Contains("://", StringComparison.Ordinal)) throw Bad();
+        var user = login.User;
+        var at = rest.LastIndexOf('@');
+        if (at >= 0)
+        {
+            user = rest[..at];
+            rest = rest[(at + 1)..];
+            if (user.Length == 0) throw Bad();
+        }
+
+        string host;
+        var port = 22;
+        string? portText = null;
+        if (rest.StartsWith('['))
+        {
+            var close = rest.IndexOf(']', StringComparison.Ordinal);
+            if (close < 0) throw Bad();
+            host = rest[1..close];
+            var after = rest[(close + 1)..];
+            if (after.Length > 0)
+            {
+                if (!after.StartsWith(':')) throw Bad();
+                portText = after[1..];
+            }
+        }
+        else
+        {
+            var colon = rest.IndexOf(':', StringComparison.Ordinal);
+            host = colon < 0 ? rest : rest[..colon];
+            if (colon >= 0) portText = rest[(colon + 1)..];
+        }
+
+        if (host.Length == 0) throw Bad();
+        if (portText is not null && (!int.TryParse(portText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535)) throw Bad();
+        return login with { Host = host, Port = port, User = user, Jump = null };
+    }
+
+    /// <summary>user@host:port (and the bastion), for messages (no secret in it).</summary>
+    public string Describe() => $"{User}@{Host}:{Port}" + (Jump is { } j ? $" through {j.User}@{j.Host}:{j.Port}" : "");
 
     private static string Expand(string path, string home) =>
         path == "~" ? home : path.StartsWith("~/", StringComparison.Ordinal) ? Path.Combine(home, path[2..]) : path;

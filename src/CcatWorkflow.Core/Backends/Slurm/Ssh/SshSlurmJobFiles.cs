@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using CcatWorkflow.Core.Errors;
 using CcatWorkflow.Core.Execution;
@@ -9,17 +10,79 @@ namespace CcatWorkflow.Core.Backends.Slurm.Ssh;
 
 /// <summary>
 /// The job folders on the login node: written by remote commands (the script streamed through
-/// standard input, folders 0700 and files 0600 by umask), found by one remote readlink per
-/// batch of ids, and logs read over SFTP by byte offsets — a tail reads only the file's end,
-/// a follow only what was appended.
+/// standard input, folders 0700 and files 0600 by umask), written, submitted and linked in one
+/// remote command per submission, found by one remote readlink per batch of ids, removed by one
+/// remote command per batch (every mark checked on the login node), and logs read over SFTP by
+/// byte offsets — a tail reads only the file's end, a follow only what was appended.
 /// </summary>
-public sealed class SshSlurmJobFiles(SshConnection connection, string root) : ISlurmJobFiles
+public sealed class SshSlurmJobFiles(SshConnection connection, string root) : ISlurmSubmittingJobFiles
 {
     private static readonly TimeSpan FileTimeout = TimeSpan.FromMinutes(2);
+
+    /// <summary>What the submit command prints once the folder is written (before sbatch runs).</summary>
+    public const string PreparedMarker = "@@ccat-prepared";
+
     private readonly SlurmJobDirectory _layout = new(root);
 
     /// <inheritdoc />
     public string Root => _layout.Root;
+
+    /// <summary>
+    /// The one remote command of a submission: writes the folder (umask 077: 0700 and 0600),
+    /// reads the secrets block and then the script from standard input (<see cref="SubmitInput"/>),
+    /// prints <see cref="PreparedMarker"/>, runs <paramref name="sbatch"/> with the secrets in its
+    /// environment only, prints sbatch's output, and links the id it printed — taken by
+    /// <see cref="SlurmJobId.ParseSbatchOutput"/>'s rule: the last non-empty line, up to ';' — or
+    /// deletes the folder when there is none. Exits with sbatch's code. Every path is one
+    /// <see cref="ShellQuoting.Quote"/>d word.
+    /// </summary>
+    public static string SubmitText(string root, string folderName, SlurmJobMetadata metadata, SlurmCommandLine sbatch)
+    {
+        ArgumentNullException.ThrowIfNull(sbatch);
+        var folder = SlurmJobFolder.Join(root, folderName);
+        var r = ShellQuoting.Quote(root);
+        var f = ShellQuoting.Quote(folder);
+        string In(string name) => ShellQuoting.Quote(SlurmJobFolder.Join(folder, name));
+        return "umask 077 && mkdir -p -- " + r + " && mkdir -- " + f + " || exit 125; "
+            // The secrets block's length, then the block (read byte by byte: never past it), then the script.
+            + "IFS= read -r n && s=$(dd bs=1 count=\"$n\" 2>/dev/null) && cat > " + In(SlurmJobDirectory.ScriptFile)
+            + " && printf '%s' " + ShellQuoting.Quote(SlurmJobDirectory.SerializeMetadata(metadata)) + " > " + In(SlurmJobDirectory.MetadataFile)
+            // Made now, 0600, so that Slurm (which truncates an existing file and keeps its mode)
+            // does not create them with the job's umask.
+            + " && : > " + In(SlurmJobDirectory.StdoutFile) + " && : > " + In(SlurmJobDirectory.StderrFile)
+            + " || { rm -rf -- " + f + "; exit 125; }; "
+            + "echo " + PreparedMarker + "; "
+            + "o=$( " + SshSlurmShell.CommandText(sbatch, "s") + " </dev/null); r=$?; printf '%s\\n' \"$o\"; "
+            + "i=$(printf '%s\\n' \"$o\" | awk 'NF { l = $0 } END { sub(/;.*/, \"\", l); gsub(/^[ \\t\\r]+|[ \\t\\r]+$/, \"\", l); print l }'); "
+            + "if [ $r -eq 0 ] && printf '%s\\n' \"$i\" | grep -Eqx '[0-9]{1,10}(_[0-9]{1,10})?(\\+[0-9]{1,5})?'; then "
+            + "ln -sfn -- " + ShellQuoting.Quote(folderName) + " " + r + "/\"$i\" || echo \"ccat: the folder could not be linked to job $i\" >&2; "
+            + "else rm -rf -- " + f + "; fi; exit $r";
+    }
+
+    /// <summary>The submit command's standard input: the secrets block's byte count on a line, the block (<see cref="SshSlurmShell.SecretsInput"/>), then the script.</summary>
+    public static byte[] SubmitInput(string script, SlurmCommandLine sbatch)
+    {
+        var secrets = SshSlurmShell.SecretsInput(sbatch) ?? [];
+        var utf8 = new UTF8Encoding(false);
+        return [.. utf8.GetBytes(secrets.Length.ToString(CultureInfo.InvariantCulture) + "\n"), .. secrets, .. utf8.GetBytes(script)];
+    }
+
+    /// <inheritdoc />
+    public async Task<CommandResult> PrepareSubmitAndLinkAsync(SlurmSubmitRequest request, SlurmCommandLine sbatch, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        // Not run twice after a broken connection: Slurm may have accepted the job.
+        var (code, output, error, duration) = await connection.ExecAsync(SubmitText(Root, request.FolderName, request.Metadata, sbatch),
+            SubmitInput(request.Script, sbatch), timeout, retryOnBrokenConnection: false, cancellationToken, "job folder, sbatch and link").ConfigureAwait(false);
+        var text = Encoding.UTF8.GetString(output);
+        if (!text.StartsWith(PreparedMarker + "\n", StringComparison.Ordinal))
+        {
+            throw new CcatException(CcatErrorId.InvalidConfiguration,
+                $"Cannot write the job folder '{request.Folder}' on {connection.Settings.Host} (SLURM_JOB_DIR, default <PIPELINE_BASE_DIR>/.ccat-slurm): {SlurmCommands.FirstLines(error)}");
+        }
+
+        return new CommandResult(code, text[(PreparedMarker.Length + 1)..], error, duration);
+    }
 
     /// <inheritdoc />
     public async Task PrepareAsync(string folderName, string script, SlurmJobMetadata metadata, CancellationToken cancellationToken)
@@ -56,12 +119,72 @@ public sealed class SshSlurmJobFiles(SshConnection connection, string root) : IS
     {
         try
         {
-            await connection.ExecAsync("rm -rf -- " + ShellQuoting.Quote(folder), null, FileTimeout, true, cancellationToken).ConfigureAwait(false);
+            await connection.ExecAsync("rm -rf -- " + ShellQuoting.Quote(folder), null, FileTimeout, true, cancellationToken, "delete an unsubmitted job folder").ConfigureAwait(false);
         }
         catch (CcatException)
         {
             // Best effort: without the id link nothing refers to the folder.
         }
+    }
+
+    /// <summary>
+    /// The one remote command that removes the folders of <paramref name="linkIds"/>: for each
+    /// id, the link <c>&lt;root&gt;/&lt;id&gt;</c> must lead to one of the module's folder names directly
+    /// under the root, which must be a real directory (not a link) owned by the login user and
+    /// hold a regular <c>job.json</c> carrying the tag; then the link and the folder are deleted
+    /// (rm does not follow links inside it). Prints one tab-separated line per id:
+    /// id, removed|notfound|notours|failed, folder, why.
+    /// </summary>
+    public static string RemoveText(string root, IReadOnlyList<string> linkIds)
+    {
+        ArgumentNullException.ThrowIfNull(linkIds);
+        var r = ShellQuoting.Quote(root);
+        var tag = ShellQuoting.Quote("\"tag\": \"" + SlurmOptions.Tag + "\"");
+        var meta = SlurmJobDirectory.MetadataFile;
+        return "p() { printf '%s\\t%s\\t%s\\t%s\\n' \"$1\" \"$2\" \"$3\" \"$4\"; }; "
+            + "cd -- " + r + " 2>/dev/null || { for i in " + ShellQuoting.Join(linkIds) + "; do p \"$i\" notfound; done; exit 0; }; "
+            + "for i in " + ShellQuoting.Join(linkIds) + "; do "
+            + "t=$(readlink -- \"$i\") || { p \"$i\" notfound; continue; }; n=${t##*/}; "
+            + "case $n in [0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]T[0-9][0-9][0-9][0-9][0-9][0-9]Z-*) ;; *) p \"$i\" notfound; continue ;; esac; "
+            + "case $t in /*) f=$t ;; *) f=" + r + "/$t ;; esac; "
+            + "if [ \"$f\" != " + r + "/\"$n\" ] || [ -L \"$n\" ] || [ ! -d \"$n\" ] || [ ! -O \"$n\" ] || [ -L \"$n/" + meta + "\" ] || [ ! -f \"$n/" + meta + "\" ] "
+            + "|| ! grep -qF -- " + tag + " \"$n/" + meta + "\"; then p \"$i\" notours \"$f\"; continue; fi; "
+            // The link first: without it nothing leads to the folder, so a half-done removal leaves no job that looks alive.
+            + "if e=$(rm -f -- \"$i\" 2>&1 && rm -rf -- \"$n\" 2>&1); then p \"$i\" removed \"$f\"; else p \"$i\" failed \"$f\" \"$(printf '%s' \"$e\" | tr '\\t\\n' '  ')\"; fi; "
+            + "done; exit 0";
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyDictionary<string, SlurmFolderRemoval>> RemoveAsync(IReadOnlyList<string> linkIds, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(linkIds);
+        var ids = linkIds.Where(SlurmJobId.IsValid).Distinct(StringComparer.Ordinal).ToList();
+        var outcomes = new Dictionary<string, SlurmFolderRemoval>(StringComparer.Ordinal);
+        foreach (var id in linkIds.Where(i => !SlurmJobId.IsValid(i))) outcomes[id] = new SlurmFolderRemoval(SlurmFolderRemovalOutcome.NotFound);
+        if (ids.Count == 0) return outcomes;
+        var (code, output, error, _) = await connection.ExecAsync(RemoveText(Root, ids), null, FileTimeout, true, cancellationToken, $"remove {ids.Count} job folder{(ids.Count == 1 ? "" : "s")}").ConfigureAwait(false);
+        foreach (var line in Encoding.UTF8.GetString(output).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var f = line.Split('\t');
+            if (f.Length < 4 || !ids.Contains(f[0], StringComparer.Ordinal)) continue;
+            var folder = f[2].Length > 0 ? f[2] : null;
+            outcomes[f[0]] = f[1] switch
+            {
+                "removed" => new SlurmFolderRemoval(SlurmFolderRemovalOutcome.Removed, folder),
+                "notours" => new SlurmFolderRemoval(SlurmFolderRemovalOutcome.NotOurs, folder),
+                "failed" => new SlurmFolderRemoval(SlurmFolderRemovalOutcome.Failed, folder, f[3]),
+                _ => new SlurmFolderRemoval(SlurmFolderRemovalOutcome.NotFound),
+            };
+        }
+
+        foreach (var id in ids.Where(i => !outcomes.ContainsKey(i)))
+        {
+            // The command ended before this id (it never does on its own): not known to be removed.
+            outcomes[id] = new SlurmFolderRemoval(SlurmFolderRemovalOutcome.Failed, null,
+                $"the remove command on {connection.Settings.Host} exited with code {code} before reaching it: {SlurmCommands.FirstLines(error)}");
+        }
+
+        return outcomes;
     }
 
     /// <inheritdoc />
@@ -71,7 +194,7 @@ public sealed class SshSlurmJobFiles(SshConnection connection, string root) : IS
         if (jobIds.Count == 0) return found;
         var text = "cd -- " + ShellQuoting.Quote(Root) + " 2>/dev/null || exit 0; for i in " + ShellQuoting.Join(jobIds)
             + "; do t=$(readlink -- \"$i\") && printf '%s %s\\n' \"$i\" \"$t\"; done; exit 0";
-        var (_, output, _, _) = await connection.ExecAsync(text, null, FileTimeout, true, cancellationToken).ConfigureAwait(false);
+        var (_, output, _, _) = await connection.ExecAsync(text, null, FileTimeout, true, cancellationToken, $"find {jobIds.Count} job folder{(jobIds.Count == 1 ? "" : "s")}").ConfigureAwait(false);
         foreach (var line in Encoding.UTF8.GetString(output).Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             var space = line.IndexOf(' ');

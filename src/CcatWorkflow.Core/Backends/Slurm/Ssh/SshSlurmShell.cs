@@ -27,7 +27,13 @@ public sealed class SshSlurmShell(SshConnection connection) : ISlurmShell
     public SshConnection Connection => connection;
 
     /// <summary>The remote command line for one Slurm command: its environment changes through env(1), every word quoted.</summary>
-    public static string CommandText(SlurmCommandLine command)
+    public static string CommandText(SlurmCommandLine command) => CommandText(command, null);
+
+    /// <summary>
+    /// The remote command line for one Slurm command whose secrets (export lines) are in the
+    /// remote shell variable <paramref name="secretsVariable"/> instead of on standard input.
+    /// </summary>
+    public static string CommandText(SlurmCommandLine command, string? secretsVariable)
     {
         ArgumentNullException.ThrowIfNull(command);
         // env(1) takes its options (-u NAME) before any NAME=value: after one, a word is the command.
@@ -45,7 +51,9 @@ public sealed class SshSlurmShell(SshConnection connection) : ISlurmShell
         words.AddRange(command.Arguments);
         // Secrets arrive on standard input as export lines (never on the command line, which
         // any user of the login node can see in ps) and are evaluated before the command runs.
-        var secrets = command.Secrets.Count > 0 ? "eval \"$(cat)\" && " : "";
+        var secrets = command.Secrets.Count == 0 ? ""
+            : secretsVariable is null ? "eval \"$(cat)\" && "
+            : "eval \"$" + secretsVariable + "\" && ";
         return "(" + ClearOutputVariables + secrets + "exec " + ShellQuoting.Join(words) + ")";
     }
 
@@ -71,7 +79,7 @@ public sealed class SshSlurmShell(SshConnection connection) : ISlurmShell
         Interlocked.Increment(ref _commandsRun);
         // sbatch is not run twice after a broken connection: Slurm may have accepted the job.
         var idempotent = command.Program != "sbatch";
-        var (code, output, error, duration) = await connection.ExecAsync(CommandText(command), SecretsInput(command), timeout, idempotent, cancellationToken).ConfigureAwait(false);
+        var (code, output, error, duration) = await connection.ExecAsync(CommandText(command), SecretsInput(command), timeout, idempotent, cancellationToken, command.Program).ConfigureAwait(false);
         var result = new CommandResult(code, Encoding.UTF8.GetString(output), error, duration);
         ThrowIfMissing(command.Program, result);
         return result;
@@ -95,7 +103,8 @@ public sealed class SshSlurmShell(SshConnection connection) : ISlurmShell
         }
 
         Interlocked.Add(ref _commandsRun, commands.Count);
-        var (code, output, error, duration) = await connection.ExecAsync(BatchText(commands), null, timeout, retryOnBrokenConnection: true, cancellationToken).ConfigureAwait(false);
+        var (code, output, error, duration) = await connection.ExecAsync(BatchText(commands), null, timeout, retryOnBrokenConnection: true, cancellationToken,
+            string.Join(" + ", commands.Select(c => c.Program))).ConfigureAwait(false);
         var results = ParseBatch(output, commands.Count, duration);
         if (results is null)
         {
