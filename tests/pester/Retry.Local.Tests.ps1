@@ -109,7 +109,7 @@ Describe 'Retry policies on Local with the <Store> store' -ForEach $stores {
 
         foreach ($i in 1, 2) {
             $seen = Import-Clixml (Join-Path $TestDrive "out-$Store-$i.xml")
-            "$($seen.Status)" | Should -Be 'Completed' # deserialized: the enum comes back as its name
+            $seen.Status.ToString() | Should -Be 'Completed' # deserialized: the enum comes back as a number that prints its name
             [int] "$($seen.Attempt)" | Should -Be 2
         }
         # Exactly two runs: attempt 1 and one attempt 2.

@@ -99,7 +99,7 @@ Describe 'Retry policies on Slurm' {
         $waiters | ForEach-Object { $_.ExitCode | Should -Be 0 }
         foreach ($i in 1, 2) {
             $seen = Import-Clixml (Join-Path $script:work "out-$i.xml")
-            "$($seen.Status)" | Should -Be 'Completed' # deserialized: the enum comes back as its name
+            $seen.Status.ToString() | Should -Be 'Completed' # deserialized: the enum comes back as a number that prints its name
             [int] "$($seen.Attempt)" | Should -Be 2
         }
         (Get-Content $runs) | Should -Be @('1', '2')
