@@ -32,7 +32,13 @@
     PrivateData          = @{
         PSData = @{
             Tags         = @('HPC', 'Slurm', 'Kubernetes', 'Apptainer', 'CCAT', 'Linux')
-            # The project's documentation (also each cmdlet's HelpUri: src/CcatWorkflow/Commands/HelpLinks.cs).
+            # The module has no public site of its own yet: ProjectUri (and each cmdlet's HelpUri, so
+            # Get-Help -Online works: src/CcatWorkflow/Commands/HelpLinks.cs) is the CCAT Data Center's
+            # documentation of the workflow manager whose backends this module implements. A relative
+            # repository URL cannot be used: PowerShell drops a ProjectUri or LicenseUri that is not
+            # absolute. The module's own documentation ships in its folder (README.md, about_CcatWorkflow).
+            # No LicenseUri: no licence has been chosen (see Copyright). No HelpInfoUri: the help ships
+            # with the module, so Update-Help -Module CcatWorkflow reports "does not support updatable help".
             ProjectUri   = 'https://docs.data.ccat.uni-koeln.de/workflow-manager/'
             ReleaseNotes = 'First release: SLURM, Kubernetes and Local backends.'
         }

@@ -28,7 +28,12 @@ param(
     # Run only these Pester files or folders (default: tests/pester).
     [string[]] $PesterPath,
     # Passed to 'dotnet test --filter' (default: every xunit test).
-    [string] $XunitFilter
+    [string] $XunitFilter,
+    # Run only the Pester tests with one of these tags (tiers Unit, Process, Service; areas
+    # Local, Slurm, Kubernetes, Redis; Root for what needs root), e.g. -PesterTag Unit.
+    [string[]] $PesterTag,
+    # Leave out the Pester tests with one of these tags, e.g. -PesterExcludeTag Root.
+    [string[]] $PesterExcludeTag
 )
 
 $ErrorActionPreference = 'Stop'
@@ -41,6 +46,8 @@ $env:POWERSHELL_TELEMETRY_OPTOUT = '1'
 
 $Task = @($Task -split ',' | ForEach-Object Trim | Where-Object { $_ })
 $PesterPath = @($PesterPath -split ',' | ForEach-Object Trim | Where-Object { $_ })
+$PesterTag = @($PesterTag -split ',' | ForEach-Object Trim | Where-Object { $_ })
+$PesterExcludeTag = @($PesterExcludeTag -split ',' | ForEach-Object Trim | Where-Object { $_ })
 $known = 'Build', 'Test', 'Unit', 'Pester', 'Package', 'Demo', 'Clean'
 foreach ($t in $Task) { if ($t -notin $known) { throw "Unknown task '$t'. Tasks: $($known -join ', ')." } }
 
@@ -200,7 +207,8 @@ function Invoke-PesterRun {
     $runner = Join-Path $root 'tests/Invoke-PesterRun.ps1'
     $PSNativeCommandUseErrorActionPreference = $false
     dotnet (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -File $runner `
-        -ModulesPath $modules -PesterVersion $pesterVersion -Path ($paths -join ',') -ResultPath $xml
+        -ModulesPath $modules -PesterVersion $pesterVersion -Path ($paths -join ',') -ResultPath $xml `
+        -Tag ($PesterTag -join ',') -ExcludeTag ($PesterExcludeTag -join ',')
     $PSNativeCommandUseErrorActionPreference = $true
     if (-not (Test-Path $xml)) { throw 'Pester wrote no results.' }
     $script:ranTests = $true

@@ -4,7 +4,10 @@ param(
     [Parameter(Mandatory)] [string] $ModulesPath,
     [Parameter(Mandatory)] [string] $PesterVersion,
     [Parameter(Mandatory)] [string] $Path,
-    [Parameter(Mandatory)] [string] $ResultPath
+    [Parameter(Mandatory)] [string] $ResultPath,
+    # Comma-separated Pester tags to run / to leave out (build.ps1 -PesterTag/-PesterExcludeTag).
+    [string] $Tag = '',
+    [string] $ExcludeTag = ''
 )
 $ErrorActionPreference = 'Stop'
 if ($env:CI -or $env:NO_COLOR) { $PSStyle.OutputRendering = 'PlainText' }
@@ -13,6 +16,8 @@ Import-Module Pester -RequiredVersion $PesterVersion
 $config = New-PesterConfiguration
 $config.Run.Path = @($Path -split ',')
 $config.Run.PassThru = $true
+if ($Tag) { $config.Filter.Tag = @($Tag -split ',') }
+if ($ExcludeTag) { $config.Filter.ExcludeTag = @($ExcludeTag -split ',') }
 $config.Output.Verbosity = 'Detailed'
 $config.TestResult.Enabled = $true
 $config.TestResult.OutputFormat = 'JUnitXml'

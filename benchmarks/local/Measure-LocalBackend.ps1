@@ -36,13 +36,11 @@ param(
 
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
-$repo = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
-Import-Module (Join-Path $repo 'out/CcatWorkflow/CcatWorkflow.psd1') -Force
+Import-Module (Join-Path $PSScriptRoot '../BenchmarkKit.psm1') -Force
+$null = Initialize-Benchmark
 
 $work = Join-Path ([IO.Path]::GetTempPath()) "ccat-bench-local-$PID"
 New-Item -ItemType Directory -Force $work | Out-Null
-Get-ChildItem env: | Where-Object Name -like 'CCAT_WORKFLOW_MANAGER_*' | ForEach-Object { Remove-Item "env:$($_.Name)" }
-Remove-Item env:ENV_FOR_DYNACONF, env:SETTINGS_FILE_FOR_DYNACONF, env:SECRETS_FOR_DYNACONF -ErrorAction Ignore
 $env:XDG_CONFIG_HOME = Join-Path $work 'no-config'
 $env:CCAT_WORKFLOW_MANAGER_HPC_BACKEND = 'local'
 $loadAtStart = (Get-Content /proc/loadavg).Split(' ')[0..2] -join ' '
@@ -55,16 +53,6 @@ function Use-JobDir([string] $Name, [string] $Store = 'file') {
     $dir
 }
 function Use-Runner([string] $Kind) { $env:CCAT_WORKFLOW_MANAGER_LOCAL_RUNNER = $Kind }
-function Measure-Ms([scriptblock] $Code) {
-    $sw = [Diagnostics.Stopwatch]::StartNew()
-    $null = & $Code
-    $sw.Elapsed.TotalMilliseconds
-}
-function Get-Median([double[]] $Values) {
-    $s = @($Values | Sort-Object)
-    if ($s.Count -eq 0) { return [double]::NaN }
-    if ($s.Count % 2) { $s[[int][math]::Floor($s.Count / 2)] } else { ($s[$s.Count / 2 - 1] + $s[$s.Count / 2]) / 2 }
-}
 function Format-Ms([double] $ms) { if ($ms -ge 100) { '{0:n0} ms' -f $ms } else { '{0:n1} ms' -f $ms } }
 function Get-Memory([int] $ProcessId) {
     # kB figures of the whole process: Pss shares each shared page among its users

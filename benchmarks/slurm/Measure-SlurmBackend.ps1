@@ -31,27 +31,15 @@ param(
 )
 
 $ErrorActionPreference = 'Stop'
-$repo = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
-& bash (Join-Path $repo 'tests/infra/slurm/start.sh') | Out-Null
-if ($LASTEXITCODE -ne 0) { throw 'tests/infra/slurm/start.sh failed' }
-Import-Module (Join-Path $repo 'out/CcatWorkflow/CcatWorkflow.psd1') -Force
+Import-Module (Join-Path $PSScriptRoot '../BenchmarkKit.psm1') -Force
+$null = Initialize-Benchmark -Service slurm
 
 $work = Join-Path ([IO.Path]::GetTempPath()) "ccat-bench-slurm-$PID"
 New-Item -ItemType Directory -Force $work | Out-Null
-Get-ChildItem env: | Where-Object Name -like 'CCAT_WORKFLOW_MANAGER_*' | ForEach-Object { Remove-Item "env:$($_.Name)" }
 $env:CCAT_WORKFLOW_MANAGER_HPC_BACKEND = 'slurm'
 $env:CCAT_WORKFLOW_MANAGER_SLURM_JOB_DIR = Join-Path $work 'jobs'
 $env:SLURM_TIME_FORMAT = '%s'
 
-function Measure-Ms([scriptblock] $Code) {
-    $sw = [Diagnostics.Stopwatch]::StartNew()
-    $null = & $Code
-    $sw.Elapsed.TotalMilliseconds
-}
-function Get-Median([double[]] $Values) {
-    $s = $Values | Sort-Object
-    if ($s.Count % 2) { $s[[int][math]::Floor($s.Count / 2)] } else { ($s[$s.Count / 2 - 1] + $s[$s.Count / 2]) / 2 }
-}
 
 Write-Host "warming up (module load, first sbatch/squeue/sacct)"
 $warm = 1..5 | ForEach-Object { Submit-CcatJob -ExecutionCommand 'true' -JobName warmup }

@@ -32,18 +32,13 @@ param(
 )
 
 $ErrorActionPreference = 'Stop'
-$repo = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
-& bash (Join-Path $repo 'tests/infra/slurm/start.sh') | Out-Null
-if ($LASTEXITCODE -ne 0) { throw 'tests/infra/slurm/start.sh failed' }
-$ssh = [ordered]@{}
-foreach ($line in (& bash (Join-Path $repo 'tests/infra/ssh/start.sh'))) { if ($line -match '^([A-Z0-9_]+)=(.*)$') { $ssh[$Matches[1]] = $Matches[2] } }
-Import-Module (Join-Path $repo 'out/CcatWorkflow/CcatWorkflow.psd1') -Force
+Import-Module (Join-Path $PSScriptRoot '../BenchmarkKit.psm1') -Force
+$ssh = Initialize-Benchmark -Service slurm, ssh
 
 $work = Join-Path ([IO.Path]::GetTempPath()) "ccat-bench-transports-$PID"
 New-Item -ItemType Directory -Force $work | Out-Null
 # The ssh user writes the job folders; the cli transport (root) reads the same ones.
 $jobDir = "/tmp/ccat-bench-transports-jobs-$PID"
-Get-ChildItem env: | Where-Object Name -like 'CCAT_WORKFLOW_MANAGER_*' | ForEach-Object { Remove-Item "env:$($_.Name)" }
 $env:CCAT_WORKFLOW_MANAGER_HPC_BACKEND = 'slurm'
 $env:CCAT_WORKFLOW_MANAGER_SLURM_JOB_DIR = $jobDir
 $env:XDG_CONFIG_HOME = $work
@@ -51,15 +46,6 @@ $env:XDG_CONFIG_HOME = $work
 function Use-Transport([string] $Name) {
     foreach ($k in $ssh.Keys) { if ($k -like 'CCAT_WORKFLOW_MANAGER_*') { Set-Item "env:$k" $ssh[$k] } }
     $env:CCAT_WORKFLOW_MANAGER_SLURM_TRANSPORT = $Name
-}
-function Measure-Ms([scriptblock] $Code) {
-    $sw = [Diagnostics.Stopwatch]::StartNew()
-    $null = & $Code
-    $sw.Elapsed.TotalMilliseconds
-}
-function Get-Median([double[]] $Values) {
-    $s = $Values | Sort-Object
-    if ($s.Count % 2) { $s[[int][math]::Floor($s.Count / 2)] } else { ($s[$s.Count / 2 - 1] + $s[$s.Count / 2]) / 2 }
 }
 function Get-SshdCount([string] $Pattern) { @(Select-String -Path $ssh['SSHD_LOG'] -Pattern $Pattern -SimpleMatch).Count }
 function Wait-Drained { $null = & bash -c 'for i in $(seq 300); do [ -z "$(squeue -h -t PD,R,CG -o %i | head -1)" ] && exit 0; sleep 1; done' }

@@ -15,7 +15,7 @@ BeforeAll {
     Mock Get-CcatJobLog { "traceback of $JobId" }
 }
 
-Describe 'Invoke-Calibration' {
+Describe 'Invoke-Calibration' -Tag 'Unit' {
     It 'exits 0 when every job completes, submitting one job per scan' {
         Mock Wait-CcatJob { New-CcatJobInfo -JobId $JobId[0] -Backend Local -Status Completed -ExitCode 0 }
         $summary = & $script:runbook -Scan 1, 2, 3

@@ -2,6 +2,7 @@
 # category and the job as target — and nothing is submitted.
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:savedEnvironment = Save-TestEnvironment  # given back in the top-level AfterAll
     Import-Module (Get-ModuleManifestPath) -Force
     $script:jobDir = Join-Path $TestDrive 'jobs'
     Reset-CcatEnvironment -JobDir $script:jobDir
@@ -17,7 +18,7 @@ BeforeAll {
     }
 }
 
-Describe 'Submit-CcatJob refuses bad input before anything is submitted' {
+Describe 'Submit-CcatJob refuses bad input before anything is submitted' -Tag 'Unit', 'Local' {
     It '<Case>' -ForEach @(
         @{ Case = 'an unknown resource key'; Params = @{ Resources = @{ cores = 4 } }; Id = 'InvalidResourceRequirement'; Message = "*Unknown resource requirement 'cores'*" }
         @{ Case = 'a non-number'; Params = @{ Resources = @{ cpu = 'four' } }; Id = 'InvalidResourceRequirement'; Message = "*'cpu' must be a number*" }
@@ -73,7 +74,7 @@ Describe 'Submit-CcatJob refuses bad input before anything is submitted' {
     }
 }
 
-Describe 'Job cmdlets refuse bad ids' {
+Describe 'Job cmdlets refuse bad ids' -Tag 'Unit', 'Local' {
     It '<Command> with an empty id is refused at binding' -ForEach @(
         @{ Command = 'Get-CcatJobStatus' }, @{ Command = 'Stop-CcatJob' }, @{ Command = 'Get-CcatJobLog' }, @{ Command = 'Wait-CcatJob' }
     ) {
@@ -108,7 +109,7 @@ Describe 'Job cmdlets refuse bad ids' {
     }
 }
 
-Describe 'Every error a user sees carries one of our ErrorIds' {
+Describe 'Every error a user sees carries one of our ErrorIds' -Tag 'Unit', 'Local' {
     BeforeAll {
         # The ids, read from the one place they are defined (no library exception type may appear).
         $source = Get-Content -Raw (Join-Path (Get-RepoRoot) 'src/CcatWorkflow.Core/Errors/CcatErrorId.cs')
@@ -152,3 +153,5 @@ Describe 'Every error a user sees carries one of our ErrorIds' {
         Get-JobDirEntry $script:jobDir | Should -BeNullOrEmpty
     }
 }
+
+AfterAll { Restore-TestEnvironment $script:savedEnvironment }

@@ -2,6 +2,7 @@
 # anything on any backend.
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:savedEnvironment = Save-TestEnvironment  # given back in the top-level AfterAll
     Import-Module (Get-ModuleManifestPath) -Force
 
     # What PowerShell offers for the cursor at the end of $Line (as PSReadLine asks it).
@@ -17,12 +18,13 @@ BeforeAll {
     }
 }
 
-Describe 'Completion on the Local backend' {
+Describe 'Completion on the Local backend' -Tag 'Process', 'Local' {
     BeforeAll {
         $script:jobDir = Join-Path $TestDrive 'jobs'
         Reset-CcatEnvironment -JobDir $script:jobDir
         $script:older = Submit-CcatJob -ExecutionCommand 'exit 0' -JobName 'complete-older' | Wait-CcatJob -Timeout 120
-        Start-Sleep -Milliseconds 20
+        # newest first is by submission time: the second submission must come later on the clock
+        Wait-Until { [DateTimeOffset]::UtcNow -gt $script:older.SubmittedAt.AddMilliseconds(1) } 'the clock passed the first submission'
         $script:newer = Submit-CcatJob -ExecutionCommand 'exit 3' -JobName 'complete-newer' | Wait-CcatJob -Timeout 120
     }
 
@@ -69,7 +71,7 @@ Describe 'Completion on the Local backend' {
     }
 }
 
-Describe 'Completion on the Kubernetes backend writes nothing' {
+Describe 'Completion on the Kubernetes backend writes nothing' -Tag 'Service', 'Kubernetes' {
     BeforeAll {
         $started = & bash (Join-Path (Get-RepoRoot) 'tests/infra/kubernetes/start.sh')
         if ($LASTEXITCODE -ne 0) { throw "tests/infra/kubernetes/start.sh failed with exit code $LASTEXITCODE" }
@@ -112,3 +114,5 @@ Describe 'Completion on the Kubernetes backend writes nothing' {
         Get-RecordVersion $script:k8sJob.JobId | Should -Not -Be $before
     }
 }
+
+AfterAll { Restore-TestEnvironment $script:savedEnvironment }

@@ -2,6 +2,7 @@
 # errors with hints, and progress. Runs against the Local backend (no services needed).
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:savedEnvironment = Save-TestEnvironment  # given back in the top-level AfterAll
     $script:manifest = Get-ModuleManifestPath
     Import-Module $script:manifest -Force
     Reset-CcatEnvironment -JobDir (Join-Path $TestDrive 'jobs')
@@ -24,7 +25,7 @@ BeforeAll {
     ) | Wait-CcatJob -Timeout 120
 }
 
-Describe 'Pipeline binding' {
+Describe 'Pipeline binding' -Tag 'Process', 'Local' {
     It 'binds bare strings from the pipeline to -JobId' {
         $ids = $script:jobs.JobId
         $got = @($ids | Get-CcatJobStatus)
@@ -39,7 +40,7 @@ Describe 'Pipeline binding' {
     }
 }
 
-Describe 'Get-CcatJob filters' {
+Describe 'Get-CcatJob filters' -Tag 'Process', 'Local' {
     It 'takes several -Name patterns' {
         $names = @(Get-CcatJob -Name 'calib-*', 'flat-*').JobName | Sort-Object
         $names | Should -Be @('calib-a', 'flat-b')
@@ -52,7 +53,7 @@ Describe 'Get-CcatJob filters' {
     }
 }
 
-Describe 'Views' {
+Describe 'Views' -Tag 'Process', 'Local' {
     BeforeAll {
         $script:slurm = [CcatWorkflow.HPCJobInfo]::new('1234567', 'Slurm', 'Failed', 'calib-scan-0042', 3, 1234.5, 0.5123, 12.125, 'NonZeroExit')
         $script:local = [CcatWorkflow.HPCJobInfo]::new('0f8c6a1e-2b7d-4c1a-9e53-6d2f1a7b8c90', 'Local', 'Failed', 'calib-scan-0042', 3, 1234.5, 0.5123, 12.125, 'NonZeroExit')
@@ -78,7 +79,7 @@ Describe 'Views' {
     }
 }
 
-Describe 'Type data' {
+Describe 'Type data' -Tag 'Process', 'Local' {
     It 'adds Duration from the wall time, else from start to end' {
         [CcatWorkflow.HPCJobInfo]::new('1', 'Slurm', 'Completed', 'x', 0, 90.5).Duration | Should -Be ([TimeSpan]::FromSeconds(90.5))
         $start = [DateTimeOffset]::UtcNow.AddMinutes(-10)
@@ -94,7 +95,7 @@ Describe 'Type data' {
     }
 }
 
-Describe 'Errors scripts can catch by type' {
+Describe 'Errors scripts can catch by type' -Tag 'Process', 'Local' {
     It 'throws CcatWorkflow.CcatWorkflowException carrying ErrorId and JobId' {
         $caught = $null
         try { Get-CcatJobStatus -JobId 'no-such-id' -Backend Local -ErrorAction Stop }
@@ -130,7 +131,7 @@ Describe 'Errors scripts can catch by type' {
     }
 }
 
-Describe 'Progress' {
+Describe 'Progress' -Tag 'Process', 'Local' {
     It 'counts jobs while a pipeline submits them, without a percentage' {
         $r = Invoke-WithStreams "1..3 | ForEach-Object { [pscustomobject]@{ ExecutionCommand = 'exit 0'; JobName = ""p`$_"" } } | Submit-CcatJob | Out-Null"
         $r.Errors | Should -BeNullOrEmpty
@@ -148,7 +149,7 @@ Describe 'Progress' {
     }
 }
 
-Describe 'Logs of several jobs' {
+Describe 'Logs of several jobs' -Tag 'Process', 'Local' {
     BeforeAll {
         $script:logJobs = @(
             Submit-CcatJob -ExecutionCommand 'echo a-out1; echo a-out2; echo a-err >&2' -JobName 'log-a'
@@ -205,3 +206,5 @@ Describe 'Logs of several jobs' {
         $seen | Should -Be @('fa:a1', 'fb:b1', 'fa:a2')
     }
 }
+
+AfterAll { Restore-TestEnvironment $script:savedEnvironment }

@@ -3,6 +3,7 @@
 # descriptor (tests/CcatWorkflow.Core.Tests/Contract/InMemoryBackend.cs, compiled here as is).
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:savedEnvironment = Save-TestEnvironment  # given back in the top-level AfterAll
     Import-Module (Get-ModuleManifestPath) -Force
     Reset-CcatEnvironment -JobDir (Join-Path $TestDrive 'jobs')
     # Loads the engine (private load context) before the fake is compiled against it.
@@ -25,10 +26,10 @@ BeforeAll {
 }
 
 AfterAll {
-    Remove-Item env:CCAT_WORKFLOW_MANAGER_INMEMORY_SECONDS_PER_SLEEP, env:CCAT_WORKFLOW_MANAGER_HPC_BACKEND -ErrorAction Ignore
+    Restore-TestEnvironment $script:savedEnvironment
 }
 
-Describe 'A backend registered from a test assembly' {
+Describe 'A backend registered from a test assembly' -Tag 'Unit' {
     It 'submits, reports, waits for, reads and lists its jobs through the cmdlets' {
         $job = Submit-CcatJob -ExecutionCommand 'echo fourth-backend; exit 0' -JobName 'fourth' -Backend InMemory
         $job.Backend.Name | Should -Be 'InMemory'

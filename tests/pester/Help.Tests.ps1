@@ -7,11 +7,12 @@ BeforeDiscovery {
 
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:savedEnvironment = Save-TestEnvironment  # given back in the top-level AfterAll
     $script:manifest = Get-ModuleManifestPath
     Import-Module $script:manifest -Force
 }
 
-Describe 'about_CcatWorkflow' {
+Describe 'about_CcatWorkflow' -Tag 'Unit' {
     It 'is found by Get-Help and covers concepts, settings, backends, errors and examples' {
         $text = Get-Help about_CcatWorkflow | Out-String
         foreach ($section in 'LONG DESCRIPTION', 'SETTINGS', 'BACKENDS', 'ERRORS', 'EXAMPLES') {
@@ -21,7 +22,7 @@ Describe 'about_CcatWorkflow' {
     }
 }
 
-Describe 'Online help' {
+Describe 'Online help' -Tag 'Unit' {
     It 'the manifest names the project''s documentation' {
         (Test-ModuleManifest $script:manifest).ProjectUri | Should -Not -BeNullOrEmpty
     }
@@ -47,7 +48,7 @@ Describe 'Online help' {
     }
 }
 
-Describe 'Generated help of <_>' -ForEach $cmdlets {
+Describe 'Generated help of <_>' -ForEach $cmdlets -Tag 'Unit' {
     It 'renders switches as switches in the syntax' {
         $syntax = (Get-Help $_).syntax | Out-String
         $syntax | Should -Not -Match 'SwitchParameter'
@@ -72,7 +73,7 @@ Describe 'Generated help of <_>' -ForEach $cmdlets {
     }
 }
 
-Describe 'Generated help details' {
+Describe 'Generated help details' -Tag 'Unit' {
     It 'gives default values' {
         (Get-Help Get-CcatJobLog -Parameter Stream).defaultValue | Should -Be 'All'
         (Get-Help Submit-CcatJob -Parameter JobName).defaultValue | Should -Be 'ccat-job'
@@ -90,3 +91,35 @@ Describe 'Generated help details' {
         $inputs | Should -Contain 'CcatWorkflow.HPCJobInfo'
     }
 }
+
+Describe 'Help of the PowerShell-job parameters' -Tag 'Unit' {
+    It '-AsJob of <_> is described and rendered as a switch' -ForEach 'Submit-CcatJob', 'Wait-CcatJob' {
+        $p = Get-Help $_ -Parameter AsJob
+        ($p.description.Text -join ' ') | Should -Match 'CcatJob'
+        ((Get-Help $_).syntax | Out-String) | Should -Match '\[-AsJob\]'
+        $p.defaultValue | Should -Be 'False'
+    }
+
+    It 'the output types name CcatJob, as -AsJob returns it' {
+        (Get-Command Submit-CcatJob).OutputType.Name | Should -Contain 'CcatWorkflow.Commands.Jobs.CcatJob'
+        (Get-Command Wait-CcatJob).OutputType.Name | Should -Contain 'CcatWorkflow.Commands.Jobs.CcatJob'
+    }
+}
+
+Describe 'Update-Help' -Tag 'Unit' {
+    It 'says plainly that the help ships with the module: no download is attempted' {
+        $err = $null
+        Update-Help -Module CcatWorkflow -UICulture en-US -ErrorAction SilentlyContinue -ErrorVariable err
+        $err.Count | Should -Be 1
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'HelpInfoUriNotFound,*'
+        $err[0].Exception.Message | Should -Match 'does not support updatable help'
+    }
+
+    It 'the shipped help needs no update: about_CcatWorkflow explains Update-Help and -Online' {
+        $text = Get-Help about_CcatWorkflow | Out-String
+        $text | Should -Match 'Update-Help'
+        $text | Should -Match 'POWERSHELL JOBS'
+    }
+}
+
+AfterAll { Restore-TestEnvironment $script:savedEnvironment }

@@ -6,6 +6,7 @@ BeforeAll {
     $started = & bash (Join-Path $PSScriptRoot '../infra/kubernetes/start.sh')
     if ($LASTEXITCODE -ne 0) { throw "tests/infra/kubernetes/start.sh failed with exit code $LASTEXITCODE" }
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:savedEnvironment = Save-TestEnvironment  # given back in the top-level AfterAll
     Import-Module (Get-ModuleManifestPath) -Force
     $script:manifest = Get-ModuleManifestPath
     $script:pwshDll = Join-Path $PSHOME 'pwsh.dll'
@@ -36,23 +37,15 @@ BeforeAll {
         @((Invoke-Kube "api/v1/namespaces/ccat-test/configmaps?labelSelector=$selector").items).Count
     }
 
-    function Wait-Until([scriptblock] $Condition, [int] $Seconds = 30) {
-        $until = (Get-Date).AddSeconds($Seconds)
-        while (-not (& $Condition)) {
-            if ((Get-Date) -gt $until) { throw "condition not reached in $Seconds s: $Condition" }
-            Start-Sleep -Milliseconds 200
-        }
-    }
 }
 
 AfterAll {
     Get-CcatJob -Backend Kubernetes -Status Pending, Running -ErrorAction Ignore | Where-Object JobName -like 'hygiene*' | Stop-CcatJob -Confirm:$false -ErrorAction Ignore
-    Remove-Item env:CCAT_WORKFLOW_MANAGER_HPC_BACKEND, env:CCAT_WORKFLOW_MANAGER_K8S_KUBECONFIG, env:CCAT_WORKFLOW_MANAGER_K8S_NAMESPACE,
-        env:CCAT_WORKFLOW_MANAGER_POLL_INTERVAL_SECONDS -ErrorAction Ignore
     Remove-Item -Recurse -Force $script:work -ErrorAction Ignore
+    Restore-TestEnvironment $script:savedEnvironment
 }
 
-Describe 'Campaign hygiene on Kubernetes' {
+Describe 'Campaign hygiene on Kubernetes' -Tag 'Service', 'Kubernetes' {
     It 'reads what was asked back in another process: resources and command' {
         $job = Submit-CcatJob -ExecutionCommand 'echo asked' -JobName 'hygiene asked' -Resources @{ cpu = 1; memory_gb = 0.5; time_hours = 0.25 } | Wait-CcatJob -Timeout 60
         $file = Join-Path $script:work "$([guid]::NewGuid()).ps1"
@@ -96,7 +89,7 @@ Describe 'Campaign hygiene on Kubernetes' {
 
     It 'refuses a running job, and -Force cancels it first' {
         $job = Submit-CcatJob -ExecutionCommand 'sleep 300' -JobName 'hygiene running'
-        Wait-Until { (Get-CcatJobStatus -JobId $job.JobId).Status -eq 'Running' } 60
+        Wait-Until { (Get-CcatJobStatus -JobId $job.JobId).Status -eq 'Running' } -Seconds 60
         $job | Remove-CcatJob -ErrorVariable err -ErrorAction SilentlyContinue
         $err[0].FullyQualifiedErrorId | Should -BeLike 'JobStillRunning,*'
         Get-KubeTrace $job.JobId | Should -BeGreaterThan 0

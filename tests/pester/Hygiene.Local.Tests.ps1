@@ -10,22 +10,14 @@ BeforeDiscovery {
 
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:savedEnvironment = Save-TestEnvironment  # given back in the top-level AfterAll
     Import-Module (Get-ModuleManifestPath) -Force
     & bash (Join-Path (Get-RepoRoot) 'tests/infra/redis/start.sh') | Out-Null
-    $script:pwshDll = Join-Path $PSHOME 'pwsh.dll'
-    $script:manifest = Get-ModuleManifestPath
 
     function Use-Store([string] $Store, [string] $Name) {
         $dir = Join-Path $TestDrive "$Name-$Store"
-        Reset-CcatEnvironment -JobDir $dir
-        $env:CCAT_WORKFLOW_MANAGER_LOCAL_JOB_STORE = $Store
-        $env:CCAT_WORKFLOW_MANAGER_LOCAL_CANCEL_GRACE_SECONDS = '2'
+        Set-LocalStore -JobDir $dir -Store $Store
         $env:CCAT_WORKFLOW_MANAGER_POLL_INTERVAL_SECONDS = '0.2'
-        if ($Store -eq 'redis') {
-            $env:CCAT_WORKFLOW_MANAGER_REDIS_HOST = '127.0.0.1'
-            $env:CCAT_WORKFLOW_MANAGER_REDIS_PORT = '16379'
-            $env:CCAT_WORKFLOW_MANAGER_REDIS_KEY_PREFIX = "ccat-test:$([guid]::NewGuid().ToString('N'))"
-        }
         $dir
     }
 
@@ -37,17 +29,9 @@ BeforeAll {
         $indexed = @(redis-cli -p 16379 zscore "${prefix}:local:jobs" $Id | Where-Object { $_ }).Count
         $keys + $indexed
     }
-
-    function Invoke-InOtherProcess([string] $Script) {
-        $file = Join-Path $TestDrive "$([guid]::NewGuid()).ps1"
-        Set-Content $file "Import-Module '$script:manifest'; `$ErrorActionPreference = 'Stop'; $Script"
-        $out = & dotnet $script:pwshDll -NoProfile -NonInteractive -OutputFormat xml -File $file
-        $LASTEXITCODE | Should -Be 0
-        $out
-    }
 }
 
-Describe 'Campaign hygiene on Local with the <Store> store' -ForEach $stores {
+Describe 'Campaign hygiene on Local with the <Store> store' -ForEach $stores -Tag 'Service', 'Local', 'Redis' {
     BeforeAll { $script:dir = Use-Store $Store 'hygiene' }
     AfterAll { Get-CcatJob -Backend Local -Status Pending, Running | Stop-CcatJob -Confirm:$false }
 
@@ -107,7 +91,7 @@ Describe 'Campaign hygiene on Local with the <Store> store' -ForEach $stores {
     It 'Get-CcatJob -OlderThan keeps only jobs that ended longer ago' {
         $job = Submit-CcatJob -ExecutionCommand 'true' -JobName 'age' | Wait-CcatJob -Timeout 60
         @(Get-CcatJob -Backend Local -OlderThan 1h | Where-Object JobId -eq $job.JobId).Count | Should -Be 0
-        Start-Sleep -Milliseconds 1500
+        Wait-Until { ([DateTimeOffset]::UtcNow - $job.FinishedAt).TotalSeconds -gt 1.5 } 'the job ended more than 1.5 s ago'
         @(Get-CcatJob -Backend Local -OlderThan 1s | Where-Object JobId -eq $job.JobId).Count | Should -Be 1
         @(Get-CcatJob -Backend Local -OlderThan (New-TimeSpan -Seconds 1) | Where-Object JobId -eq $job.JobId).Count | Should -Be 1
     }
@@ -176,7 +160,7 @@ Describe 'Campaign hygiene on Local with the <Store> store' -ForEach $stores {
     }
 }
 
-Describe 'Remove-CcatJob and Get-CcatJob -OlderThan as users see them' {
+Describe 'Remove-CcatJob and Get-CcatJob -OlderThan as users see them' -Tag 'Service', 'Local' {
     It 'takes 30d-style ages: <Text>' -ForEach @(
         @{ Text = '30d'; Expected = [timespan]::FromDays(30) }
         @{ Text = '2w'; Expected = [timespan]::FromDays(14) }
@@ -201,3 +185,5 @@ Describe 'Remove-CcatJob and Get-CcatJob -OlderThan as users see them' {
         (Get-Command Measure-CcatJob).Parameters['InputObject'].ParameterType | Should -Be ([CcatWorkflow.HPCJobInfo[]])
     }
 }
+
+AfterAll { Restore-TestEnvironment $script:savedEnvironment }

@@ -6,9 +6,8 @@ BeforeAll {
     & bash (Join-Path $PSScriptRoot '../infra/slurm/start.sh')
     if ($LASTEXITCODE -ne 0) { throw "tests/infra/slurm/start.sh failed with exit code $LASTEXITCODE" }
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:savedEnvironment = Save-TestEnvironment  # given back in the top-level AfterAll
     Import-Module (Get-ModuleManifestPath) -Force
-    $script:pwshDll = Join-Path $PSHOME 'pwsh.dll'
-    $script:manifest = Get-ModuleManifestPath
 
     $script:work = Join-Path ([IO.Path]::GetTempPath()) "ccat-pester-hygiene-slurm-$PID"
     Remove-Item -Recurse -Force $script:work -ErrorAction Ignore
@@ -43,17 +42,14 @@ BeforeAll {
 AfterAll {
     $live = @(Get-CcatJob -Backend Slurm -Status Pending, Running -ErrorAction Ignore)
     if ($live.Count -gt 0) { $live | Stop-CcatJob -Confirm:$false -ErrorAction Ignore }
-    Remove-Item env:CCAT_WORKFLOW_MANAGER_HPC_BACKEND, env:CCAT_WORKFLOW_MANAGER_SLURM_JOB_DIR, env:CCAT_WORKFLOW_MANAGER_POLL_INTERVAL_SECONDS -ErrorAction Ignore
     Remove-Item -Recurse -Force $script:work -ErrorAction Ignore
+    Restore-TestEnvironment $script:savedEnvironment
 }
 
-Describe 'Campaign hygiene on Slurm' {
+Describe 'Campaign hygiene on Slurm' -Tag 'Service', 'Slurm' {
     It 'reads what was asked back in another process: resources, command and log path' {
         $null = $script:asked | Wait-Slurm
-        $file = Join-Path $script:work "$([guid]::NewGuid()).ps1"
-        Set-Content $file "Import-Module '$script:manifest'; `$ErrorActionPreference = 'Stop'; Get-CcatJobStatus -Backend Slurm -JobId '$($script:asked.JobId)'"
-        $other = & dotnet $script:pwshDll -NoProfile -NonInteractive -OutputFormat xml -File $file
-        $LASTEXITCODE | Should -Be 0
+        $other = Invoke-InOtherProcess "Get-CcatJobStatus -Backend Slurm -JobId '$($script:asked.JobId)'"
         $other.RequestedCpu | Should -Be 1
         $other.RequestedMemoryGb | Should -Be 0.5
         $other.RequestedTimeHours | Should -Be 0.1

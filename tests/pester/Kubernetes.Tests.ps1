@@ -7,6 +7,7 @@ BeforeAll {
     $started = & bash (Join-Path $PSScriptRoot '../infra/kubernetes/start.sh')
     if ($LASTEXITCODE -ne 0) { throw "tests/infra/kubernetes/start.sh failed with exit code $LASTEXITCODE" }
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:savedEnvironment = Save-TestEnvironment  # given back in the top-level AfterAll
     $script:manifest = Join-Path $PSScriptRoot '../../out/CcatWorkflow/CcatWorkflow.psd1'
     Import-Module $script:manifest -Force
 
@@ -44,26 +45,17 @@ BeforeAll {
         @((Invoke-Kube "api/v1/namespaces/$Namespace/pods?labelSelector=ccat-workflow%2Fjob-id%3D$JobId").items)
     }
 
-    function Wait-Until([scriptblock] $Condition, [int] $Seconds = 30) {
-        $until = (Get-Date).AddSeconds($Seconds)
-        while (-not (& $Condition)) {
-            if ((Get-Date) -gt $until) { throw "condition not reached in $Seconds s: $Condition" }
-            Start-Sleep -Milliseconds 100
-        }
-    }
-
     New-Item -ItemType Directory -Force $script:work | Out-Null
     Use-Kubernetes
 }
 
 AfterAll {
     Invoke-Double 'fail-next' -Method Delete | Out-Null
-    Remove-Item env:CCAT_WORKFLOW_MANAGER_HPC_BACKEND, env:CCAT_WORKFLOW_MANAGER_K8S_KUBECONFIG, env:CCAT_WORKFLOW_MANAGER_K8S_NAMESPACE,
-        env:CCAT_WORKFLOW_MANAGER_POLL_INTERVAL_SECONDS, env:CCAT_WORKFLOW_MANAGER_K8S_RUNNER_IMAGE, env:CCAT_WORKFLOW_MANAGER_K8S_NODE_SELECTOR -ErrorAction Ignore
     Remove-Item -Recurse -Force $script:work -ErrorAction Ignore
+    Restore-TestEnvironment $script:savedEnvironment
 }
 
-Describe 'Kubernetes backend: jobs that run' {
+Describe 'Kubernetes backend: jobs that run' -Tag 'Service', 'Kubernetes' {
     BeforeEach { Use-Kubernetes }
 
     It 'a job that exits 3 reads failed with exit code 3 and a wall time from the pod timestamps' {
@@ -165,7 +157,7 @@ Describe 'Kubernetes backend: jobs that run' {
     }
 }
 
-Describe 'Kubernetes backend: pods driven by hand' {
+Describe 'Kubernetes backend: pods driven by hand' -Tag 'Service', 'Kubernetes' {
     BeforeEach { Use-Kubernetes -Namespace 'ccat-manual' }
 
     It 'an OOMKilled pod reads failed, reason out of memory, exit 137' {
@@ -227,7 +219,7 @@ Describe 'Kubernetes backend: pods driven by hand' {
     }
 }
 
-Describe 'Kubernetes backend: API errors become ErrorRecords with their own ErrorId' {
+Describe 'Kubernetes backend: API errors become ErrorRecords with their own ErrorId' -Tag 'Service', 'Kubernetes' {
     BeforeEach { Use-Kubernetes -Namespace 'ccat-manual' }
     AfterEach { Invoke-Double 'fail-next' -Method Delete | Out-Null }
 

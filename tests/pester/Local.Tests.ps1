@@ -8,6 +8,7 @@ BeforeDiscovery {
 
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:savedEnvironment = Save-TestEnvironment  # given back in the top-level AfterAll
     Import-Module (Get-ModuleManifestPath) -Force
     $script:infra = if ($env:CCAT_INFRA_DIR) { $env:CCAT_INFRA_DIR } else { '/tmp/ccat-infra' }
     & bash (Join-Path (Get-RepoRoot) 'tests/infra/redis/start.sh') | Out-Null
@@ -16,16 +17,6 @@ BeforeAll {
     $script:manifest = Get-ModuleManifestPath
 
     function Use-Store([string] $Store, [string] $Name) { Use-CcatLocalStore $TestDrive $Store $Name }
-
-    # Runs a script block in a separate pwsh process with the module and this process's
-    # CCAT_* environment; returns its output objects (through CLIXML).
-    function Invoke-InOtherProcess([string] $Script) {
-        $file = Join-Path $TestDrive "$([guid]::NewGuid()).ps1"
-        Set-Content $file "Import-Module '$script:manifest'; `$ErrorActionPreference = 'Stop'; $Script"
-        $out = & dotnet $script:pwshDll -NoProfile -NonInteractive -OutputFormat xml -File $file
-        $LASTEXITCODE | Should -Be 0
-        $out
-    }
 
     function Start-OtherProcess([string] $Script, [string] $OutFile) {
         $file = Join-Path $TestDrive "$([guid]::NewGuid()).ps1"
@@ -37,7 +28,7 @@ BeforeAll {
     function Get-ProcessCount([string] $CommandLine) { @(pgrep -f -x -- $CommandLine).Count }
 }
 
-Describe 'Local backend with the <Store> store' -ForEach $stores {
+Describe 'Local backend with the <Store> store' -ForEach $stores -Tag 'Service', 'Local', 'Redis' {
     BeforeAll { $script:dir = Use-Store $Store 'local' }
     # A test that fails half-way must not leave its jobs running after TestDrive is gone.
     AfterAll { Get-CcatJob -Backend Local -Status Pending, Running | Stop-CcatJob -Confirm:$false }
@@ -116,8 +107,10 @@ Describe 'Local backend with the <Store> store' -ForEach $stores {
         (Get-CcatJobStatus -JobId $id -Backend Local).Status | Should -Be 'Running'
 
         $waitOut = Join-Path $TestDrive "wait-$Store.xml"
-        $waiter = Start-OtherProcess "Wait-CcatJob -JobId $id -Backend Local -Timeout 120" $waitOut
-        Start-Sleep -Seconds 1
+        $waitLog = Join-Path $TestDrive "wait-$Store.verbose"
+        $waiter = Start-OtherProcess "Wait-CcatJob -JobId $id -Backend Local -Timeout 120 -Verbose 4>> '$waitLog'" $waitOut
+        # waiting for real: it has asked the backend (each poll writes a verbose record)
+        Wait-Until { ((Test-Path $waitLog) -and (Get-Item $waitLog).Length -gt 0) -or $waiter.HasExited } 'the waiter polled' -Seconds 60
         $waiter.HasExited | Should -BeFalse
 
         $stopped = Invoke-InOtherProcess "Stop-CcatJob -JobId $id -Backend Local -Confirm:`$false -PassThru"
@@ -199,7 +192,7 @@ Describe 'Local backend with the <Store> store' -ForEach $stores {
     }
 }
 
-Describe 'The container form on the Local backend' {
+Describe 'The container form on the Local backend' -Tag 'Service', 'Local' {
     BeforeAll {
         $script:dir = Use-Store 'file' 'container'
         $env:CCAT_WORKFLOW_MANAGER_APPTAINER_PATH = Join-Path $script:infra 'apptainer/bin/apptainer'
@@ -235,7 +228,7 @@ Describe 'The container form on the Local backend' {
     }
 }
 
-Describe 'Local backend: working directory and WORKFLOW_OUTPUT_DIR' {
+Describe 'Local backend: working directory and WORKFLOW_OUTPUT_DIR' -Tag 'Service', 'Local' {
     BeforeAll { $script:dir = Use-Store 'file' 'cwd' }
     AfterAll { Get-CcatJob -Backend Local -Status Pending, Running | Stop-CcatJob -Confirm:$false }
 
@@ -269,7 +262,7 @@ Describe 'Local backend: working directory and WORKFLOW_OUTPUT_DIR' {
     }
 }
 
-Describe 'Local backend: the native runner and its managed fallback' {
+Describe 'Local backend: the native runner and its managed fallback' -Tag 'Service', 'Local' {
     BeforeAll {
         $script:dir = Use-Store 'file' 'runner'
         $script:rid = [Runtime.InteropServices.RuntimeInformation]::RuntimeIdentifier
@@ -316,7 +309,7 @@ Describe 'Local backend: the native runner and its managed fallback' {
     }
 }
 
-Describe 'Ctrl+C' {
+Describe 'Ctrl+C' -Tag 'Service', 'Local' {
     BeforeAll { $script:dir = Use-Store 'file' 'ctrlc' }
     AfterAll { Get-CcatJob -Backend Local -Status Pending, Running | Stop-CcatJob -Confirm:$false }
 
@@ -324,9 +317,10 @@ Describe 'Ctrl+C' {
         $job = Submit-CcatJob -ExecutionCommand 'sleep 60' -JobName ctrlc
         $ps = [powershell]::Create()
         $null = $ps.AddCommand('Import-Module').AddArgument($script:manifest).AddStatement().
-            AddCommand('Wait-CcatJob').AddParameter('InputObject', $job)
+            AddCommand('Wait-CcatJob').AddParameter('InputObject', $job).AddParameter('Verbose', $true)
         $handle = $ps.BeginInvoke()
-        Start-Sleep -Seconds 1
+        # waiting for real: it has asked the backend (each poll writes a verbose record)
+        Wait-Until { $ps.Streams.Verbose.Count -gt 0 -or $handle.IsCompleted } 'Wait-CcatJob polled' -Seconds 60
         $handle.IsCompleted | Should -BeFalse
         $ps.Stop()   # what Ctrl+C does to the pipeline
         $handle.AsyncWaitHandle.WaitOne(10000) | Should -BeTrue
@@ -337,3 +331,5 @@ Describe 'Ctrl+C' {
         $ps.Dispose()
     }
 }
+
+AfterAll { Restore-TestEnvironment $script:savedEnvironment }

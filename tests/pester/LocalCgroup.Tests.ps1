@@ -10,6 +10,7 @@ BeforeDiscovery {
 
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:savedEnvironment = Save-TestEnvironment  # given back in the top-level AfterAll
     Import-Module (Get-ModuleManifestPath) -Force
     & bash (Join-Path (Get-RepoRoot) 'tests/infra/redis/start.sh') | Out-Null
 
@@ -31,7 +32,7 @@ BeforeAll {
     $script:kernel = $script:inUse -match 'memory'
 }
 
-Describe 'Local memory_gb with the <Store> store' -ForEach $stores {
+Describe 'Local memory_gb with the <Store> store' -ForEach $stores -Tag 'Service', 'Local', 'Redis' {
     BeforeAll { $script:dir = Use-CcatLocalStore $TestDrive $Store 'cgroup' }
     AfterAll { Get-CcatJob -Backend Local -Status Pending, Running | Stop-CcatJob -Confirm:$false }
 
@@ -89,3 +90,5 @@ Describe 'Local memory_gb with the <Store> store' -ForEach $stores {
         $state.cgroup_use | Should -Not -Match 'memory'
     }
 }
+
+AfterAll { Restore-TestEnvironment $script:savedEnvironment }

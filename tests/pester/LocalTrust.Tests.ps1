@@ -2,10 +2,11 @@
 # job folders, a full and a read-only disk (a small tmpfs), a Redis that loses its data, records
 # that are not regular files. Real processes, real Redis, through the cmdlets (the second user,
 # who cannot load this root-owned pwsh, drives the backend with the runner's `ctl` verbs).
-# Needs root (useradd, runuser, mount): it fails loudly without it rather than skip.
+# Needs root (useradd, runuser, mount; tag Root): it fails loudly without it rather than skip.
 
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:savedEnvironment = Save-TestEnvironment  # given back in the top-level AfterAll
     Import-Module (Get-ModuleManifestPath) -Force
     & bash (Join-Path (Get-RepoRoot) 'tests/infra/redis/start.sh') | Out-Null
     $script:runnerDll = Join-Path (Split-Path (Get-ModuleManifestPath)) 'deps/CcatWorkflow.LocalRunner.dll'
@@ -29,14 +30,7 @@ BeforeAll {
     & chmod 1777 $script:shared
 
     function Use-Shared([string] $Store = 'file', [string] $Dir = $script:shared) {
-        Reset-CcatEnvironment -JobDir $Dir
-        $env:CCAT_WORKFLOW_MANAGER_LOCAL_JOB_STORE = $Store
-        $env:CCAT_WORKFLOW_MANAGER_LOCAL_CANCEL_GRACE_SECONDS = '2'
-        if ($Store -eq 'redis') {
-            $env:CCAT_WORKFLOW_MANAGER_REDIS_HOST = '127.0.0.1'
-            $env:CCAT_WORKFLOW_MANAGER_REDIS_PORT = '16379'
-            $env:CCAT_WORKFLOW_MANAGER_REDIS_KEY_PREFIX = "ccat-trust:$([guid]::NewGuid().ToString('N'))"
-        }
+        Set-LocalStore -JobDir $Dir -Store $Store -KeyPrefix 'ccat-trust'
     }
 
     # The runner's ctl verbs as the second user, with a clean environment and these settings.
@@ -58,14 +52,6 @@ BeforeAll {
         $stat = Get-Content "/proc/$ProcessId/stat" -Raw -ErrorAction Ignore
         if (-not $stat) { return $true }
         $stat.Substring($stat.LastIndexOf(')') + 2, 1) -eq 'Z'
-    }
-
-    function Wait-Until([scriptblock] $Condition, [string] $What) {
-        $deadline = (Get-Date).AddMinutes(2)
-        while (-not (& $Condition)) {
-            if ((Get-Date) -gt $deadline) { throw "Still not true after 2 minutes: $What" }
-            Start-Sleep -Milliseconds 100
-        }
     }
 
     function Get-RunnerState([string] $JobDir, [string] $Id) {
@@ -107,9 +93,10 @@ BeforeAll {
 
 AfterAll {
     Remove-Item -Recurse -Force $script:shared -ErrorAction Ignore
+    Restore-TestEnvironment $script:savedEnvironment
 }
 
-Describe 'Local jobs on a machine shared with another user' {
+Describe 'Local jobs on a machine shared with another user' -Tag 'Service', 'Local', 'Redis', 'Root' {
     AfterAll {
         Use-Shared
         Get-CcatJob -Backend Local -Status Pending, Running | Stop-CcatJob -Confirm:$false
@@ -253,7 +240,7 @@ Describe 'Local jobs on a machine shared with another user' {
     }
 }
 
-Describe 'Local results on a full or read-only disk (<Store> store)' -ForEach @(@{ Store = 'file' }, @{ Store = 'redis' }) {
+Describe 'Local results on a full or read-only disk (<Store> store)' -ForEach @(@{ Store = 'file' }, @{ Store = 'redis' }) -Tag 'Service', 'Local', 'Redis', 'Root' {
     BeforeAll {
         $script:mnt = "/tmp/ccat-trust-tmpfs-$([guid]::NewGuid().ToString('N'))"
         New-Item -ItemType Directory $script:mnt | Out-Null
@@ -293,14 +280,15 @@ Describe 'Local results on a full or read-only disk (<Store> store)' -ForEach @(
         if ($LASTEXITCODE -ne 0) { throw 'cannot make the job folder read-only (mount -o remount,bind,ro)' }
         try {
             Wait-Until { -not (Test-Path "/proc/$($state.job_pid)") } 'the job ended'
-            Start-Sleep -Seconds 2
-            $during = $job | Get-CcatJobStatus
             if ($Store -eq 'redis') {
                 # the store took the result the folder refused
-                $during.ExitCode | Should -Be 6
+                Wait-Until { ($job | Get-CcatJobStatus).ExitCode -eq 6 } 'the store holds the result'
             }
             else {
-                # nothing durable can be written: the runner keeps the result and waits
+                # nothing durable can be written: the runner keeps the result and waits (an
+                # absence, so watched for a while rather than waited for)
+                Start-Sleep -Seconds 2
+                $during = $job | Get-CcatJobStatus
                 $during.Status | Should -Be 'Running'
                 Get-Process -Id $state.runner_pid | Should -Not -BeNullOrEmpty
             }
@@ -313,7 +301,7 @@ Describe 'Local results on a full or read-only disk (<Store> store)' -ForEach @(
     }
 }
 
-Describe 'Local job records that are not regular files (issue 7, defect 6)' {
+Describe 'Local job records that are not regular files (issue 7, defect 6)' -Tag 'Service', 'Local', 'Redis', 'Root' {
     It 'lists the good jobs and reports the bad one as an error, without hanging or exhausting memory' {
         $dir = Join-Path $TestDrive 'bad-records'
         Use-Shared -Dir $dir
@@ -336,7 +324,7 @@ Describe 'Local job records that are not regular files (issue 7, defect 6)' {
     }
 }
 
-Describe 'Local jobs whose Redis data was lost (issue 7, defect 4)' {
+Describe 'Local jobs whose Redis data was lost (issue 7, defect 4)' -Tag 'Service', 'Local', 'Redis', 'Root' {
     It 'finds a running job again from its folder: status, listing, log and cancel, and heals the store' {
         Use-Shared -Store redis -Dir (Join-Path $TestDrive 'redis-lost')
         $job = Submit-CcatJob -ExecutionCommand 'echo still-here; sleep 3608' -JobName survivor
@@ -356,7 +344,7 @@ Describe 'Local jobs whose Redis data was lost (issue 7, defect 4)' {
     }
 }
 
-Describe 'Local cancel decided once, by the runner, from the wait status (issue 7, defect 7)' {
+Describe 'Local cancel decided once, by the runner, from the wait status (issue 7, defect 7)' -Tag 'Service', 'Local', 'Redis', 'Root' {
     It 'records a job that ends on its own before the signal can land as completed' {
         Use-Shared -Dir (Join-Path $TestDrive 'race')
         $env:CCAT_WORKFLOW_MANAGER_LOCAL_CANCEL_GRACE_SECONDS = '30'
@@ -373,7 +361,7 @@ Describe 'Local cancel decided once, by the runner, from the wait status (issue 
     }
 }
 
-Describe 'Local jobs whose folder is deleted while they run (issue 7, defect 9)' {
+Describe 'Local jobs whose folder is deleted while they run (issue 7, defect 9)' -Tag 'Service', 'Local', 'Redis', 'Root' {
     It 'stays visible while it runs, then reads cancelled' {
         $dir = Join-Path $TestDrive 'deleted'
         Use-Shared -Dir $dir

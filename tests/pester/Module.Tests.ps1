@@ -6,12 +6,13 @@ BeforeDiscovery {
 
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:savedEnvironment = Save-TestEnvironment  # given back in the top-level AfterAll
     $script:manifest = Get-ModuleManifestPath
     Import-Module $script:manifest -Force
     Reset-CcatEnvironment -JobDir (Join-Path $TestDrive 'jobs')
 }
 
-Describe 'The module manifest' {
+Describe 'The module manifest' -Tag 'Unit' {
     It 'is valid and targets PowerShell 7.4+ Core' {
         $m = Test-ModuleManifest $script:manifest
         $m.PowerShellVersion | Should -Be ([version]'7.4')
@@ -27,7 +28,7 @@ Describe 'The module manifest' {
     }
 }
 
-Describe 'The engine stays in its private load context' {
+Describe 'The engine stays in its private load context' -Tag 'Unit' {
     It 'loads Core and its packages privately and the model publicly' {
         $null = Get-CcatConfiguration HPC_BACKEND   # forces the engine to load
         $contexts = @{}
@@ -41,7 +42,7 @@ Describe 'The engine stays in its private load context' {
     }
 }
 
-Describe 'Output types scripts can name' {
+Describe 'Output types scripts can name' -Tag 'Unit' {
     It 'resolves [CcatWorkflow.HPCJobInfo] and builds one for a mock' {
         $info = [CcatWorkflow.HPCJobInfo]::new('42', 'Slurm', 'Failed', 'calib', 3, 12.5)
         $info.JobId | Should -Be '42'
@@ -69,7 +70,7 @@ Describe 'Output types scripts can name' {
     }
 }
 
-Describe '<_>' -ForEach $cmdlets {
+Describe '<_>' -ForEach $cmdlets -Tag 'Unit' {
     It 'is a compiled cmdlet from CcatWorkflow.dll' {
         $c = Get-Command $_
         $c.CommandType | Should -Be 'Cmdlet'
@@ -88,7 +89,7 @@ Describe '<_>' -ForEach $cmdlets {
     }
 }
 
-Describe 'Parameter surface' {
+Describe 'Parameter surface' -Tag 'Unit' {
     It 'Submit-CcatJob takes the seed parameters in PowerShell casing' {
         $p = (Get-Command Submit-CcatJob).Parameters
         foreach ($name in 'ExecutionCommand', 'ImageRef', 'SifPath', 'InputDir', 'OutputDir', 'WorkspaceDir',
@@ -114,7 +115,7 @@ Describe 'Parameter surface' {
     }
 }
 
-Describe 'Get-CcatConfiguration' {
+Describe 'Get-CcatConfiguration' -Tag 'Unit' {
     BeforeEach { Reset-CcatEnvironment -JobDir (Join-Path $TestDrive 'jobs') }
     AfterAll { Reset-CcatEnvironment -JobDir (Join-Path $TestDrive 'jobs') }
 
@@ -216,3 +217,5 @@ Describe 'Get-CcatConfiguration' {
         ($warnings -join "`n") | Should -Match 'PROCESSING_LOCATION_ID'
     }
 }
+
+AfterAll { Restore-TestEnvironment $script:savedEnvironment }

@@ -16,6 +16,7 @@ BeforeAll {
     if ($LASTEXITCODE -ne 0) { throw "tests/infra/ssh/start.sh failed with exit code $LASTEXITCODE" }
     $script:sshdLog = $script:sshSettings['SSHD_LOG']
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:savedEnvironment = Save-TestEnvironment  # given back in the top-level AfterAll
     Import-Module (Join-Path $PSScriptRoot '../../out/CcatWorkflow/CcatWorkflow.psd1') -Force
     $script:savedPath = $env:PATH
 
@@ -56,7 +57,7 @@ BeforeAll {
     }
 }
 
-Describe 'Slurm backend over <Transport>' -ForEach @(@{ Transport = 'cli' }, @{ Transport = 'ssh' }) {
+Describe 'Slurm backend over <Transport>' -ForEach @(@{ Transport = 'cli' }, @{ Transport = 'ssh' }) -Tag 'Service', 'Slurm' {
     BeforeAll {
         $script:work = Join-Path ([IO.Path]::GetTempPath()) "ccat-pester-slurm-$PID-$Transport"
         $script:jobDir = Use-SlurmTransport $Transport $script:work
@@ -345,7 +346,7 @@ Describe 'Slurm backend over <Transport>' -ForEach @(@{ Transport = 'cli' }, @{ 
     }
 }
 
-Describe 'Slurm over SSH: one connection, a pinned host key, errors of their own' {
+Describe 'Slurm over SSH: one connection, a pinned host key, errors of their own' -Tag 'Service', 'Slurm' {
     BeforeAll {
         $script:work = Join-Path ([IO.Path]::GetTempPath()) "ccat-pester-slurm-$PID-sshconn"
         $script:jobDir = Use-SlurmTransport 'ssh' $script:work
@@ -530,3 +531,5 @@ Describe 'Slurm over SSH: one connection, a pinned host key, errors of their own
         "$($e.CategoryInfo.Category)" | Should -Be 'ConnectionError'
     }
 }
+
+AfterAll { Restore-TestEnvironment $script:savedEnvironment }

@@ -6,6 +6,7 @@ BeforeAll {
     & bash (Join-Path $PSScriptRoot '../infra/slurm/start.sh')
     if ($LASTEXITCODE -ne 0) { throw "tests/infra/slurm/start.sh failed with exit code $LASTEXITCODE" }
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:savedEnvironment = Save-TestEnvironment  # given back in the top-level AfterAll
     Import-Module (Join-Path $PSScriptRoot '../../out/CcatWorkflow/CcatWorkflow.psd1') -Force
 
     $script:savedPath = $env:PATH
@@ -59,16 +60,15 @@ BeforeAll {
 }
 
 AfterAll {
-    $env:PATH = $script:savedPath
     # Nothing of ours may keep running on the shared test cluster. Asked while SLURM_JOB_DIR still
     # points at our folders: that is how sacct rows of running jobs are recognised as ours.
     $live = @(Get-CcatJob -Backend Slurm -Status Pending, Running -ErrorAction Ignore)
     if ($live.Count -gt 0) { $live | Stop-CcatJob -Confirm:$false -ErrorAction Ignore }
-    Remove-Item env:CCAT_WORKFLOW_MANAGER_HPC_BACKEND, env:CCAT_WORKFLOW_MANAGER_SLURM_JOB_DIR, env:CCAT_WORKFLOW_MANAGER_POLL_INTERVAL_SECONDS -ErrorAction Ignore
     Remove-Item -Recurse -Force $script:work -ErrorAction Ignore
+    Restore-TestEnvironment $script:savedEnvironment
 }
 
-Describe 'Slurm arrays' {
+Describe 'Slurm arrays' -Tag 'Service', 'Slurm' {
     It 'a 10-element array is one sbatch call and returns one job per element, ArrayId_Index' {
         $script:oddFail.Calls | Should -Be @('sbatch')
         $jobs = @($script:oddFail.Output)
@@ -182,7 +182,7 @@ Describe 'Slurm arrays' {
     }
 }
 
-Describe 'Slurm dependencies' {
+Describe 'Slurm dependencies' -Tag 'Service', 'Slurm' {
     It 'an AfterOk chain on a whole array waits for it (one dependency on the array id) and then runs' {
         $arrayId = $script:okParent[0].ArrayJobId
         Get-Content (Join-Path $script:jobDir "$($script:afterOkChain.JobId)/job.sbatch") | Should -Contain "#SBATCH --dependency=afterok:$arrayId"

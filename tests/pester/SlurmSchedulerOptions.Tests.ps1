@@ -7,6 +7,7 @@ BeforeAll {
     & bash (Join-Path $PSScriptRoot '../infra/slurm/start.sh')
     if ($LASTEXITCODE -ne 0) { throw "tests/infra/slurm/start.sh failed with exit code $LASTEXITCODE" }
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:savedEnvironment = Save-TestEnvironment  # given back in the top-level AfterAll
     Import-Module (Get-ModuleManifestPath) -Force
     $script:pwshDll = Join-Path $PSHOME 'pwsh.dll'
     $script:manifest = Get-ModuleManifestPath
@@ -33,14 +34,13 @@ BeforeAll {
 }
 
 AfterAll {
-    $env:PATH = $script:savedPath
     $ids = @($script:held | ForEach-Object { $_.JobId })
     if ($ids.Count -gt 0) { & scancel @ids 2>$null }
     Remove-Item -Recurse -Force $script:work -ErrorAction Ignore
-    Get-ChildItem env: | Where-Object Name -like 'CCAT_WORKFLOW_MANAGER_*' | ForEach-Object { Remove-Item "env:$($_.Name)" }
+    Restore-TestEnvironment $script:savedEnvironment
 }
 
-Describe 'Per-job scheduler options on Slurm' {
+Describe 'Per-job scheduler options on Slurm' -Tag 'Service', 'Slurm' {
     It '-Partition, -Account, -Qos and -SchedulerOption override the settings for that job and reach squeue and sacct' {
         # Settings a job without the parameters could not be submitted with.
         $env:CCAT_WORKFLOW_MANAGER_SLURM_PARTITION = 'nosuchpartition'
@@ -75,7 +75,7 @@ Describe 'Per-job scheduler options on Slurm' {
         $other.Partition | Should -Be 'debug'
         $other.Account | Should -Be $script:acct
         $other.Qos | Should -Be $script:acct
-        $other.Status | Should -Be 'Pending'
+        "$($other.Status)" | Should -Be 'Pending'
         $meta = Get-Content (Join-Path $script:jobDir $job.JobId 'job.json') -Raw | ConvertFrom-Json
         $meta.schedulerOptions | Should -Be @('--hold', '--nice=7')
     }
@@ -120,7 +120,7 @@ Describe 'Per-job scheduler options on Slurm' {
     }
 }
 
-Describe 'Polite polling of Wait-CcatJob on Slurm' {
+Describe 'Polite polling of Wait-CcatJob on Slurm' -Tag 'Service', 'Slurm' {
     It 'waiting on 100 jobs makes at most 6 scheduler calls a minute after the first minute (counted)' {
         $jobs = @(1..100 | ForEach-Object { Submit-CcatJob -ExecutionCommand 'true' -JobName "pester poll $_" -SchedulerOption '--hold' })
         $jobs | ForEach-Object { $script:held.Add($_) }

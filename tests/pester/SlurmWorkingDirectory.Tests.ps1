@@ -5,6 +5,7 @@ BeforeAll {
     & bash (Join-Path $PSScriptRoot '../infra/slurm/start.sh')
     if ($LASTEXITCODE -ne 0) { throw "tests/infra/slurm/start.sh failed with exit code $LASTEXITCODE" }
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:savedEnvironment = Save-TestEnvironment  # given back in the top-level AfterAll
     Import-Module (Join-Path $PSScriptRoot '../../out/CcatWorkflow/CcatWorkflow.psd1') -Force
 
     $script:work = Join-Path ([IO.Path]::GetTempPath()) "ccat-pester-slurm-wd-$PID"
@@ -26,11 +27,11 @@ AfterAll {
     # names our folder, so the jobs are recognised as ours).
     $live = @(Get-CcatJob -Backend Slurm -Status Pending, Running -ErrorAction Ignore)
     if ($live.Count -gt 0) { $live | Stop-CcatJob -Confirm:$false -ErrorAction Ignore }
-    Remove-Item env:CCAT_WORKFLOW_MANAGER_HPC_BACKEND, env:CCAT_WORKFLOW_MANAGER_SLURM_JOB_DIR, env:CCAT_WORKFLOW_MANAGER_SLURM_TRANSPORT, env:CCAT_WORKFLOW_MANAGER_POLL_INTERVAL_SECONDS -ErrorAction Ignore
     Remove-Item -Recurse -Force $script:work -ErrorAction Ignore
+    Restore-TestEnvironment $script:savedEnvironment
 }
 
-Describe 'Slurm backend: working directory and WORKFLOW_OUTPUT_DIR' {
+Describe 'Slurm backend: working directory and WORKFLOW_OUTPUT_DIR' -Tag 'Service', 'Slurm' {
     It 'starts the command in -WorkingDirectory, by default in the job''s folder; the job stays recognised as ours' {
         $here = New-Item -ItemType Directory -Force (Join-Path $script:work 'work here')
         $a = Submit-CcatJob -ExecutionCommand 'pwd' -WorkingDirectory $here.FullName -JobName 'pester cwd'

@@ -7,6 +7,7 @@ BeforeAll {
     & bash (Join-Path $PSScriptRoot '../infra/slurm/start.sh')
     if ($LASTEXITCODE -ne 0) { throw "tests/infra/slurm/start.sh failed with exit code $LASTEXITCODE" }
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:savedEnvironment = Save-TestEnvironment  # given back in the top-level AfterAll
     Import-Module (Get-ModuleManifestPath) -Force
 
     $script:savedPath = $env:PATH
@@ -30,14 +31,13 @@ BeforeAll {
 }
 
 AfterAll {
-    $env:PATH = $script:savedPath
     $live = @(Get-CcatJob -Backend Slurm -Status Pending, Running -ErrorAction Ignore | Where-Object JobName -like 'pester trust*')
     if ($live.Count -gt 0) { $live | Stop-CcatJob -Confirm:$false -ErrorAction Ignore }
-    Remove-Item env:CCAT_WORKFLOW_MANAGER_SLURM_JOB_DIR, env:CCAT_WORKFLOW_MANAGER_POLL_INTERVAL_SECONDS -ErrorAction Ignore
     Remove-Item -Recurse -Force $script:work -ErrorAction Ignore
+    Restore-TestEnvironment $script:savedEnvironment
 }
 
-Describe 'Secret environment variables' {
+Describe 'Secret environment variables' -Tag 'Service', 'Slurm', 'Local' {
     It 'on Slurm: the job sees the value; job.sbatch and the job folder do not hold it; the folder is 0700, its files 0600' {
         $secure = ConvertTo-SecureString $script:secretText -AsPlainText -Force
         $job = Submit-CcatJob -Backend Slurm -JobName 'pester trust secret' -Environment @{ PLAIN = 'visible' } `
@@ -84,7 +84,7 @@ Describe 'Secret environment variables' {
     }
 }
 
-Describe 'Deadlines' {
+Describe 'Deadlines' -Tag 'Service', 'Slurm', 'Local' {
     It 'Wait-CcatJob -Timeout 3 returns near its deadline while squeue hangs, and leaves no squeue behind' {
         $bin = Join-Path $script:work 'hanging-bin'
         New-Item -ItemType Directory -Force $bin | Out-Null

@@ -2,6 +2,7 @@
 # API or store call with its duration and counts, and the decisions — and never a secret.
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:savedEnvironment = Save-TestEnvironment  # given back in the top-level AfterAll
     Import-Module (Get-ModuleManifestPath) -Force
     & bash (Join-Path (Get-RepoRoot) 'tests/infra/redis/start.sh') | Out-Null
 
@@ -16,7 +17,7 @@ BeforeAll {
     }
 }
 
-Describe 'Verbose records on the Local backend' {
+Describe 'Verbose records on the Local backend' -Tag 'Service', 'Local', 'Redis' {
     BeforeAll {
         Reset-CcatEnvironment -JobDir (Join-Path $TestDrive 'jobs')
         $script:jobs = 1..3 | ForEach-Object { Submit-CcatJob -ExecutionCommand 'exit 0' -JobName "v$_" } | Wait-CcatJob -Timeout 120
@@ -64,7 +65,7 @@ Describe 'Verbose records on the Local backend' {
     }
 }
 
-Describe 'Verbose records on the Slurm backend' {
+Describe 'Verbose records on the Slurm backend' -Tag 'Service', 'Slurm' {
     BeforeAll {
         & bash (Join-Path (Get-RepoRoot) 'tests/infra/slurm/start.sh')
         if ($LASTEXITCODE -ne 0) { throw "tests/infra/slurm/start.sh failed with exit code $LASTEXITCODE" }
@@ -93,3 +94,5 @@ Describe 'Verbose records on the Slurm backend' {
         $r.Verbose -match '^sbatch: \d+ ms, exit 0, 1 lines of output$' | Should -Not -BeNullOrEmpty
     }
 }
+
+AfterAll { Restore-TestEnvironment $script:savedEnvironment }

@@ -13,6 +13,14 @@ namespace CcatWorkflow.Core.Configuration;
 /// lazy tokens <c>@format</c> and <c>@jinja</c> and the merge tokens are refused with a clear
 /// error: the module does not evaluate templates. tests/dynaconf/ holds the real Dynaconf's
 /// answers that the tests compare with.
+/// <para>
+/// Tokens inside lists and tables are cast too (<see cref="ParseNested"/>, Dynaconf's
+/// <c>parse_conf_data</c>): a settings file's value gets one such pass
+/// (<c>["@int 1"]</c> → [1]; the result of an <c>@json</c> inside it is not cast again); an
+/// environment variable gets two, as Dynaconf's env loader parses the text and
+/// <c>Settings.set</c> parses the result once more (<c>[\"@int 1\"]</c> → [1], and
+/// <c>@json ["@int 1"]</c> → [1]).
+/// </para>
 /// </summary>
 public static class DynaconfValue
 {
@@ -73,6 +81,33 @@ public static class DynaconfValue
         }
 
         return tomlfy ? SettingsLoader.ParseLiteral(raw) : raw;
+    }
+
+    /// <summary>
+    /// One pass of Dynaconf's <c>parse_conf_data</c> without TOML: a string as <see cref="Parse"/>
+    /// reads it (its result not looked into again), a list or table item by item, anything else
+    /// as it is. Lists become object?[] and tables ordered tables.
+    /// </summary>
+    public static object? ParseNested(object? value, Func<string> where) => value switch
+    {
+        string s => Parse(s, tomlfy: false, where),
+        TomlArray a => a.Select(x => ParseNested(x, where)).ToArray(),
+        object?[] a => a.Select(x => ParseNested(x, where)).ToArray(),
+        TomlTable t => Table(t.Select(kv => new KeyValuePair<string, object?>(kv.Key, ParseNested(kv.Value, where)))),
+        System.Collections.Specialized.OrderedDictionary o => Table(o.Cast<System.Collections.DictionaryEntry>()
+            .Select(kv => new KeyValuePair<string, object?>((string)kv.Key, ParseNested(kv.Value, where)))),
+        _ => value,
+    };
+
+    /// <summary>An environment variable's value as Dynaconf reads it: <see cref="Parse"/> with TOML, then <see cref="ParseNested"/> of the result.</summary>
+    public static object? ParseVariable(string raw, Func<string> where) =>
+        ParseNested(Parse(raw, tomlfy: true, where), where);
+
+    private static System.Collections.Specialized.OrderedDictionary Table(IEnumerable<KeyValuePair<string, object?>> items)
+    {
+        var h = new System.Collections.Specialized.OrderedDictionary(StringComparer.Ordinal);
+        foreach (var (k, v) in items) h[k] = v;
+        return h;
     }
 
     // JSON arrays become object?[] and objects ordered tables, as ToPlain shows them.

@@ -75,11 +75,11 @@ public static class SettingsLoader
             {
                 // Other settings of the Python service share the prefix: shown, never refused.
                 unknown.Add($"environment variable {name}");
-                unknownValues[key] = new UnknownSetting(key.ToUpperInvariant(), ParseUnknown(raw, tomlfy: true), SettingSource.EnvironmentVariable, name);
+                unknownValues[key] = new UnknownSetting(key.ToUpperInvariant(), ParseUnknown(raw, variable: true), SettingSource.EnvironmentVariable, name);
                 continue;
             }
 
-            var read = DynaconfValue.Parse(raw, tomlfy: true, () => $"Environment variable {name}");
+            var read = DynaconfValue.ParseVariable(raw, () => $"Environment variable {name}");
             var value = Coerce(def, read, () => $"environment variable {name} (environment '{envName}')");
             values[def.Name] = new SettingValue(def, value, SettingSource.EnvironmentVariable, name) { AsRead = read };
         }
@@ -187,12 +187,12 @@ public static class SettingsLoader
                     // Dynaconf-style nested tables (e.g. a [default.database] sub-table) belong to
                     // other components sharing the file; note them, never fail on them.
                     unknown.Add($"{path}: [{section}] {key}");
-                    unknownValues[key] = new UnknownSetting(key.ToUpperInvariant(), raw is string text ? ParseUnknown(text, tomlfy: false) : raw, source, $"{path} [{section}]");
+                    unknownValues[key] = new UnknownSetting(key.ToUpperInvariant(), ParseUnknown(raw, variable: false), source, $"{path} [{section}]");
                     continue;
                 }
 
-                // Dynaconf applies its cast tokens to strings in files too ("@int 5").
-                var parsed = raw is string str ? DynaconfValue.Parse(str, tomlfy: false, () => $"'{path}', section [{section}], key {key}") : raw;
+                // Dynaconf applies its cast tokens to strings in files too ("@int 5"), also inside lists and tables.
+                var parsed = DynaconfValue.ParseNested(raw, () => $"'{path}', section [{section}], key {key}");
                 var value = Coerce(def, parsed, () => $"'{path}', section [{section}] (environment '{envName}')");
                 values[def.Name] = new SettingValue(def, value, source, $"{path} [{section}]") { AsRead = parsed };
             }
@@ -216,11 +216,11 @@ public static class SettingsLoader
 
     // An unknown key's value is shown as Dynaconf would read it; a token it cannot evaluate
     // here (@format, @jinja) is shown as the text given, since nothing of the module uses it.
-    private static object? ParseUnknown(string raw, bool tomlfy)
+    private static object? ParseUnknown(object raw, bool variable)
     {
         try
         {
-            return DynaconfValue.Parse(raw, tomlfy, () => "");
+            return variable ? DynaconfValue.ParseVariable((string)raw, () => "") : DynaconfValue.ParseNested(raw, () => "");
         }
         catch (CcatException)
         {

@@ -96,6 +96,12 @@ public enum CcatErrorId
     /// <summary>A job name or a name pattern (-Name wildcards) is malformed.</summary>
     InvalidJobName,
 
+    // ---- PowerShell jobs
+    /// <summary>The reason of a PowerShell job (-AsJob, Get-Job) whose HPC job failed; Receive-Job reports it. Never a cmdlet's error.</summary>
+    JobFailed,
+    /// <summary>Two parameters that cannot be used together (for example Wait-CcatJob -AsJob with -Timeout).</summary>
+    InvalidParameterCombination,
+
     // ---- retries
     /// <summary>A retry policy (-RetryOn, -MaxAttempts, -MemoryGrowth, -TimeGrowth, -RetryPolicy) is malformed or cannot apply to this job (nothing was submitted).</summary>
     InvalidRetryPolicy,

@@ -162,8 +162,8 @@ public sealed class GetCcatJobLogCommand : JobCmdlet
     }
 
     // Output and error are read apart where the backend keeps them apart, so each line says which.
-    private static IEnumerable<LogStream> StreamsOf(JobTarget t, LogStream asked) =>
-        asked != LogStream.All || t.Backend == HPCBackendKind.Kubernetes ? [asked] : [LogStream.Output, LogStream.Error];
+    private static IEnumerable<LogStream> StreamsOf(HPCBackendKind backend, LogStream asked) =>
+        asked != LogStream.All || backend == HPCBackendKind.Kubernetes ? [asked] : [LogStream.Output, LogStream.Error];
 
     private void ReadMany(LogQuery query, Dictionary<JobTarget, string?> names)
     {
@@ -172,7 +172,7 @@ public sealed class GetCcatJobLogCommand : JobCmdlet
             var backend = GetBackend(t.Backend);
             try
             {
-                foreach (var stream in StreamsOf(t, query.Stream))
+                foreach (var stream in StreamsOf(t.Backend, query.Stream))
                 {
                     var text = RunSync(ct => backend.ReadLogsAsync(t.JobId, query with { Stream = stream }, ct));
                     if (text.Length == 0) continue;

@@ -90,10 +90,6 @@ public abstract class JobCmdlet : CcatCmdlet
         }
     }
 
-    /// <summary>The collected jobs grouped by backend, each group in the order given.</summary>
-    private protected IEnumerable<IGrouping<HPCBackendKind, JobTarget>> TargetsByBackend() =>
-        _targets.GroupBy(t => t.Backend);
-
     /// <summary>
     /// Asks each backend once (one batch call per backend) for the status of
     /// <paramref name="targets"/>. A backend that cannot be asked yields its exception for each

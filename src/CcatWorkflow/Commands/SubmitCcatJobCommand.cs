@@ -23,11 +23,16 @@ namespace CcatWorkflow.Commands;
 /// <para>Submits a 100-element job array (one sbatch call, at most 20 elements running; one HPCJobInfo per element, JobId &lt;array&gt;_&lt;index&gt;), then a combining job that starts once every element completed. If an element fails, the combining job reads failed with reason DependencyNeverSatisfied.</para>
 /// </example>
 /// <example>
+/// <code>$job = Submit-CcatJob -ExecutionCommand 'echo hello' -JobName hello -AsJob; Receive-Job $job -Wait</code>
+/// <para>Submits the job and returns a PowerShell job (CcatJob) that follows it; Receive-Job -Wait writes the job's log lines (hello) and its final HPCJobInfo when it ends. Get-Job, Wait-Job and Stop-Job work on it, also from a new session after Import-Module CcatWorkflow.</para>
+/// </example>
+/// <example>
 /// <code>Import-Csv steps.csv | Submit-CcatJob -Backend Slurm -WhatIf</code>
 /// <para>Shows, for each row (columns ExecutionCommand, JobName, ...), exactly what would be submitted (the sbatch script), without submitting anything.</para>
 /// </example>
 [Cmdlet(VerbsLifecycle.Submit, "CcatJob", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = CommandSet, HelpUri = HelpLinks.Online)]
 [OutputType(typeof(HPCJobInfo))]
+[OutputType(typeof(Jobs.CcatJob))]
 public sealed class SubmitCcatJobCommand : CcatCmdlet
 {
     private const string CommandSet = "ExecutionCommand";
@@ -153,6 +158,10 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public IDictionary? RetryPolicy { get; set; }
 
+    /// <summary>Return a PowerShell job (CcatJob) for each submitted job instead of its HPCJobInfo: its state follows the HPC job (Running, then Completed, Failed or Stopped), Receive-Job returns its log lines and then its final HPCJobInfo, Stop-Job cancels it, and Get-Job lists it (in this session and in new ones).</summary>
+    [Parameter]
+    public SwitchParameter AsJob { get; set; }
+
     /// <summary>Slurm partition for this job only (overrides SLURM_PARTITION); shown as #SBATCH --partition in -WhatIf. Letters, digits and _ . , + @ - only. Tab completes the cluster's partitions (from sinfo, when it answers quickly).</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
@@ -223,10 +232,12 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
             foreach (var id in ids)
             {
                 var element = ArrayElementId.TryParse(id, out var arrayId, out var index) && submission.ArrayIndex is not null;
-                WriteObject(new HPCJobInfo(id, backend.Kind, HPCJobStatus.Pending, submission.JobName, submittedAt: submittedAt,
-                    arrayJobId: element ? arrayId : null, arrayIndex: element ? index : null));
+                var info = new HPCJobInfo(id, backend.Kind, HPCJobStatus.Pending, submission.JobName, submittedAt: submittedAt,
+                    arrayJobId: element ? arrayId : null, arrayIndex: element ? index : null);
+                WriteObject(AsJob ? RunSync(ct => Jobs.CcatJobTable.FollowAsync(info, backend, Settings, submission.ExecutionCommand, null, ct)) : info);
             }
 
+            Jobs.CcatJobTable.Invalidate();
             ReportSubmitted(submission.JobName);
         }
         catch (CcatException ex)

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Management.Automation;
-using CcatWorkflow.Core.Backends.Slurm;
+using CcatWorkflow.Core.Polling;
 using CcatWorkflow.Core.Errors;
 
 namespace CcatWorkflow.Commands;
@@ -15,14 +15,18 @@ namespace CcatWorkflow.Commands;
 /// <para>Waits for a hundred jobs with one batch status call per poll; each is written out as it finishes.</para>
 /// </example>
 /// <example>
+/// <code>$jobs | Wait-CcatJob -AsJob | Wait-Job -Any | Receive-Job</code>
+/// <para>Follows the jobs as PowerShell jobs and receives the first one to end: its log lines, then its final HPCJobInfo.</para>
+/// </example>
+/// <example>
 /// <code>Wait-CcatJob -JobId 123456 -Backend Slurm -Timeout 60 -ErrorAction Stop</code>
 /// <para>Waits at most a minute; a WaitTimeout error stops the script if the job is still running.</para>
 /// </example>
 [Cmdlet(VerbsLifecycle.Wait, "CcatJob", DefaultParameterSetName = ByIdSet, HelpUri = HelpLinks.Online)]
 [OutputType(typeof(HPCJobInfo))]
+[OutputType(typeof(Jobs.CcatJob))]
 public sealed class WaitCcatJobCommand : JobCmdlet
 {
-    private const double FirstPollSeconds = 0.2;
     private const int ProgressId = 1;
     private const string Activity = "Waiting for CcatWorkflow jobs";
 
@@ -36,16 +40,26 @@ public sealed class WaitCcatJobCommand : JobCmdlet
     [ValidateRange(0.05, 3600)]
     public double PollInterval { get; set; }
 
+    /// <summary>Return at once a PowerShell job (CcatJob) for each job instead of waiting: Wait-Job, Receive-Job -Wait and Stop-Job then work on them. Cannot be used with -Timeout (use Wait-Job -Timeout).</summary>
+    [Parameter]
+    public SwitchParameter AsJob { get; set; }
+
     /// <inheritdoc />
     protected override void EndProcessing()
     {
         var total = Targets.Count;
         if (total == 0) return;
+        if (AsJob)
+        {
+            StartJobs();
+            return;
+        }
+
         var maxPause = PollInterval > 0 ? PollInterval : Settings.GetFloat("POLL_INTERVAL_SECONDS");
-        var pause = Math.Min(FirstPollSeconds, maxPause);
         // Slurm sites ask for a few scheduler calls a minute: SLURM_MIN_POLL_SECONDS is a floor no
-        // parameter undercuts, and the pause may grow with the wait (SlurmPolling).
+        // parameter undercuts, and the pause may grow with the wait (PollSchedule).
         var slurmFloor = Targets.Any(t => t.Backend == HPCBackendKind.Slurm) ? Settings.GetFloat("SLURM_MIN_POLL_SECONDS") : 0;
+        var schedule = new PollSchedule(maxPause, slurmFloor);
         var pending = Targets.ToList();
         var latest = new Dictionary<JobTarget, HPCJobInfo>();
         var clock = Stopwatch.StartNew();
@@ -119,8 +133,7 @@ public sealed class WaitCcatJobCommand : JobCmdlet
                 break;
             }
 
-            var slurm = pending.Any(t => t.Backend == HPCBackendKind.Slurm);
-            var sleep = slurm ? Math.Max(pause, slurmFloor) : pause;
+            var sleep = schedule.NextPause(pending.Any(t => t.Backend == HPCBackendKind.Slurm), clock.Elapsed);
             if (deadline is { } until)
             {
                 sleep = Math.Max(0.01, Math.Min(sleep, (until - DateTime.UtcNow).TotalSeconds));
@@ -128,10 +141,38 @@ public sealed class WaitCcatJobCommand : JobCmdlet
 
             WriteDebug($"{pending.Count} unfinished; next poll in {sleep:0.00} s.");
             Sleep(TimeSpan.FromSeconds(sleep));
-            pause = Math.Min(slurm ? SlurmPolling.LongestPause(maxPause, clock.Elapsed) : maxPause, pause * 1.5);
         }
 
         WriteProgress(new ProgressRecord(ProgressId, Activity, $"done; waited {Elapsed(clock.Elapsed)}") { RecordType = ProgressRecordType.Completed });
+    }
+
+    // -AsJob: each job is read once (one batch per backend) and handed to a CcatJob that follows
+    // it; an array's id means each of its elements.
+    private void StartJobs()
+    {
+        if (MyInvocation.BoundParameters.ContainsKey(nameof(Timeout)))
+        {
+            ThrowTerminatingError(Errors.ErrorRecordFactory.From(new CcatException(CcatErrorId.InvalidParameterCombination,
+                "-Timeout cannot be used with -AsJob: use Wait-Job -Timeout on the jobs it returns."), null));
+        }
+
+        var outcome = QueryStatuses(Targets);
+        double? maxPause = PollInterval > 0 ? PollInterval : null;
+        foreach (var t in Targets)
+        {
+            var (info, error) = outcome[t];
+            if (info is null)
+            {
+                WriteCcatError(error!, t.Target);
+                continue;
+            }
+
+            var backend = GetBackend(t.Backend);
+            foreach (var each in ArrayElements.TryGetValue(t, out var elements) ? elements : [info])
+            {
+                WriteObject(RunSync(ct => Jobs.CcatJobTable.FollowAsync(each, backend, Settings, each.Command, maxPause, ct)));
+            }
+        }
     }
 
     /// <summary>Elapsed time as the progress bar shows it: 42s, 3m05s, 2h07m.</summary>

@@ -8,6 +8,10 @@ namespace CcatWorkflow.Commands.Loading;
 /// </summary>
 internal static class Cleanup
 {
-    public static void DisposeBackends() =>
+    public static void DisposeBackends()
+    {
+        // The PowerShell jobs' monitor first: it uses the backends.
+        Jobs.CcatJobMonitor.Shutdown();
         Task.Run(BackendRegistry.DisposeAllAsync).GetAwaiter().GetResult();
+    }
 }

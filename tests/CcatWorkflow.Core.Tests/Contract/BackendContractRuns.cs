@@ -4,9 +4,8 @@ using CcatWorkflow.Core.Tests.Local;
 
 namespace CcatWorkflow.Core.Tests.Contract;
 
-/// <summary>The contract on the Local backend with the embedded file store (real runner processes).</summary>
-[Trait("Tier", "Process")]
-public sealed class LocalFileStoreContractTests : BackendContract, IAsyncLifetime
+/// <summary>The contract on the Local backend (real runner processes), on the store the subclass names.</summary>
+public abstract class LocalContractTests : BackendContract, IAsyncLifetime
 {
     private readonly string _root = TestInfra.NewTempDirectory("contract-jobs");
     private LocalBackend _backend = null!;
@@ -15,11 +14,14 @@ public sealed class LocalFileStoreContractTests : BackendContract, IAsyncLifetim
 
     protected override string UnknownId => "00000000-0000-4000-8000-000000000000";
 
+    /// <summary>The job store, its job folders under <paramref name="root"/>.</summary>
+    private protected abstract LocalStoreOptions StoreOptions(string root);
+
     public Task InitializeAsync()
     {
         _backend = new LocalBackend(new LocalBackendOptions
         {
-            Store = new LocalStoreOptions { Kind = "file", JobRoot = _root },
+            Store = StoreOptions(_root),
             CancelGrace = TimeSpan.FromSeconds(1),
             RunnerAssemblyPath = LocalTestKit.RunnerAssembly,
         });
@@ -33,33 +35,19 @@ public sealed class LocalFileStoreContractTests : BackendContract, IAsyncLifetim
     }
 }
 
+/// <summary>The contract on the Local backend with the embedded file store.</summary>
+[Trait("Tier", "Process")]
+public sealed class LocalFileStoreContractTests : LocalContractTests
+{
+    private protected override LocalStoreOptions StoreOptions(string root) => new() { Kind = "file", JobRoot = root };
+}
+
 /// <summary>The contract on the Local backend with the Redis store (the shared test Redis).</summary>
 [Trait("Tier", "Service")]
-public sealed class LocalRedisStoreContractTests(RedisServerFixture redis) : BackendContract, IAsyncLifetime, IClassFixture<RedisServerFixture>
+public sealed class LocalRedisStoreContractTests(RedisServerFixture redis) : LocalContractTests, IClassFixture<RedisServerFixture>
 {
-    private readonly string _root = TestInfra.NewTempDirectory("contract-jobs");
-    private LocalBackend _backend = null!;
-
-    protected override HPCBackend Backend => _backend;
-
-    protected override string UnknownId => "00000000-0000-4000-8000-000000000000";
-
-    public Task InitializeAsync()
-    {
-        _backend = new LocalBackend(new LocalBackendOptions
-        {
-            Store = new LocalStoreOptions { Kind = "redis", JobRoot = _root, RedisHost = redis.Socket, RedisKeyPrefix = "ccat:contract:" + Guid.NewGuid().ToString("N")[..8] },
-            CancelGrace = TimeSpan.FromSeconds(1),
-            RunnerAssemblyPath = LocalTestKit.RunnerAssembly,
-        });
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _backend.DisposeAsync();
-        await LocalBackendBehaviour.EndEverythingUnder(_root);
-    }
+    private protected override LocalStoreOptions StoreOptions(string root) =>
+        new() { Kind = "redis", JobRoot = root, RedisHost = redis.Socket, RedisKeyPrefix = "ccat:contract:" + Guid.NewGuid().ToString("N")[..8] };
 }
 
 /// <summary>The contract on the Kubernetes backend against the API-server double (pods really run).</summary>

@@ -205,7 +205,7 @@ public class KubeApiDoubleTests(KubeDoubleFixture fx) : IClassFixture<KubeDouble
         using var reader = new StreamReader(stream, Encoding.UTF8);
         Assert.Equal("three", await reader.ReadLineAsync());
         var rest = reader.ReadToEndAsync();
-        await Task.Delay(100);
+        await Task.Delay(100); // an absence (the stream has not ended) is watched, not waited for
         Assert.False(rest.IsCompleted); // still following
         fx.Server.Cluster.AppendLog(Manual, pod, "four\n");
         fx.Server.Cluster.SetPodState(Manual, pod, new PodStateChange("terminated", 0));
@@ -335,7 +335,7 @@ public class KubeApiDoubleTests(KubeDoubleFixture fx) : IClassFixture<KubeDouble
         var job = Job(name);
         job.Spec.Suspend = true;
         await c.BatchV1.CreateNamespacedJobAsync(job, Manual);
-        await Task.Delay(300);
+        await Task.Delay(300); // an absence is watched for a while, not waited for (a slow machine can only hide a pod, not fail the test)
         Assert.Empty((await c.CoreV1.ListNamespacedPodAsync(Manual, labelSelector: $"job-name={name}")).Items);
         await c.BatchV1.PatchNamespacedJobAsync(new V1Patch("""{"spec":{"suspend":false}}""", V1Patch.PatchType.MergePatch), name, Manual);
         var pod = await fx.Server.WaitForJobPodAsync(Manual, name);

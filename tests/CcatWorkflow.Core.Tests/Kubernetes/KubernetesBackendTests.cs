@@ -273,14 +273,15 @@ public class KubernetesBackendTests(KubeDoubleFixture fx) : IClassFixture<KubeDo
         await using var b = fx.Backend(Manual);
         var id = await b.SubmitAsync(Job("driven by the test"), None);
         var pod = (await fx.Server.WaitForJobPodAsync(Manual, id)).Metadata.Name;
-        var collected = new List<string>();
+        var collected = new System.Collections.Concurrent.ConcurrentQueue<string>();
         var follow = Task.Run(async () =>
         {
-            await foreach (var chunk in b.FollowLogsAsync(id, LogQuery.All, None)) collected.Add(chunk);
+            await foreach (var chunk in b.FollowLogsAsync(id, LogQuery.All, None)) collected.Enqueue(chunk);
         });
         fx.Server.Cluster.SetPodState(Manual, pod, new PodStateChange("running"));
         fx.Server.Cluster.AppendLog(Manual, pod, "a\n");
-        await Task.Delay(300);
+        // "b" is written only once "a" has been streamed: the follow is live, not one read at the end.
+        await Local.LocalTestKit.EventuallyAsync(() => string.Concat(collected).Contains("a\n", StringComparison.Ordinal), "the follow streamed the first line");
         fx.Server.Cluster.AppendLog(Manual, pod, "b\n");
         fx.Server.Cluster.SetPodState(Manual, pod, new PodStateChange("terminated", 0));
         await follow.WaitAsync(TimeSpan.FromSeconds(30));
@@ -292,7 +293,9 @@ public class KubernetesBackendTests(KubeDoubleFixture fx) : IClassFixture<KubeDo
     {
         await using var b = fx.Backend(Manual);
         var first = await b.SubmitAsync(Job("true", "list one"), None);
-        await Task.Delay(20);
+        // newest first is by submission time: the second submission must come later on the clock
+        var firstAt = (await b.GetStatusAsync(first, None)).SubmittedAt!.Value;
+        await Local.LocalTestKit.EventuallyAsync(() => DateTimeOffset.UtcNow > firstAt.AddMilliseconds(1), "the clock passed the first submission");
         var second = await b.SubmitAsync(Job("true", "list two"), None);
         var all = await b.ListJobsAsync(None);
         var ours = all.Where(i => i.JobId == first || i.JobId == second).Select(i => i.JobId).ToList();

@@ -95,11 +95,14 @@ public sealed class KubernetesClientFactoryTests : IDisposable
     [InlineData("K8S_NAMESPACE", "Not_Valid")]
     [InlineData("K8S_GPU_RESOURCE", "gpu")]
     [InlineData("JOB_RETENTION_DAYS", "-1")]
-    public void Bad_settings_are_refused_when_the_backend_is_made(string name, string value)
+    [InlineData("K8S_RUNNER_IMAGE", "my image")]
+    [InlineData("K8S_SERVICE_ACCOUNT", "Bad_Account")]
+    [InlineData("K8S_TTL_SECONDS_AFTER_FINISHED", "4294967296")]
+    public void Bad_settings_are_refused_when_the_settings_load(string name, string value)
     {
-        var env = new Dictionary<string, string> { ["CCAT_WORKFLOW_MANAGER_" + name] = value };
-        // The settings loader may refuse it already; the backend refuses whatever gets through.
-        var e = Assert.Throws<CcatException>(() => KubernetesOptions.FromSettings(Core.Configuration.SettingsLoader.Load(env, _dir)));
+        var env = new Dictionary<string, string> { ["HOME"] = _dir, ["CCAT_WORKFLOW_MANAGER_" + name] = value };
+        // One rule per setting, checked by the loader: KubernetesOptions only reads typed values.
+        var e = Assert.Throws<CcatException>(() => Core.Configuration.SettingsLoader.Load(env, _dir));
         Assert.Equal(CcatErrorId.InvalidConfiguration, e.ErrorId);
         Assert.Contains(name, e.Message);
     }
@@ -107,9 +110,11 @@ public sealed class KubernetesClientFactoryTests : IDisposable
     [Fact]
     public void Pvc_needs_a_claim_name()
     {
-        var env = new Dictionary<string, string> { ["CCAT_WORKFLOW_MANAGER_K8S_VOLUME_KIND"] = "pvc" };
-        var e = Assert.Throws<CcatException>(() => KubernetesOptions.FromSettings(Core.Configuration.SettingsLoader.Load(env, _dir)));
+        var env = new Dictionary<string, string> { ["HOME"] = _dir, ["CCAT_WORKFLOW_MANAGER_K8S_VOLUME_KIND"] = "pvc" };
+        var e = Assert.Throws<CcatException>(() => Core.Configuration.SettingsLoader.Load(env, _dir));
         Assert.Contains("K8S_PVC_NAME", e.Message);
+        env["CCAT_WORKFLOW_MANAGER_K8S_PVC_NAME"] = "Not_A_Claim";
+        Assert.Contains("not a valid claim name", Assert.Throws<CcatException>(() => Core.Configuration.SettingsLoader.Load(env, _dir)).Message);
     }
 
     [Theory]

@@ -8,7 +8,7 @@ namespace CcatWorkflow.Core.Tests.Slurm;
 
 public class SbatchScriptBuilderTests
 {
-    private static readonly SlurmOptions Options = SlurmOptions.Validated(new SlurmOptions { JobDirectory = "/shared/ccat/.ccat-slurm" });
+    private static readonly SlurmOptions Options = SlurmOptions.Normalized(new SlurmOptions { JobDirectory = "/shared/ccat/.ccat-slurm" });
     private const string Folder = "/shared/ccat/.ccat-slurm/20261126T010000Z-0123456789";
 
     private static JobSubmission Submission(string command = "echo hi", IDictionary? resources = null, IDictionary? env = null, string name = "ccat-job") => new()
@@ -70,7 +70,7 @@ public class SbatchScriptBuilderTests
     [Fact]
     public void Logs_tag_working_directory_and_settings()
     {
-        var o = SlurmOptions.Validated(Options with
+        var o = SlurmOptions.Normalized(Options with
         {
             Partition = "science", Account = "ccat", Qos = "high", ExtraDirectives = ["--constraint=avx2", "#SBATCH --time=08:00:00"],
         });

@@ -6,7 +6,7 @@ namespace CcatWorkflow.Core.Tests.Slurm;
 
 public class SlurmArrayTests
 {
-    private static readonly SlurmOptions Options = SlurmOptions.Validated(new SlurmOptions { JobDirectory = "/shared/ccat/.ccat-slurm" });
+    private static readonly SlurmOptions Options = SlurmOptions.Normalized(new SlurmOptions { JobDirectory = "/shared/ccat/.ccat-slurm" });
     private const string Folder = "/shared/ccat/.ccat-slurm/20261126T010000Z-0123456789";
 
     private static List<string> DirectiveLines(string script) =>

@@ -102,20 +102,12 @@ public sealed class SlurmBackendTests : IDisposable
 
         var runner = new FakeSlurmRunner((p, a) => p == "sacct" ? FakeSlurmRunner.Ok(sacct.ToString()) : FakeSlurmRunner.Ok(""));
         var backend = Backend(runner);
-        Environment.SetEnvironmentVariable("SQUEUE_FORMAT", "%.5i");
-        Environment.SetEnvironmentVariable("SACCT_FORMAT", "jobid");
-        try
-        {
-            var results = await backend.GetStatusesAsync([.. ids, .. ids.Take(5)], CancellationToken.None);
-            Assert.Equal(200, results.Count);
-            Assert.All(results, r => Assert.Equal(HPCJobStatus.Completed, r.Info!.Status));
-            Assert.Equal(ids, results.Select(r => r.JobId));
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable("SQUEUE_FORMAT", null);
-            Environment.SetEnvironmentVariable("SACCT_FORMAT", null);
-        }
+        // The neutral environment is each command's own (asserted below): this process's
+        // environment is left alone (tests run in parallel and share it).
+        var results = await backend.GetStatusesAsync([.. ids, .. ids.Take(5)], CancellationToken.None);
+        Assert.Equal(200, results.Count);
+        Assert.All(results, r => Assert.Equal(HPCJobStatus.Completed, r.Info!.Status));
+        Assert.Equal(ids, results.Select(r => r.JobId));
 
         Assert.Equal(1, runner.CountOf("squeue"));
         Assert.Equal(1, runner.CountOf("sacct"));
@@ -124,8 +116,7 @@ public sealed class SlurmBackendTests : IDisposable
         {
             var env = options!.Environment!;
             Assert.Equal("%s", env["SLURM_TIME_FORMAT"]);
-            Assert.True(env.ContainsKey("SQUEUE_FORMAT") && env["SQUEUE_FORMAT"] is null);
-            Assert.True(env.ContainsKey("SACCT_FORMAT") && env["SACCT_FORMAT"] is null);
+            Assert.Equal(SlurmCommands.QueryEnvironment().OrderBy(kv => kv.Key), env.OrderBy(kv => kv.Key)); // SQUEUE_*/SACCT_* removed: below
             Assert.Contains(args, a => a.StartsWith("--format=", StringComparison.Ordinal));
             Assert.Contains(args, a => a == "--jobs=" + string.Join(',', ids));
             if (program == "sacct")
@@ -336,15 +327,21 @@ public sealed class SlurmBackendTests : IDisposable
     }
 
     [Fact]
-    public void Settings_are_validated()
+    public void The_query_environment_removes_every_SQUEUE_and_SACCT_variable_and_fixes_the_time_format()
     {
-        Assert.Throws<CcatException>(() => SlurmOptions.Validated(new SlurmOptions { JobDirectory = "relative/dir" }));
-        Assert.Throws<CcatException>(() => SlurmOptions.Validated(new SlurmOptions { JobDirectory = "/with space" }));
-        Assert.Throws<CcatException>(() => SlurmOptions.Validated(new SlurmOptions { JobDirectory = "/per%cent" }));
-        Assert.Throws<CcatException>(() => SlurmOptions.Validated(new SlurmOptions { JobDirectory = "/ok", Partition = "a b" }));
-        Assert.Throws<CcatException>(() => SlurmOptions.Validated(new SlurmOptions { JobDirectory = "/ok", ExtraDirectives = ["--x\n#SBATCH --y"] }));
-        Assert.Throws<CcatException>(() => SlurmOptions.Validated(new SlurmOptions { JobDirectory = "/ok", ExtraDirectives = ["constraint=avx"] }));
-        var ok = SlurmOptions.Validated(new SlurmOptions { JobDirectory = "/ok/", Partition = "science", ExtraDirectives = ["", "#SBATCH --constraint=avx2"] });
+        var env = SlurmCommands.QueryEnvironment(new System.Collections.Hashtable
+        {
+            ["SQUEUE_FORMAT"] = "%.5i", ["SACCT_FORMAT"] = "jobid", ["SQUEUE_SORT"] = "-t", ["SLURM_TIME_FORMAT"] = "standard", ["PATH"] = "/bin",
+        });
+        Assert.Equal(
+            [new("SACCT_FORMAT", null), new("SLURM_TIME_FORMAT", "%s"), new("SQUEUE_FORMAT", null), new KeyValuePair<string, string?>("SQUEUE_SORT", null)],
+            env.OrderBy(kv => kv.Key, StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void Options_built_in_code_are_normalised_like_settings()
+    {
+        var ok = SlurmOptions.Normalized(new SlurmOptions { JobDirectory = "/ok/", Partition = "science", ExtraDirectives = ["", "#SBATCH --constraint=avx2"] });
         Assert.Equal("/ok", ok.JobDirectory);
         Assert.Equal(["--constraint=avx2"], ok.ExtraDirectives);
     }

@@ -8,7 +8,7 @@ namespace CcatWorkflow.Core.Tests.Slurm;
 /// <summary>Per-job scheduler options (-Partition, -Account, -Qos, -SchedulerOption) and the bastion setting.</summary>
 public sealed class SlurmJobOptionsTests
 {
-    private static readonly SlurmOptions Site = SlurmOptions.Validated(new SlurmOptions
+    private static readonly SlurmOptions Site = SlurmOptions.Normalized(new SlurmOptions
     {
         JobDirectory = "/shared/jobs",
         Partition = "batch",
@@ -16,6 +16,13 @@ public sealed class SlurmJobOptionsTests
         Qos = "normal",
         ExtraDirectives = ["--constraint=avx2"],
     });
+
+    // The same value as a setting (the settings' one rule, checked when they load).
+    private static CcatException SettingError(string name, string value) => Assert.Throws<CcatException>(() =>
+        Core.Configuration.SettingsLoader.Load(new Dictionary<string, string>
+        {
+            ["HOME"] = "/nonexistent", ["XDG_CONFIG_HOME"] = "/nonexistent", [Core.Configuration.SettingsSchema.EnvPrefix + name] = value,
+        }, "/nonexistent"));
 
     private static JobSubmission Job(JobSchedulerOptions options) => new() { ExecutionCommand = "true", SchedulerOptions = options };
 
@@ -62,13 +69,7 @@ public sealed class SlurmJobOptionsTests
         Assert.StartsWith($"-{parameter} is '{value}'; it may hold only letters, digits", ex.Message, StringComparison.Ordinal);
 
         // The same value as a setting: the same rule, as a configuration error.
-        var setting = parameter switch
-        {
-            "Partition" => Site with { Partition = value },
-            "Account" => Site with { Account = value },
-            _ => Site with { Qos = value },
-        };
-        Assert.Equal(CcatErrorId.InvalidConfiguration, Assert.Throws<CcatException>(() => SlurmOptions.Validated(setting)).ErrorId);
+        Assert.Equal(CcatErrorId.InvalidConfiguration, SettingError("SLURM_" + parameter.ToUpperInvariant(), value).ErrorId);
     }
 
     [Theory]
@@ -80,7 +81,7 @@ public sealed class SlurmJobOptionsTests
         Assert.Equal(CcatErrorId.InvalidSubmission, ex.ErrorId);
         Assert.Contains("-SchedulerOption holds", ex.Message, StringComparison.Ordinal);
         Assert.Equal(CcatErrorId.InvalidConfiguration,
-            Assert.Throws<CcatException>(() => SlurmOptions.Validated(Site with { ExtraDirectives = [directive] })).ErrorId);
+            SettingError("SLURM_EXTRA_DIRECTIVES", "@json " + System.Text.Json.JsonSerializer.Serialize(new[] { directive })).ErrorId);
     }
 
     [Fact]

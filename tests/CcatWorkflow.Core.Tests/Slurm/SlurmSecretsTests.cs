@@ -26,7 +26,7 @@ public sealed class SlurmSecretsTests : IDisposable
     };
 
     private static SlurmOptions Options(params string[] extra) =>
-        SlurmOptions.Validated(new SlurmOptions { JobDirectory = "/shared/ccat/.ccat-slurm", ExtraDirectives = extra });
+        SlurmOptions.Normalized(new SlurmOptions { JobDirectory = "/shared/ccat/.ccat-slurm", ExtraDirectives = extra });
 
     [Fact]
     public async Task A_secret_goes_to_sbatchs_environment_and_into_no_file_of_the_job_folder()

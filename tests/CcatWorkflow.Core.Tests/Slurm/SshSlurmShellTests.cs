@@ -9,9 +9,12 @@ namespace CcatWorkflow.Core.Tests.Slurm;
 /// <summary>The remote command text of the SSH transport, run here by a real sh (the login node runs the same text).</summary>
 public sealed class SshSlurmShellTests
 {
-    private static async Task<byte[]> RunShAsync(string text)
+    // The login node's environment is given to this sh alone (never set in this process: tests
+    // run in parallel and share its environment).
+    private static async Task<byte[]> RunShAsync(string text, IReadOnlyDictionary<string, string?>? environment = null)
     {
         var result = await CliWrap.Cli.Wrap("sh").WithArguments(["-c", text]).WithValidation(CliWrap.CommandResultValidation.None)
+            .WithEnvironmentVariables(environment ?? new Dictionary<string, string?>())
             .ExecuteBufferedAsync(Encoding.Latin1);
         return Encoding.Latin1.GetBytes(result.StandardOutput);
     }
@@ -26,16 +29,7 @@ public sealed class SshSlurmShellTests
             new SlurmCommandLine("sh", ["-c", "printf '%s|%s' \"$A\" \"${SQUEUE_FORMAT-unset}\""],
                 new Dictionary<string, string?> { ["A"] = "it's $HOME `x`", ["B"] = null }),
         };
-        Environment.SetEnvironmentVariable("SQUEUE_FORMAT", "%i");
-        byte[] output;
-        try
-        {
-            output = await RunShAsync(SshSlurmShell.BatchText(commands));
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable("SQUEUE_FORMAT", null);
-        }
+        var output = await RunShAsync(SshSlurmShell.BatchText(commands), new Dictionary<string, string?> { ["SQUEUE_FORMAT"] = "%i" });
 
         var results = SshSlurmShell.ParseBatch(output, 3, TimeSpan.Zero);
         Assert.NotNull(results);
@@ -59,18 +53,11 @@ public sealed class SshSlurmShellTests
     {
         var text = SshSlurmShell.CommandText(new SlurmCommandLine("printf", ["%s;", "a b", "$(id)", "'q'"],
             new Dictionary<string, string?> { ["SBATCH_JOB_NAME"] = null, ["SLURM_TIME_FORMAT"] = "%s" }));
-        Environment.SetEnvironmentVariable("SBATCH_JOB_NAME", "leaked");
-        try
-        {
-            Assert.Equal("a b;$(id);'q';", Encoding.UTF8.GetString(await RunShAsync(text)));
-            var env = Encoding.UTF8.GetString(await RunShAsync(SshSlurmShell.CommandText(new SlurmCommandLine("env", [],
-                new Dictionary<string, string?> { ["SBATCH_JOB_NAME"] = null, ["SLURM_TIME_FORMAT"] = "%s" }))));
-            Assert.DoesNotContain("SBATCH_JOB_NAME", env, StringComparison.Ordinal);
-            Assert.Contains("SLURM_TIME_FORMAT=%s\n", env, StringComparison.Ordinal);
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable("SBATCH_JOB_NAME", null);
-        }
+        var leaked = new Dictionary<string, string?> { ["SBATCH_JOB_NAME"] = "leaked" };
+        Assert.Equal("a b;$(id);'q';", Encoding.UTF8.GetString(await RunShAsync(text, leaked)));
+        var env = Encoding.UTF8.GetString(await RunShAsync(SshSlurmShell.CommandText(new SlurmCommandLine("env", [],
+            new Dictionary<string, string?> { ["SBATCH_JOB_NAME"] = null, ["SLURM_TIME_FORMAT"] = "%s" })), leaked));
+        Assert.DoesNotContain("SBATCH_JOB_NAME", env, StringComparison.Ordinal);
+        Assert.Contains("SLURM_TIME_FORMAT=%s\n", env, StringComparison.Ordinal);
     }
 }

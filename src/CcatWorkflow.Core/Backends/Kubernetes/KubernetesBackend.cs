@@ -52,7 +52,6 @@ public sealed partial class KubernetesBackend : HPCBackend
     /// <param name="time">Clock; the system clock when null.</param>
     public KubernetesBackend(KubernetesOptions options, Func<string, string?>? getEnvironment = null, TimeProvider? time = null)
     {
-        options.Validate();
         _options = options;
         _getEnvironment = getEnvironment ?? Environment.GetEnvironmentVariable;
         _time = time ?? TimeProvider.System;

@@ -243,31 +243,22 @@ public static class KubernetesJobSpecBuilder
             wanted.Add(new Mount(name, full, readOnly, type));
         }
 
+        // The folder of a file the pod reads (the manifest, the image): mounted at the same path.
+        static string FolderOf(string file, string what) => Path.IsPathRooted(file)
+            ? Path.GetDirectoryName(KubernetesOptions.Normalize(file)) ?? "/"
+            : throw new CcatException(CcatErrorId.InvalidSubmission, $"{what} '{file}' must be an absolute path: the pod mounts its directory at the same path.");
+
         Add("input", s.InputDir, readOnly: true, "Directory", "InputDir");
         Add("workspace", s.WorkspaceDir, readOnly: false, "DirectoryOrCreate", "WorkspaceDir");
         Add("output", s.OutputDir, readOnly: false, "DirectoryOrCreate", "OutputDir");
         Add("workdir", s.WorkingDirectory, readOnly: false, "Directory", "WorkingDirectory"); // reaches the pod like the other directories
-        if (s.ManifestPath is { } manifest)
-        {
-            if (!Path.IsPathRooted(manifest))
-            {
-                throw new CcatException(CcatErrorId.InvalidSubmission, $"ManifestPath '{manifest}' must be an absolute path: the pod mounts its directory at the same path.");
-            }
-
-            Add("manifest", Path.GetDirectoryName(KubernetesOptions.Normalize(manifest)) ?? "/", readOnly: true, "Directory", "ManifestPath");
-        }
+        if (s.ManifestPath is { } manifest) Add("manifest", FolderOf(manifest, "ManifestPath"), readOnly: true, "Directory", "ManifestPath");
 
         var sifCache = KubernetesOptions.Normalize(options.SifCacheDir);
         Add("sif-cache", sifCache, readOnly: true, "Directory", "SIF_CACHE_DIR");
-        if (s.SifPath is { } sif)
+        if (s.SifPath is { } sif && FolderOf(sif, "SifPath") is var sifDir && !IsUnder(sifDir, sifCache))
         {
-            if (!Path.IsPathRooted(sif))
-            {
-                throw new CcatException(CcatErrorId.InvalidSubmission, $"SifPath '{sif}' must be an absolute path: the pod mounts its directory at the same path.");
-            }
-
-            var sifDir = Path.GetDirectoryName(KubernetesOptions.Normalize(sif)) ?? "/";
-            if (!IsUnder(sifDir, sifCache)) Add("sif", sifDir, readOnly: true, "Directory", "SifPath");
+            Add("sif", sifDir, readOnly: true, "Directory", "SifPath");
         }
 
         var volumes = new List<V1Volume>();

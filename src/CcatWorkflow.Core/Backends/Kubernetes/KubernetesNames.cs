@@ -69,6 +69,10 @@ public static partial class KubernetesNames
     public static bool IsValidJobId(string? id) =>
         id is { Length: > 0 and <= MaxNameLength } && Rfc1123LabelRegex().IsMatch(id);
 
+    /// <summary>True for a DNS subdomain name (dot-separated RFC 1123 labels, at most 253): service accounts, claims.</summary>
+    public static bool IsDnsSubdomain(string name) =>
+        name.Length <= 253 && name.Split('.').All(IsValidJobId);
+
     /// <summary>True for a valid Kubernetes label value (at most 63 characters).</summary>
     public static bool IsValidLabelValue(string value) => value.Length <= 63 && LabelValueRegex().IsMatch(value);
 

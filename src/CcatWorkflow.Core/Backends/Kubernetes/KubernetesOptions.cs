@@ -1,5 +1,4 @@
 using CcatWorkflow.Core.Configuration;
-using CcatWorkflow.Core.Errors;
 
 namespace CcatWorkflow.Core.Backends.Kubernetes;
 
@@ -12,7 +11,7 @@ public enum KubernetesVolumeKind
     Pvc,
 }
 
-/// <summary>The Kubernetes backend's settings, typed and checked.</summary>
+/// <summary>The Kubernetes backend's settings, typed (their rules are the settings' own, checked when they load).</summary>
 public sealed record KubernetesOptions
 {
     /// <summary>
@@ -71,17 +70,11 @@ public sealed record KubernetesOptions
     /// </summary>
     public string PvcRoot => CommonParent(PipelineBaseDir, SifCacheDir);
 
-    /// <summary>Reads and checks the settings. Throws InvalidConfiguration naming the bad one.</summary>
+    /// <summary>Reads the settings (already checked by their rules, in <see cref="KubernetesBackendDescriptor"/>, when they loaded).</summary>
     public static KubernetesOptions FromSettings(CcatSettings settings)
     {
-        var kind = settings.GetString("K8S_VOLUME_KIND").Trim().ToLowerInvariant() switch
-        {
-            "hostpath" => KubernetesVolumeKind.HostPath,
-            "pvc" or "persistentvolumeclaim" => KubernetesVolumeKind.Pvc,
-            var other => throw new CcatException(CcatErrorId.InvalidConfiguration,
-                $"K8S_VOLUME_KIND is '{other}'; it must be hostPath or pvc."),
-        };
-        var options = new KubernetesOptions
+        ArgumentNullException.ThrowIfNull(settings);
+        return new KubernetesOptions
         {
             Namespace = settings.GetString("K8S_NAMESPACE").Trim(),
             Context = settings.GetString("K8S_CONTEXT").Trim(),
@@ -92,72 +85,15 @@ public sealed record KubernetesOptions
             NodeSelector = settings.GetStringMap("K8S_NODE_SELECTOR"),
             RunAsUser = settings.GetInteger("K8S_RUN_AS_USER"),
             Privileged = settings.GetBoolean("K8S_PRIVILEGED"),
-            VolumeKind = kind,
+            VolumeKind = settings.GetString("K8S_VOLUME_KIND").Trim().Equals("pvc", StringComparison.OrdinalIgnoreCase)
+                ? KubernetesVolumeKind.Pvc : KubernetesVolumeKind.HostPath,
             PvcName = settings.GetString("K8S_PVC_NAME").Trim(),
             GpuResource = settings.GetString("K8S_GPU_RESOURCE").Trim(),
             PipelineBaseDir = settings.GetString("PIPELINE_BASE_DIR"),
             SifCacheDir = settings.GetString("SIF_CACHE_DIR"),
-            RecordRetention = settings.GetInteger("JOB_RETENTION_DAYS") switch
-            {
-                0 => null,
-                > 0 and <= 36500 and var days => TimeSpan.FromDays(days),
-                var bad => throw new CcatException(CcatErrorId.InvalidConfiguration, $"JOB_RETENTION_DAYS is {bad}; it must be 0 (off) or a number of days up to 36500."),
-            },
+            RecordRetention = settings.GetInteger("JOB_RETENTION_DAYS") is > 0 and var days ? TimeSpan.FromDays(days) : null,
         };
-        options.Validate();
-        return options;
     }
-
-    /// <summary>Checks values that would otherwise fail only at the API server.</summary>
-    public void Validate()
-    {
-        static CcatException Bad(string what) => new(CcatErrorId.InvalidConfiguration, what);
-        if (!KubernetesNames.IsValidJobId(Namespace))
-        {
-            throw Bad($"K8S_NAMESPACE '{Namespace}' is not a valid namespace name (lowercase letters, digits and '-', at most 63).");
-        }
-
-        if (RunnerImage.Length == 0 || RunnerImage.Any(char.IsWhiteSpace))
-        {
-            throw Bad($"K8S_RUNNER_IMAGE '{RunnerImage}' is not an image reference.");
-        }
-
-        if (ServiceAccount.Length > 0 && !KubernetesNames.IsValidJobId(ServiceAccount) && !IsDnsSubdomain(ServiceAccount))
-        {
-            throw Bad($"K8S_SERVICE_ACCOUNT '{ServiceAccount}' is not a valid service account name.");
-        }
-
-        if (VolumeKind == KubernetesVolumeKind.Pvc)
-        {
-            if (PvcName.Length == 0)
-            {
-                throw Bad("K8S_VOLUME_KIND is pvc but K8S_PVC_NAME is empty.");
-            }
-
-            if (!IsDnsSubdomain(PvcName))
-            {
-                throw Bad($"K8S_PVC_NAME '{PvcName}' is not a valid claim name.");
-            }
-        }
-
-        if (GpuResource.Length == 0 || !GpuResource.Contains('/'))
-        {
-            throw Bad($"K8S_GPU_RESOURCE '{GpuResource}' must be an extended resource name such as nvidia.com/gpu.");
-        }
-
-        if (RunAsUser > int.MaxValue)
-        {
-            throw Bad($"K8S_RUN_AS_USER {RunAsUser} is out of range.");
-        }
-
-        if (TtlSecondsAfterFinished > int.MaxValue)
-        {
-            throw Bad($"K8S_TTL_SECONDS_AFTER_FINISHED {TtlSecondsAfterFinished} is out of range.");
-        }
-    }
-
-    private static bool IsDnsSubdomain(string s) =>
-        s.Length <= 253 && s.Split('.').All(KubernetesNames.IsValidJobId);
 
     internal static string CommonParent(string a, string b)
     {

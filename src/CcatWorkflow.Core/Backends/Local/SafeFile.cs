@@ -73,12 +73,6 @@ internal static unsafe partial class SafeFile
     /// <summary>The owner (uid) of a folder, or null when it is not a folder (or is a symlink).</summary>
     public static uint? DirectoryOwner(string path) => Stat(path) is { IsDirectory: true } f ? f.Uid : null;
 
-    /// <summary>This process's effective uid.</summary>
-    public static uint EffectiveUid => geteuid();
-
-    [LibraryImport("libc")]
-    private static partial uint geteuid();
-
     /// <summary>
     /// Reads a whole small file: no symlink, regular files only, at most <paramref name="cap"/>
     /// bytes. Returns null when the file does not exist; throws <see cref="IOException"/> for a

@@ -46,14 +46,14 @@ public sealed partial class SlurmBackend : HPCBackend
 
     /// <summary>Creates the backend over validated options and a command runner (the CLI transport; tests pass recorded runs).</summary>
     public SlurmBackend(SlurmOptions options, ICommandRunner runner)
-        : this(options, new SlurmCommandTransport(SlurmTransportKind.Cli, new SlurmCommands(runner), new LocalSlurmJobFiles(SlurmOptions.Validated(options).JobDirectory)))
+        : this(options, new SlurmCommandTransport(SlurmTransportKind.Cli, new SlurmCommands(runner), new LocalSlurmJobFiles(SlurmOptions.Normalized(options).JobDirectory)))
     {
     }
 
     /// <summary>Creates the backend over validated options and a transport.</summary>
     public SlurmBackend(SlurmOptions options, ISlurmTransport transport)
     {
-        Options = SlurmOptions.Validated(options);
+        Options = SlurmOptions.Normalized(options);
         Transport = transport ?? throw new ArgumentNullException(nameof(transport));
         _layout = new SlurmJobDirectory(Options.JobDirectory);
     }

@@ -13,11 +13,18 @@ public sealed class SlurmBackendDescriptor : BackendDescriptor
     /// <inheritdoc />
     public override IReadOnlyList<SettingDefinition> Settings { get; } =
     [
-        new("SLURM_PARTITION", SettingType.String, "", "Slurm partition (--partition); empty = the cluster's default."),
-        new("SLURM_ACCOUNT", SettingType.String, "", "Slurm account (--account); empty = none."),
-        new("SLURM_QOS", SettingType.String, "", "Slurm QOS (--qos); empty = none."),
-        new("SLURM_EXTRA_DIRECTIVES", SettingType.StringList, Array.Empty<string>(), "Extra #SBATCH directives, e.g. [\"--constraint=avx2\"]."),
-        new("SLURM_JOB_DIR", SettingType.String, "", "Directory for sbatch scripts and job logs, on a file system the compute nodes share; empty = <PIPELINE_BASE_DIR>/.ccat-slurm."),
+        // #SBATCH lines are split by sbatch itself: no quoting carries a space or a newline there.
+        new("SLURM_PARTITION", SettingType.String, "", "Slurm partition (--partition); empty = the cluster's default.") { Check = (v, _) => SlurmOptions.NameProblem((string)v) },
+        new("SLURM_ACCOUNT", SettingType.String, "", "Slurm account (--account); empty = none.") { Check = (v, _) => SlurmOptions.NameProblem((string)v) },
+        new("SLURM_QOS", SettingType.String, "", "Slurm QOS (--qos); empty = none.") { Check = (v, _) => SlurmOptions.NameProblem((string)v) },
+        new("SLURM_EXTRA_DIRECTIVES", SettingType.StringList, Array.Empty<string>(), "Extra #SBATCH directives, e.g. [\"--constraint=avx2\"].")
+        {
+            Check = (v, _) => SlurmOptions.DirectivesProblem((IReadOnlyList<string>)v),
+        },
+        new("SLURM_JOB_DIR", SettingType.String, "", "Directory for sbatch scripts and job logs, on a file system the compute nodes share; empty = <PIPELINE_BASE_DIR>/.ccat-slurm.")
+        {
+            Check = (_, s) => SlurmOptions.JobDirectoryProblem(s),
+        },
         new("SLURM_GPU_DIRECTIVE", SettingType.String, "gpus", "How gpu is requested: gpus (--gpus=N) or gres (--gres=gpu:N).") { OneOf = ["gpus", "gres"] },
         new("SLURM_TRANSPORT", SettingType.String, "cli", "How Slurm is reached: cli (the commands on this machine) or ssh (the commands on a login node over SSH).") { OneOf = ["cli", "ssh"] },
         new("SLURM_SSH_HOST", SettingType.String, "", "Login node for SLURM_TRANSPORT=ssh.")

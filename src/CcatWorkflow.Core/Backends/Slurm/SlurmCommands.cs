@@ -40,10 +40,11 @@ public sealed class SlurmCommands(ICommandRunner runner) : ISlurmShell
     /// variable removed (they change columns, filters and sorting), and SLURM_TIME_FORMAT=%s so
     /// timestamps are epoch seconds whatever the user set.
     /// </summary>
-    public static IReadOnlyDictionary<string, string?> QueryEnvironment()
+    /// <param name="current">The environment the commands would inherit; this process's when null (tests pass their own).</param>
+    public static IReadOnlyDictionary<string, string?> QueryEnvironment(IDictionary? current = null)
     {
         var env = new Dictionary<string, string?>(StringComparer.Ordinal);
-        foreach (DictionaryEntry e in Environment.GetEnvironmentVariables())
+        foreach (DictionaryEntry e in current ?? Environment.GetEnvironmentVariables())
         {
             if (e.Key is string k && (k.StartsWith("SQUEUE_", StringComparison.Ordinal) || k.StartsWith("SACCT_", StringComparison.Ordinal)))
             {

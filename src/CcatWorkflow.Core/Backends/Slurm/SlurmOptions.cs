@@ -14,9 +14,10 @@ public enum SlurmGpuDirective
 }
 
 /// <summary>
-/// The Slurm settings, validated once when the backend is built. Values that end up on
-/// <c>#SBATCH</c> lines are checked here, because sbatch reads those lines with its own simple
-/// word splitting: no quoting can carry a space or a newline there.
+/// The Slurm settings, typed. Their rules (values that end up on <c>#SBATCH</c> lines, which
+/// sbatch reads with its own simple word splitting: no quoting can carry a space or a newline
+/// there) are the settings' own, in <see cref="SlurmBackendDescriptor"/>, checked when the
+/// settings load; this record only reads and normalises them.
 /// </summary>
 public sealed partial record SlurmOptions
 {
@@ -53,56 +54,35 @@ public sealed partial record SlurmOptions
     [GeneratedRegex(@"^/[A-Za-z0-9_.,+@=:~/-]*$", RegexOptions.CultureInvariant)]
     private static partial Regex DirectoryPattern();
 
-    /// <summary>Reads and validates the settings; a bad value is <see cref="CcatErrorId.InvalidConfiguration"/> naming the setting.</summary>
+    /// <summary>Reads the settings (already checked by their rules when they loaded).</summary>
     public static SlurmOptions FromSettings(CcatSettings settings)
     {
-        var jobDir = settings.GetString("SLURM_JOB_DIR").Trim();
-        if (jobDir.Length == 0)
-        {
-            jobDir = Path.Combine(settings.GetString("PIPELINE_BASE_DIR").Trim(), ".ccat-slurm");
-        }
-
-        var gpu = settings.GetString("SLURM_GPU_DIRECTIVE").Trim().ToLowerInvariant() switch
-        {
-            "gpus" or "" => SlurmGpuDirective.Gpus,
-            "gres" => SlurmGpuDirective.Gres,
-            var other => throw Invalid("SLURM_GPU_DIRECTIVE", $"is '{other}'; it must be gpus or gres"),
-        };
-
-        return Validated(new SlurmOptions
+        ArgumentNullException.ThrowIfNull(settings);
+        return Normalized(new SlurmOptions
         {
             Partition = settings.GetString("SLURM_PARTITION").Trim(),
             Account = settings.GetString("SLURM_ACCOUNT").Trim(),
             Qos = settings.GetString("SLURM_QOS").Trim(),
             ExtraDirectives = settings.GetStringList("SLURM_EXTRA_DIRECTIVES"),
-            GpuDirective = gpu,
-            JobDirectory = jobDir,
+            GpuDirective = settings.GetString("SLURM_GPU_DIRECTIVE").Trim().Equals("gres", StringComparison.OrdinalIgnoreCase)
+                ? SlurmGpuDirective.Gres : SlurmGpuDirective.Gpus,
+            JobDirectory = EffectiveJobDirectory(settings),
         });
     }
 
-    /// <summary>Checks every value and normalises the job directory and the extra directives.</summary>
-    public static SlurmOptions Validated(SlurmOptions o)
+    /// <summary>SLURM_JOB_DIR, or <c>&lt;PIPELINE_BASE_DIR&gt;/.ccat-slurm</c> when it is empty.</summary>
+    internal static string EffectiveJobDirectory(CcatSettings settings)
     {
-        foreach (var (name, value) in new[] { ("SLURM_PARTITION", o.Partition), ("SLURM_ACCOUNT", o.Account), ("SLURM_QOS", o.Qos) })
-        {
-            if (NameProblem(value) is { } problem) throw Invalid(name, problem);
-        }
+        var jobDir = settings.GetString("SLURM_JOB_DIR").Trim();
+        return jobDir.Length > 0 ? jobDir : Path.Combine(settings.GetString("PIPELINE_BASE_DIR").Trim(), ".ccat-slurm");
+    }
 
-        var extras = NormalizeDirectives(o.ExtraDirectives, (_, problem) => Invalid("SLURM_EXTRA_DIRECTIVES", problem));
-
-        if (!o.JobDirectory.StartsWith('/'))
-        {
-            throw Invalid("SLURM_JOB_DIR", $"is '{o.JobDirectory}'; it must be an absolute path on a file system the compute nodes share");
-        }
-
+    /// <summary>The job directory in the cluster's form (<see cref="NormalizePosix"/>) and the extra directives without "#SBATCH" and empty entries.</summary>
+    public static SlurmOptions Normalized(SlurmOptions o)
+    {
+        ArgumentNullException.ThrowIfNull(o);
         // The cluster's path: POSIX even when this machine is Windows (SSH and REST transports).
-        var dir = NormalizePosix(o.JobDirectory);
-        if (!DirectoryPattern().IsMatch(dir))
-        {
-            throw Invalid("SLURM_JOB_DIR", $"is '{dir}'; it may hold only letters, digits and _ . , + @ = : ~ / - (sbatch cannot carry spaces, quotes, % or \\ in its log paths)");
-        }
-
-        return o with { ExtraDirectives = extras, JobDirectory = dir };
+        return o with { ExtraDirectives = Directives(o.ExtraDirectives), JobDirectory = o.JobDirectory.StartsWith('/') ? NormalizePosix(o.JobDirectory) : o.JobDirectory };
     }
 
     /// <summary>
@@ -115,46 +95,63 @@ public sealed partial record SlurmOptions
         ArgumentNullException.ThrowIfNull(job);
         foreach (var (name, value) in new[] { ("Partition", job.Partition), ("Account", job.Account), ("Qos", job.Qos) })
         {
-            if (value is not null && NameProblem(value.Trim()) is { } problem) throw InvalidParameter(name, problem);
+            if (value is not null && NameProblem(value) is { } problem) throw InvalidParameter(name, $"is '{value.Trim()}'; it {problem}");
         }
 
+        if (DirectivesProblem(job.Directives) is { } bad) throw InvalidParameter("SchedulerOption", bad);
         return this with
         {
             Partition = job.Partition?.Trim() ?? Partition,
             Account = job.Account?.Trim() ?? Account,
             Qos = job.Qos?.Trim() ?? Qos,
-            ExtraDirectives = [.. ExtraDirectives, .. NormalizeDirectives(job.Directives, (_, problem) => InvalidParameter("SchedulerOption", problem))],
+            ExtraDirectives = [.. ExtraDirectives, .. Directives(job.Directives)],
         };
     }
 
-    // The one rule for a name on an #SBATCH line (partition, account, QOS): sbatch splits those
-    // lines itself, so no quoting can carry a space or a quote there.
-    private static string? NameProblem(string value) =>
-        NamePattern().IsMatch(value) ? null : $"is '{value}'; it may hold only letters, digits and _ . , + @ -";
+    // Directives as sbatch gets them: '#SBATCH' in front dropped, empty entries skipped.
+    private static List<string> Directives(IEnumerable<string> raw) =>
+        raw.Select(StripDirective).Where(d => d.Length > 0).ToList();
 
-    // The one rule for extra directives, from SLURM_EXTRA_DIRECTIVES or -SchedulerOption: each one
-    // sbatch option on one line ('#SBATCH' in front is dropped, empty entries skipped).
-    private static List<string> NormalizeDirectives(IEnumerable<string> raw, Func<string, string, CcatException> invalid)
+    private static string StripDirective(string raw)
     {
-        var list = new List<string>();
-        foreach (var entry in raw)
-        {
-            var d = entry.Trim();
-            if (d.StartsWith("#SBATCH", StringComparison.Ordinal)) d = d["#SBATCH".Length..].Trim();
-            if (d.Length == 0) continue;
-            if (!d.StartsWith('-') || d.Any(char.IsControl))
-            {
-                throw invalid(entry, $"holds '{entry.Replace("\n", "\\n", StringComparison.Ordinal)}'; each entry must be one sbatch option such as --constraint=avx2, on one line");
-            }
-
-            list.Add(d);
-        }
-
-        return list;
+        var d = raw.Trim();
+        return d.StartsWith("#SBATCH", StringComparison.Ordinal) ? d["#SBATCH".Length..].Trim() : d;
     }
 
     private static CcatException InvalidParameter(string parameter, string what) =>
         new(CcatErrorId.InvalidSubmission, $"-{parameter} {what}; nothing was submitted.");
+
+    // ---- the one rule of each value on an #SBATCH line, for the settings (SlurmBackendDescriptor)
+    // and for one job's own options (ForJob): null = good, else what is wrong.
+
+    /// <summary>SLURM_PARTITION, SLURM_ACCOUNT, SLURM_QOS: a name sbatch can carry.</summary>
+    internal static string? NameProblem(string value) =>
+        NamePattern().IsMatch(value.Trim()) ? null : "may hold only letters, digits and _ . , + @ -";
+
+    /// <summary>SLURM_EXTRA_DIRECTIVES (and -SchedulerOption): each entry one sbatch option on one line.</summary>
+    internal static string? DirectivesProblem(IReadOnlyList<string> values)
+    {
+        foreach (var raw in values)
+        {
+            var d = StripDirective(raw);
+            if (d.Length > 0 && (!d.StartsWith('-') || d.Any(char.IsControl)))
+            {
+                return $"holds '{raw.Replace("\n", "\\n", StringComparison.Ordinal)}'; each entry must be one sbatch option such as --constraint=avx2, on one line";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>SLURM_JOB_DIR (or the folder under PIPELINE_BASE_DIR it defaults to): absolute, and a path sbatch can carry.</summary>
+    internal static string? JobDirectoryProblem(CcatSettings settings)
+    {
+        var dir = EffectiveJobDirectory(settings);
+        var what = settings.GetString("SLURM_JOB_DIR").Trim().Length == 0 ? $"is empty, so <PIPELINE_BASE_DIR>/.ccat-slurm '{dir}' is used, but that " : "";
+        if (!dir.StartsWith('/')) return what + "must be an absolute path on a file system the compute nodes share";
+        return DirectoryPattern().IsMatch(NormalizePosix(dir)) ? null
+            : what + "may hold only letters, digits and _ . , + @ = : ~ / - (sbatch cannot carry spaces, quotes, % or \\ in its log paths)";
+    }
 
     /// <summary>An absolute POSIX path with '.', '..' and repeated or trailing '/' resolved.</summary>
     public static string NormalizePosix(string path)
@@ -175,7 +172,4 @@ public sealed partial record SlurmOptions
 
         return "/" + string.Join('/', parts);
     }
-
-    private static CcatException Invalid(string setting, string what) =>
-        new(CcatErrorId.InvalidConfiguration, $"Setting {setting} {what}.");
 }
