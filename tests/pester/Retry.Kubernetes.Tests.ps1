@@ -7,6 +7,7 @@ BeforeAll {
     $started = & bash (Join-Path $PSScriptRoot '../infra/kubernetes/start.sh')
     if ($LASTEXITCODE -ne 0) { throw "tests/infra/kubernetes/start.sh failed with exit code $LASTEXITCODE" }
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:savedEnvironment = Save-TestEnvironment  # given back in the top-level AfterAll
     Import-Module (Get-ModuleManifestPath) -Force
     $script:manifest = Get-ModuleManifestPath
     $script:pwshDll = Join-Path $PSHOME 'pwsh.dll'
@@ -37,21 +38,14 @@ BeforeAll {
         Start-Process dotnet -ArgumentList @($script:pwshDll, '-NoProfile', '-NonInteractive', '-File', $file) -PassThru
     }
 
-    function Wait-Until([scriptblock] $Condition, [int] $Seconds = 60) {
-        $until = (Get-Date).AddSeconds($Seconds)
-        while (-not (& $Condition)) {
-            if ((Get-Date) -gt $until) { throw "condition not reached in $Seconds s: $Condition" }
-            Start-Sleep -Milliseconds 100
-        }
-    }
 }
 
 AfterAll {
-    Remove-Item env:CCAT_WORKFLOW_MANAGER_HPC_BACKEND, env:CCAT_WORKFLOW_MANAGER_K8S_KUBECONFIG, env:CCAT_WORKFLOW_MANAGER_K8S_NAMESPACE, env:CCAT_WORKFLOW_MANAGER_POLL_INTERVAL_SECONDS -ErrorAction Ignore
     Remove-Item -Recurse -Force $script:work -ErrorAction Ignore
+    Restore-TestEnvironment $script:savedEnvironment
 }
 
-Describe 'Retry policies on Kubernetes' {
+Describe 'Retry policies on Kubernetes' -Tag 'Service', 'Kubernetes' {
     It 'an OOMKilled job is retried with more memory and completes as attempt 2, both attempts visible' {
         $env:CCAT_WORKFLOW_MANAGER_K8S_NAMESPACE = 'ccat-manual'
         try {
@@ -106,7 +100,7 @@ Describe 'Retry policies on Kubernetes' {
         $cmd = "echo `"`$CCAT_ATTEMPT`" >> '$runs'; [ `"`$CCAT_ATTEMPT`" -ge 2 ] && exit 0; while [ ! -e '$go' ]; do sleep 0.1; done; exit 1"
         $job = Submit-CcatJob -ExecutionCommand $cmd -JobName 'retry race' -RetryOn NonZeroExit -MaxAttempts 3
         $waiters = 1..2 | ForEach-Object { Start-Waiter $job.JobId (Join-Path $script:work "ready-$_") (Join-Path $script:work "out-$_.xml") }
-        Wait-Until { (Test-Path (Join-Path $script:work 'ready-1')) -and (Test-Path (Join-Path $script:work 'ready-2')) } 600
+        Wait-Until { (Test-Path (Join-Path $script:work 'ready-1')) -and (Test-Path (Join-Path $script:work 'ready-2')) } -Seconds 600
         Start-Sleep -Seconds 1 # both are past their first poll (either order must give one retry)
         Set-Content $go go
         $waiters | Wait-Process -Timeout 600

@@ -10,6 +10,7 @@ BeforeDiscovery {
 
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:savedEnvironment = Save-TestEnvironment  # given back in the top-level AfterAll
     Import-Module (Get-ModuleManifestPath) -Force
     & bash (Join-Path (Get-RepoRoot) 'tests/infra/redis/start.sh') | Out-Null
     $script:pwshDll = Join-Path $PSHOME 'pwsh.dll'
@@ -35,16 +36,9 @@ BeforeAll {
         Start-Process dotnet -ArgumentList @($script:pwshDll, '-NoProfile', '-NonInteractive', '-File', $file) -PassThru
     }
 
-    function Wait-Until([scriptblock] $Condition, [int] $Seconds = 120) {
-        $until = (Get-Date).AddSeconds($Seconds)
-        while (-not (& $Condition)) {
-            if ((Get-Date) -gt $until) { throw "condition not reached in $Seconds s: $Condition" }
-            Start-Sleep -Milliseconds 100
-        }
-    }
 }
 
-Describe 'Retry policies on Local with the <Store> store' -ForEach $stores {
+Describe 'Retry policies on Local with the <Store> store' -ForEach $stores -Tag 'Service', 'Local', 'Redis' {
     BeforeAll { $script:dir = Use-Store $Store }
     AfterAll { Get-CcatJob -Backend Local -Status Pending, Running | Stop-CcatJob -Confirm:$false }
 
@@ -101,7 +95,7 @@ Describe 'Retry policies on Local with the <Store> store' -ForEach $stores {
         $cmd = "echo `"`$CCAT_ATTEMPT`" >> '$runs'; [ `"`$CCAT_ATTEMPT`" -ge 2 ] && exit 0; while [ ! -e '$go' ]; do sleep 0.1; done; exit 1"
         $job = Submit-CcatJob -ExecutionCommand $cmd -JobName 'retry race' -RetryOn NonZeroExit -MaxAttempts 3
         $waiters = 1..2 | ForEach-Object { Start-Waiter $job.JobId (Join-Path $TestDrive "ready-$Store-$_") (Join-Path $TestDrive "out-$Store-$_.xml") }
-        Wait-Until { (Test-Path (Join-Path $TestDrive "ready-$Store-1")) -and (Test-Path (Join-Path $TestDrive "ready-$Store-2")) } 600
+        Wait-Until { (Test-Path (Join-Path $TestDrive "ready-$Store-1")) -and (Test-Path (Join-Path $TestDrive "ready-$Store-2")) } -Seconds 600
         Start-Sleep -Seconds 1 # both are past their first poll (not a correctness margin: either order must give one retry)
         Set-Content $go go
         $waiters | Wait-Process -Timeout 600
@@ -128,7 +122,7 @@ Describe 'Retry policies on Local with the <Store> store' -ForEach $stores {
     }
 }
 
-Describe 'Retry policy input' {
+Describe 'Retry policy input' -Tag 'Process', 'Local' {
     BeforeAll { Use-Store 'file' | Out-Null }
 
     It 'refuses a policy that names no reason, or both forms at once, with InvalidRetryPolicy' {
@@ -155,3 +149,5 @@ Describe 'Retry policy input' {
         $text | Should -Match "CCAT_ATTEMPT='?1"
     }
 }
+
+AfterAll { Restore-TestEnvironment $script:savedEnvironment }

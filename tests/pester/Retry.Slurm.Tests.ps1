@@ -6,6 +6,7 @@ BeforeAll {
     & bash (Join-Path $PSScriptRoot '../infra/slurm/start.sh')
     if ($LASTEXITCODE -ne 0) { throw "tests/infra/slurm/start.sh failed with exit code $LASTEXITCODE" }
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:savedEnvironment = Save-TestEnvironment  # given back in the top-level AfterAll
     Import-Module (Get-ModuleManifestPath) -Force
     $script:pwshDll = Join-Path $PSHOME 'pwsh.dll'
     $script:manifest = Get-ModuleManifestPath
@@ -32,23 +33,16 @@ BeforeAll {
         Start-Process dotnet -ArgumentList @($script:pwshDll, '-NoProfile', '-NonInteractive', '-File', $file) -PassThru
     }
 
-    function Wait-Until([scriptblock] $Condition, [int] $Seconds = 120) {
-        $until = (Get-Date).AddSeconds($Seconds)
-        while (-not (& $Condition)) {
-            if ((Get-Date) -gt $until) { throw "condition not reached in $Seconds s: $Condition" }
-            Start-Sleep -Milliseconds 200
-        }
-    }
 }
 
 AfterAll {
     $live = @(Get-CcatJob -Backend Slurm -Status Pending, Running -ErrorAction Ignore | Where-Object JobName -like 'retry *')
     if ($live.Count -gt 0) { $live | Stop-CcatJob -Confirm:$false -ErrorAction Ignore }
-    Remove-Item env:CCAT_WORKFLOW_MANAGER_HPC_BACKEND, env:CCAT_WORKFLOW_MANAGER_SLURM_JOB_DIR, env:CCAT_WORKFLOW_MANAGER_POLL_INTERVAL_SECONDS -ErrorAction Ignore
     Remove-Item -Recurse -Force $script:work -ErrorAction Ignore
+    Restore-TestEnvironment $script:savedEnvironment
 }
 
-Describe 'Retry policies on Slurm' {
+Describe 'Retry policies on Slurm' -Tag 'Service', 'Slurm' {
     It 'a job with a policy is submitted with --no-requeue (the module is the only one to run it again)' {
         Get-WhatIfText "Submit-CcatJob -Backend Slurm -ExecutionCommand 'true' -RetryOn NodeFailure -WhatIf" | Should -Match '#SBATCH --no-requeue'
         Get-WhatIfText "Submit-CcatJob -Backend Slurm -ExecutionCommand 'true' -WhatIf" | Should -Not -Match 'requeue'
@@ -91,8 +85,8 @@ Describe 'Retry policies on Slurm' {
         $cmd = "echo `"`$CCAT_ATTEMPT`" >> '$runs'; [ `"`$CCAT_ATTEMPT`" -ge 2 ] && exit 0; while [ ! -e '$go' ]; do sleep 0.2; done; exit 1"
         $job = Submit-CcatJob -ExecutionCommand $cmd -JobName 'retry race' -RetryOn NonZeroExit -MaxAttempts 3
         $waiters = 1..2 | ForEach-Object { Start-Waiter $job.JobId (Join-Path $script:work "ready-$_") (Join-Path $script:work "out-$_.xml") }
-        Wait-Until { (Test-Path (Join-Path $script:work 'ready-1')) -and (Test-Path (Join-Path $script:work 'ready-2')) } 600
-        Wait-Until { Test-Path $runs } 150 # attempt 1 runs
+        Wait-Until { (Test-Path (Join-Path $script:work 'ready-1')) -and (Test-Path (Join-Path $script:work 'ready-2')) } -Seconds 600
+        Wait-Until { Test-Path $runs } -Seconds 150 # attempt 1 runs
         Start-Sleep -Seconds 2 # both are past their first poll (either order must give one retry)
         Set-Content $go go
         $waiters | Wait-Process -Timeout 600
