@@ -38,7 +38,7 @@ namespace CcatWorkflow.LocalRunner;
 /// until the folder or the store has accepted it.
 /// </para>
 /// </summary>
-internal sealed class JobSupervisor
+internal sealed partial class JobSupervisor
 {
     private static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan ReapLimit = TimeSpan.FromSeconds(30);
@@ -112,6 +112,7 @@ internal sealed class JobSupervisor
         try
         {
             if (subreaper != 0) Log($"warning: PR_SET_CHILD_SUBREAPER failed ({RunnerNative.Strerror(subreaper)}); orphans of the job are not counted");
+            if (spec.ArrayIndex is not null) return ArraySupervisor.Run(dir, spec, specAsWritten, store, storeOptions);
             var supervisor = new JobSupervisor(dir, spec, specAsWritten, store, storeOptions.IsRedis);
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx =>
             {
@@ -158,6 +159,13 @@ internal sealed class JobSupervisor
         {
             Log(lockError);
             return 3;
+        }
+
+        // A dependent job: the runner holds its lock and waits for the parents' results first.
+        if (LocalArrayFiles.Dependency(_spec) is { } dependency && WaitForParents(dependency) is { } neverRan)
+        {
+            Finish(neverRan);
+            return 0;
         }
 
         _cgroup = JobCgroup.TryEnter(_spec.Id, out var noCgroup);
@@ -357,32 +365,9 @@ internal sealed class JobSupervisor
     /// <summary>Opens runner.lock (0600, no symlink) and takes its exclusive flock; null when done, else why not.</summary>
     private string? TakeLock()
     {
-        var path = _dir.FilePath(LocalJobDirectory.LockFile);
-        var fd = SafeFile.OpenForLock(path, create: true);
-        if (fd < 0) return $"cannot open {path}: {SafeFile.Strerror(-fd)}";
-        if (!SafeFile.IsRegularFile(fd))
-        {
-            SafeFile.Close(fd);
-            return $"{path} is not a regular file";
-        }
-
-        using var handle = new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: false);
-        var err = LocalNative.Flock(handle, LocalNative.LOCK_EX | LocalNative.LOCK_NB);
-        for (var i = 0; i < 40 && err == LocalNative.EWOULDBLOCK; i++)
-        {
-            // A reader probing the lock holds it shared for an instant; another runner for good.
-            Thread.Sleep(50);
-            err = LocalNative.Flock(handle, LocalNative.LOCK_EX | LocalNative.LOCK_NB);
-        }
-
-        if (err != 0)
-        {
-            SafeFile.Close(fd);
-            return err == LocalNative.EWOULDBLOCK ? $"{path} is locked: another runner has this job" : $"cannot lock {path}: {SafeFile.Strerror(err)}";
-        }
-
-        _lockFds.Add(fd); // never closed: the lock lives as long as this process
-        return null;
+        var error = RunnerLock.Take(_dir.FilePath(LocalJobDirectory.LockFile), out var fd);
+        if (error is null) _lockFds.Add(fd); // never closed: the lock lives as long as this process
+        return error;
     }
 
     /// <summary>

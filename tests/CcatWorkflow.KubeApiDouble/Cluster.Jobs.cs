@@ -18,6 +18,15 @@ public sealed partial class Cluster
         public DateTime? RetryAt { get; set; }
         public bool Started { get; set; }
         public HashSet<string> CountedPods { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Indexed Jobs: the indexes that succeeded.</summary>
+        public SortedSet<int> CompletedIndexes { get; } = [];
+
+        /// <summary>Indexed Jobs with backoffLimitPerIndex: the indexes that failed for good.</summary>
+        public SortedSet<int> FailedIndexes { get; } = [];
+
+        /// <summary>Indexed Jobs with backoffLimitPerIndex: failures counted per index.</summary>
+        public Dictionary<int, int> IndexFailures { get; } = [];
     }
 
     private readonly Dictionary<(string Ns, string Name), JobRuntime> _jobRuntimes = new();
@@ -41,15 +50,30 @@ public sealed partial class Cluster
         // The pod appears right after the Job, as the controller would do it.
         var ns = key.NamespaceProperty;
         var name = key.Name;
-        _ = Task.Run(() => CreatePodForJob(ns, name));
+        _ = Task.Run(() => StartPods(ns, name));
     }
 
-    private void CreatePodForJob(string ns, string jobName)
+    // The pods the controller creates now: one for a NonIndexed Job, and for an Indexed Job one
+    // per index that has neither succeeded, failed for good nor a live pod, up to parallelism.
+    private void StartPods(string ns, string jobName)
+    {
+        List<int?> indexes;
+        lock (Gate)
+        {
+            if (!_store[ResourceKind.Jobs].TryGetValue((ns, jobName), out var obj) || obj is not V1Job job || IsFinished(job)) return;
+            indexes = IsIndexed(job) ? MissingIndexesLocked(job) : [null];
+        }
+
+        foreach (var index in indexes) CreatePodForJob(ns, jobName, index);
+    }
+
+    private void CreatePodForJob(string ns, string jobName, int? index)
     {
         V1Pod pod;
         lock (Gate)
         {
             if (!_store[ResourceKind.Jobs].TryGetValue((ns, jobName), out var obj) || obj is not V1Job job || IsFinished(job)) return;
+            if (index is { } i && (IndexHasLivePodLocked(job, i) || LivePodsLocked(job) >= (job.Spec.Parallelism ?? 1))) return;
             var template = Clone(job.Spec.Template);
             var now = Now();
             pod = new V1Pod
@@ -58,7 +82,7 @@ public sealed partial class Cluster
                 Kind = "Pod",
                 Metadata = new V1ObjectMeta
                 {
-                    Name = $"{jobName}-{RandomSuffix()}",
+                    Name = index is { } ix ? $"{jobName}-{ix}-{RandomSuffix()}" : $"{jobName}-{RandomSuffix()}",
                     GenerateName = jobName + "-",
                     NamespaceProperty = ns,
                     Uid = Guid.NewGuid().ToString(),
@@ -73,6 +97,7 @@ public sealed partial class Cluster
                 },
                 Spec = template.Spec,
             };
+            if (index is { } k) MarkIndexLocked(pod, jobName, k);
             Defaults.ApplyToPod(pod);
             pod.Spec.NodeName = NodeName;
             pod.Status = NewPodStatus(pod);
@@ -120,6 +145,13 @@ public sealed partial class Cluster
         }
 
         var succeeded = pod.Status?.Phase == "Succeeded" && !deletedWhilePending;
+        if (IsIndexed(job))
+        {
+            OnIndexedPodFinishedLocked(job, jr, pod, succeeded);
+            TouchJob(job);
+            return;
+        }
+
         if (succeeded)
         {
             job.Status.Succeeded = (job.Status.Succeeded ?? 0) + 1;
@@ -261,7 +293,7 @@ public sealed partial class Cluster
             TryDeletePod(ns, name);
         }
 
-        foreach (var (ns, name) in toStart) CreatePodForJob(ns, name);
+        foreach (var (ns, name) in toStart) StartPods(ns, name);
         foreach (var (ns, name) in expired)
         {
             try

@@ -30,6 +30,15 @@ public sealed class PodRuntime
     /// <summary>When ErrImagePull was reported (turns into ImagePullBackOff).</summary>
     public DateTime? PullFailedAt { get; set; }
 
+    /// <summary>The init containers' output, by container name (run mode).</summary>
+    public Dictionary<string, StringBuilder> InitLogs { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>True once every init container has exited 0 (or the pod has none).</summary>
+    public bool Initialized { get; set; }
+
+    /// <summary>Run mode: the directory holding the pod's projected service-account files.</summary>
+    public string? ServiceAccountDir { get; set; }
+
     /// <summary>Completes when the container has terminated or the pod is gone (ends log follows).</summary>
     public TaskCompletionSource Ended { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }
@@ -64,8 +73,9 @@ public sealed partial class Cluster
     {
         var now = Now();
         var ip = Interlocked.Increment(ref _podIp);
-        _runtimes[(pod.Metadata.NamespaceProperty, pod.Metadata.Name)] = new PodRuntime { Namespace = pod.Metadata.NamespaceProperty, Name = pod.Metadata.Name, Pod = pod };
-        return new V1PodStatus
+        var inits = pod.Spec.InitContainers ?? [];
+        _runtimes[(pod.Metadata.NamespaceProperty, pod.Metadata.Name)] = new PodRuntime { Namespace = pod.Metadata.NamespaceProperty, Name = pod.Metadata.Name, Pod = pod, Initialized = inits.Count == 0 };
+        var status = new V1PodStatus
         {
             Phase = "Pending",
             QosClass = Defaults.QosClass(pod.Spec),
@@ -92,6 +102,22 @@ public sealed partial class Cluster
                 State = new V1ContainerState { Waiting = new V1ContainerStateWaiting { Reason = "ContainerCreating" } },
             }).ToList(),
         };
+        if (inits.Count == 0) return status;
+
+        // As the kubelet shows a pod whose init containers have not all run yet.
+        SetCondition(new V1Pod { Status = status }, "Initialized", "False", "ContainersNotInitialized", $"containers with incomplete status: [{string.Join(' ', inits.Select(c => c.Name))}]");
+        foreach (var c in status.ContainerStatuses) c.State.Waiting.Reason = "PodInitializing";
+        status.InitContainerStatuses = inits.Select(c => new V1ContainerStatus
+        {
+            Name = c.Name,
+            Image = c.Image,
+            ImageID = "",
+            Ready = false,
+            Started = false,
+            RestartCount = 0,
+            State = new V1ContainerState { Waiting = new V1ContainerStateWaiting { Reason = "PodInitializing" } },
+        }).ToList();
+        return status;
     }
 
     private bool TryGetPod(string ns, string name, out V1Pod pod, out PodRuntime rt)
@@ -295,6 +321,12 @@ public sealed partial class Cluster
         lock (Gate)
         {
             if (!TryGetPod(ns, name, out var pod, out rt) || pod.Spec.NodeName is null) return;
+            if (!rt.Initialized)
+            {
+                _ = Task.Run(() => RunInitContainersAsync(ns, name));
+                return;
+            }
+
             container = pod.Spec.Containers[0];
             var image = container.Image ?? "";
             if (!ImageReference().IsMatch(image))
@@ -316,6 +348,25 @@ public sealed partial class Cluster
             secretValues = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var e in container.Env ?? [])
             {
+                if (e.ValueFrom?.ConfigMapKeyRef is { } ck)
+                {
+                    // Read once, when the container is created, as the kubelet does.
+                    var cm = _store[ResourceKind.ConfigMaps].TryGetValue((ns, ck.Name), out var foundCm) ? (V1ConfigMap)foundCm : null;
+                    if (cm?.Data is { } data && data.TryGetValue(ck.Key, out var cmValue))
+                    {
+                        secretValues[e.Name] = cmValue;
+                    }
+                    else if (ck.Optional != true)
+                    {
+                        SetWaitingLocked(pod, rt, "CreateContainerConfigError", cm is null
+                            ? $"configmap \"{ck.Name}\" not found"
+                            : $"couldn't find key {ck.Key} in ConfigMap {ns}/{ck.Name}");
+                        return;
+                    }
+
+                    continue;
+                }
+
                 if (e.ValueFrom?.SecretKeyRef is not { } sk) continue;
                 var secret = _store[ResourceKind.Secrets].TryGetValue((ns, sk.Name), out var found) ? (V1Secret)found : null;
                 if (secret is null || secret.Data?.ContainsKey(sk.Key) != true)
@@ -347,38 +398,14 @@ public sealed partial class Cluster
             return;
         }
 
-        var psi = new ProcessStartInfo(argv[0])
+        V1Pod snapshot;
+        lock (Gate)
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            WorkingDirectory = container.WorkingDir is { } wd && Directory.Exists(wd) ? wd : Path.GetTempPath(),
-        };
-        foreach (var a in argv.Skip(1)) psi.ArgumentList.Add(a);
-        psi.Environment.Clear();
-        psi.Environment["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-        psi.Environment["HOSTNAME"] = name;
-        psi.Environment["HOME"] = "/root";
-        psi.Environment["KUBERNETES_SERVICE_HOST"] = "10.96.0.1";
-        psi.Environment["KUBERNETES_SERVICE_PORT"] = "443";
-        foreach (var e in container.Env ?? [])
-        {
-            if (secretValues.TryGetValue(e.Name, out var fromSecret))
-            {
-                psi.Environment[e.Name] = fromSecret;
-                continue;
-            }
-
-            psi.Environment[e.Name] = e.Value ?? e.ValueFrom?.FieldRef?.FieldPath switch
-            {
-                "metadata.name" => name,
-                "metadata.namespace" => ns,
-                "spec.nodeName" => NodeName,
-                _ => "",
-            };
+            if (!TryGetPod(ns, name, out var current, out _)) return;
+            snapshot = Clone(current);
         }
 
+        var psi = StartInfo(snapshot, container, argv, secretValues, serviceAccountDir: null);
         var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
         try
         {
@@ -408,8 +435,8 @@ public sealed partial class Cluster
             if (TryGetPod(ns, name, out var pod, out _) && !rt.Overridden) SetRunningLocked(pod);
         }
 
-        var stdout = PumpAsync(process.StandardOutput, rt);
-        var stderr = PumpAsync(process.StandardError, rt);
+        var stdout = PumpAsync(process.StandardOutput, rt.Log);
+        var stderr = PumpAsync(process.StandardError, rt.Log);
         _ = Task.Run(async () =>
         {
             await process.WaitForExitAsync().ConfigureAwait(false);
@@ -425,7 +452,7 @@ public sealed partial class Cluster
         });
     }
 
-    private static async Task PumpAsync(StreamReader reader, PodRuntime rt)
+    private static async Task PumpAsync(StreamReader reader, StringBuilder log)
     {
         var buffer = new char[4096];
         int n;
@@ -433,7 +460,7 @@ public sealed partial class Cluster
         {
             while ((n = await reader.ReadAsync(buffer.AsMemory()).ConfigureAwait(false)) > 0)
             {
-                lock (rt.Log) rt.Log.Append(buffer, 0, n);
+                lock (log) log.Append(buffer, 0, n);
             }
         }
         catch (IOException)

@@ -9,8 +9,10 @@ public static class Defaults
     public static void ApplyToJob(V1Job job, string uid)
     {
         var spec = job.Spec;
-        spec.BackoffLimit ??= 6;
-        spec.Completions ??= 1;
+        // As pkg/apis/batch/v1/defaults.go: completions only when neither is given; with
+        // backoffLimitPerIndex the Job-wide limit defaults to MaxInt32 (per index instead).
+        spec.BackoffLimit ??= spec.BackoffLimitPerIndex is null ? 6 : int.MaxValue;
+        if (spec.Completions is null && spec.Parallelism is null) spec.Completions = 1;
         spec.Parallelism ??= 1;
         spec.CompletionMode ??= "NonIndexed";
         spec.Suspend ??= false;

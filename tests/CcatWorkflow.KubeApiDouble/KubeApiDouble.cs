@@ -79,6 +79,7 @@ public sealed class KubeApiDouble : IAsyncDisposable
         await app.StartAsync().ConfigureAwait(false);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         server.Uri = new Uri(address.Replace("[::1]", "127.0.0.1", StringComparison.Ordinal).TrimEnd('/') + "/");
+        cluster.ApiEndpoint = (server.Uri.Host, server.Uri.Port, caPem);
         return server;
     }
 
@@ -153,7 +154,14 @@ public sealed class KubeApiDouble : IAsyncDisposable
                 if (!isControl)
                 {
                     if (request is not null) Stats.Record(request);
-                    if (Options.Token is { } token && ctx.Request.Headers.Authorization.ToString() != "Bearer " + token)
+                    var bearer = ctx.Request.Headers.Authorization.ToString();
+                    var serviceAccount = bearer.StartsWith("Bearer ", StringComparison.Ordinal) ? Cluster.ServiceAccountOfToken(bearer[7..]) : null;
+                    if (serviceAccount is not null)
+                    {
+                        // A pod's projected token: RBAC decides, from the Roles bound to its account.
+                        if (request is not null) Cluster.Authorize(serviceAccount.Value, request);
+                    }
+                    else if (Options.Token is { } token && bearer != "Bearer " + token)
                     {
                         throw new ApiError(401, "Unauthorized", "Unauthorized");
                     }
@@ -244,6 +252,7 @@ public sealed class KubeApiDouble : IAsyncDisposable
             ("", "pods") => ResourceKind.Pods,
             ("", "configmaps") => ResourceKind.ConfigMaps,
             ("", "secrets") => ResourceKind.Secrets,
+            var (g, plural) when ResourceKind.Find(g, plural) is { } other => other,
             _ => throw new ApiError(404, "NotFound", "the server could not find the requested resource"),
         };
         var ns = r.Namespace;
@@ -393,14 +402,16 @@ public sealed class KubeApiDouble : IAsyncDisposable
             if (names.Count > 1) throw ApiError.BadRequest($"a container name must be specified for pod {name}, choose one of: [{string.Join(' ', names)}]");
             container = names[0];
         }
-        else if (!names.Contains(container))
+        else if (!names.Contains(container) && pod.Spec.InitContainers?.Any(c => c.Name == container) != true)
         {
             throw ApiError.BadRequest($"container {container} is not valid for pod {name}");
         }
 
         if (IsTrue(q["previous"])) throw ApiError.BadRequest($"previous terminated container \"{container}\" in pod \"{name}\" not found");
         if (pod.Spec.NodeName is null) throw ApiError.BadRequest($"pod {name} does not have a host assigned");
-        var state = pod.Status?.ContainerStatuses?.FirstOrDefault(c => c.Name == container)?.State;
+        var state = (pod.Status?.ContainerStatuses ?? []).Concat(pod.Status?.InitContainerStatuses ?? []).FirstOrDefault(c => c.Name == container)?.State;
+        StringBuilder log;
+        lock (Cluster.Gate) log = names.Contains(container) ? rt.Log : rt.InitLogs.GetValueOrDefault(container) ?? new StringBuilder();
         if (state?.Waiting is { } waiting)
         {
             var why = waiting.Reason switch
@@ -420,9 +431,9 @@ public sealed class KubeApiDouble : IAsyncDisposable
         long bytesSent = 0;
         int sent;
         string first;
-        lock (rt.Log)
+        lock (log)
         {
-            var all = rt.Log.ToString();
+            var all = log.ToString();
             first = tail is { } n ? TailLines(all, n) : all;
             sent = all.Length;
         }
@@ -449,9 +460,9 @@ public sealed class KubeApiDouble : IAsyncDisposable
         {
             var done = rt.Ended.Task.IsCompleted;
             string chunk;
-            lock (rt.Log)
+            lock (log)
             {
-                chunk = rt.Log.ToString(sent, rt.Log.Length - sent);
+                chunk = log.ToString(sent, log.Length - sent);
                 sent += chunk.Length;
             }
 
@@ -487,7 +498,9 @@ public sealed class KubeApiDouble : IAsyncDisposable
 
     private void MapControl()
     {
-        _app.MapGet("/_double/stats", () => Results.Json(new { total = Stats.Total, requests = Stats.Snapshot() }));
+        _app.MapGet("/_double/stats", (HttpRequest req) => req.Query["namespace"].ToString() is { Length: > 0 } statsNs
+            ? Results.Json(new { total = Stats.NamespaceTotal(statsNs), requests = Stats.Snapshot(statsNs) })
+            : Results.Json(new { total = Stats.Total, requests = Stats.Snapshot() }));
         _app.MapPost("/_double/stats/reset", () =>
         {
             Stats.Reset();

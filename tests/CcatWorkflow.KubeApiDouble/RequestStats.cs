@@ -70,6 +70,7 @@ public sealed record ApiRequest(string Verb, string Resource, string Group, stri
 public sealed class RequestStats
 {
     private readonly ConcurrentDictionary<string, int> _counts = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Ns, string Key), int> _byNamespace = new();
     private int _total;
 
     /// <summary>Requests since the last reset.</summary>
@@ -80,7 +81,18 @@ public sealed class RequestStats
     {
         Interlocked.Increment(ref _total);
         _counts.AddOrUpdate(request.Key, 1, (_, n) => n + 1);
+        if (request.Namespace is { } ns) _byNamespace.AddOrUpdate((ns, request.Key), 1, (_, n) => n + 1);
     }
+
+    /// <summary>
+    /// Requests in one namespace since the last reset: what a test that has a namespace to
+    /// itself reads (before and after) to count its own calls while others use the server.
+    /// </summary>
+    public int NamespaceTotal(string ns) => _byNamespace.Where(kv => kv.Key.Ns == ns).Sum(kv => kv.Value);
+
+    /// <summary>The counts of one namespace.</summary>
+    public IReadOnlyDictionary<string, int> Snapshot(string ns) =>
+        new SortedDictionary<string, int>(_byNamespace.Where(kv => kv.Key.Ns == ns).ToDictionary(kv => kv.Key.Key, kv => kv.Value), StringComparer.Ordinal);
 
     /// <summary>Requests of one kind ("list pods").</summary>
     public int Count(string key) => _counts.GetValueOrDefault(key);
@@ -92,6 +104,7 @@ public sealed class RequestStats
     public void Reset()
     {
         _counts.Clear();
+        _byNamespace.Clear();
         Interlocked.Exchange(ref _total, 0);
     }
 }

@@ -27,8 +27,20 @@ public sealed class ResourceKind
     /// <summary>v1 Secrets.</summary>
     public static ResourceKind Secrets { get; } = new("", "v1", "secrets", "Secret", typeof(V1Secret));
 
+    /// <summary>v1 ServiceAccounts (pods of a namespace authenticate as one; see <see cref="Cluster.ServiceAccountToken"/>).</summary>
+    public static ResourceKind ServiceAccounts { get; } = new("", "v1", "serviceaccounts", "ServiceAccount", typeof(V1ServiceAccount));
+
+    /// <summary>rbac.authorization.k8s.io/v1 Roles.</summary>
+    public static ResourceKind Roles { get; } = new("rbac.authorization.k8s.io", "v1", "roles", "Role", typeof(V1Role));
+
+    /// <summary>rbac.authorization.k8s.io/v1 RoleBindings.</summary>
+    public static ResourceKind RoleBindings { get; } = new("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", typeof(V1RoleBinding));
+
     /// <summary>All kinds.</summary>
-    public static IReadOnlyList<ResourceKind> All { get; } = [Jobs, Pods, ConfigMaps, Secrets];
+    public static IReadOnlyList<ResourceKind> All { get; } = [Jobs, Pods, ConfigMaps, Secrets, ServiceAccounts, Roles, RoleBindings];
+
+    /// <summary>The kind served under <paramref name="group"/>/<paramref name="plural"/>, or null.</summary>
+    public static ResourceKind? Find(string group, string plural) => All.FirstOrDefault(k => k.Group == group && k.Plural == plural);
 
     /// <summary>API group ("" for core).</summary>
     public string Group { get; }
@@ -60,6 +72,9 @@ public sealed class ResourceKind
         var t when t == typeof(V1Job) => KubernetesJson.Deserialize<V1Job>(json),
         var t when t == typeof(V1Pod) => KubernetesJson.Deserialize<V1Pod>(json),
         var t when t == typeof(V1Secret) => KubernetesJson.Deserialize<V1Secret>(json),
+        var t when t == typeof(V1ServiceAccount) => KubernetesJson.Deserialize<V1ServiceAccount>(json),
+        var t when t == typeof(V1Role) => KubernetesJson.Deserialize<V1Role>(json),
+        var t when t == typeof(V1RoleBinding) => KubernetesJson.Deserialize<V1RoleBinding>(json),
         _ => KubernetesJson.Deserialize<V1ConfigMap>(json),
     };
 
@@ -72,6 +87,9 @@ public sealed class ResourceKind
             var t when t == typeof(V1Job) => new V1JobList { ApiVersion = ApiVersion, Kind = "JobList", Metadata = meta, Items = items.Cast<V1Job>().ToList() },
             var t when t == typeof(V1Pod) => new V1PodList { ApiVersion = ApiVersion, Kind = "PodList", Metadata = meta, Items = items.Cast<V1Pod>().ToList() },
             var t when t == typeof(V1Secret) => new V1SecretList { ApiVersion = ApiVersion, Kind = "SecretList", Metadata = meta, Items = items.Cast<V1Secret>().ToList() },
+            var t when t == typeof(V1ServiceAccount) => new V1ServiceAccountList { ApiVersion = ApiVersion, Kind = "ServiceAccountList", Metadata = meta, Items = items.Cast<V1ServiceAccount>().ToList() },
+            var t when t == typeof(V1Role) => new V1RoleList { ApiVersion = ApiVersion, Kind = "RoleList", Metadata = meta, Items = items.Cast<V1Role>().ToList() },
+            var t when t == typeof(V1RoleBinding) => new V1RoleBindingList { ApiVersion = ApiVersion, Kind = "RoleBindingList", Metadata = meta, Items = items.Cast<V1RoleBinding>().ToList() },
             _ => new V1ConfigMapList { ApiVersion = ApiVersion, Kind = "ConfigMapList", Metadata = meta, Items = items.Cast<V1ConfigMap>().ToList() },
         };
     }

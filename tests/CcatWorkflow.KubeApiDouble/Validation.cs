@@ -49,6 +49,7 @@ public static partial class Validation
         NonNegative(errors, "spec.ttlSecondsAfterFinished", spec.TtlSecondsAfterFinished);
         NonNegative(errors, "spec.completions", spec.Completions);
         NonNegative(errors, "spec.parallelism", spec.Parallelism);
+        ValidateCompletionMode(spec, errors);
         if (spec.ActiveDeadlineSeconds is { } ads && ads <= 0)
         {
             errors.Add(new Cause("FieldValueInvalid", "spec.activeDeadlineSeconds", $"Invalid value: {ads}: must be greater than or equal to 0"));
@@ -321,4 +322,40 @@ public static partial class Validation
     }
 
     private static Cause Required(string field) => new("FieldValueRequired", field, "Required value");
+
+    // The Indexed-mode rules of pkg/apis/batch/validation (wording as the real server's).
+    private static void ValidateCompletionMode(V1JobSpec spec, List<Cause> errors)
+    {
+        var mode = spec.CompletionMode;
+        if (mode is not ("NonIndexed" or "Indexed"))
+        {
+            errors.Add(new Cause("FieldValueNotSupported", "spec.completionMode", $"Unsupported value: \"{mode}\": supported values: \"NonIndexed\", \"Indexed\""));
+            return;
+        }
+
+        if (mode == "Indexed")
+        {
+            if (spec.Completions is null)
+            {
+                errors.Add(new Cause("FieldValueRequired", "spec.completions", "Required value: when completion mode is Indexed"));
+            }
+            else if (spec.Completions > 100_000 && spec.BackoffLimitPerIndex is not null)
+            {
+                errors.Add(new Cause("FieldValueInvalid", "spec.completions", $"Invalid value: {spec.Completions}: must be less than or equal to 100000 when backoffLimitPerIndex is specified"));
+            }
+        }
+
+        if (spec.BackoffLimitPerIndex is { } per)
+        {
+            if (mode != "Indexed") errors.Add(new Cause("FieldValueRequired", "spec.backoffLimitPerIndex", "Required value: requires indexed completion mode"));
+            NonNegative(errors, "spec.backoffLimitPerIndex", per);
+        }
+
+        if (spec.MaxFailedIndexes is { } max)
+        {
+            if (spec.BackoffLimitPerIndex is null) errors.Add(new Cause("FieldValueRequired", "spec.backoffLimitPerIndex", "Required value: when maxFailedIndexes is specified"));
+            else if (spec.Completions is { } c && max > c) errors.Add(new Cause("FieldValueInvalid", "spec.maxFailedIndexes", $"Invalid value: {max}: must be less than or equal to completions"));
+            NonNegative(errors, "spec.maxFailedIndexes", max);
+        }
+    }
 }

@@ -1,13 +1,19 @@
 # The Slurm backend through the cmdlets, against the real single-node cluster of
 # tests/infra/slurm (slurmctld, slurmd, slurmdbd, munge, MariaDB; started here if it is not up).
 # The same behavioural suite runs once per transport (SLURM_TRANSPORT): cli (the commands on
-# this machine) and ssh (the commands on the login node over the loopback sshd of tests/infra/ssh,
-# as its test user). The slow jobs (time limit, memory, CPU, cancel) are submitted first and
+# this machine), ssh (the commands on the login node over the loopback sshd of tests/infra/ssh,
+# as its test user) and rest (slurmrestd with a JWT, started by tests/infra/slurm/start.sh; the
+# job folders on this machine, which shares them with the single node). The slow jobs (time limit, memory, CPU, cancel) are submitted first and
 # checked later, so each pass takes about as long as the one-minute time-limit job.
 
 BeforeAll {
-    & bash (Join-Path $PSScriptRoot '../infra/slurm/start.sh')
+    # The REST transport's settings, as the cluster's start script prints them (slurmrestd is started last).
+    $script:restSettings = [ordered]@{}
+    foreach ($line in (& bash (Join-Path $PSScriptRoot '../infra/slurm/start.sh'))) {
+        if ($line -match '^([A-Z0-9_]+)=(.*)$') { $script:restSettings[$Matches[1]] = $Matches[2] }
+    }
     if ($LASTEXITCODE -ne 0) { throw "tests/infra/slurm/start.sh failed with exit code $LASTEXITCODE" }
+    $script:restLog = $script:restSettings['SLURMRESTD_LOG']
     # The SSH transport's settings, as its start script prints them (CCAT_WORKFLOW_MANAGER_<SETTING>=value).
     $script:sshSettings = [ordered]@{}
     foreach ($line in (& bash (Join-Path $PSScriptRoot '../infra/ssh/start.sh'))) {
@@ -35,6 +41,11 @@ BeforeAll {
             # The login node's user writes the job folders: a directory it may create.
             $dir = "/tmp/ccat-pester-slurm-ssh-$PID"
         }
+        elseif ($Transport -eq 'rest') {
+            foreach ($k in $script:restSettings.Keys) { if ($k -like 'CCAT_WORKFLOW_MANAGER_*') { Set-Item "env:$k" $script:restSettings[$k] } }
+            $env:CCAT_WORKFLOW_MANAGER_SLURM_TRANSPORT = 'rest'
+            $dir = Join-Path $Work 'slurm-jobs'
+        }
         else {
             $env:CCAT_WORKFLOW_MANAGER_SLURM_TRANSPORT = 'cli'
             $dir = Join-Path $Work 'slurm-jobs'
@@ -45,6 +56,8 @@ BeforeAll {
 
     # sshd's log lines (LogLevel VERBOSE): one 'Accepted publickey' per login, one 'Starting session: command' per exec.
     function Get-SshdCount([string] $Pattern) { @(Select-String -Path $script:sshdLog -Pattern $Pattern -SimpleMatch).Count }
+    # slurmrestd's log: one 'operations_router: … GET /slurm…' line per request it serves.
+    function Get-RestRequests([string] $Pattern = 'operations_router:') { @(Select-String -Path $script:restLog -Pattern $Pattern -SimpleMatch).Count }
 
     # The same, for this process's own open connections only (the sshd is shared by every test
     # run on the machine): their client ports, as ss(8) shows them for this PID.
@@ -57,7 +70,8 @@ BeforeAll {
     }
 }
 
-Describe 'Slurm backend over <Transport>' -ForEach @(@{ Transport = 'cli' }, @{ Transport = 'ssh' }) -Tag 'Service', 'Slurm' {
+# ssh last: the SSH-only block below reuses that pass's session connection, as a user's next cmdlet would.
+Describe 'Slurm backend over <Transport>' -ForEach @(@{ Transport = 'cli' }, @{ Transport = 'rest' }, @{ Transport = 'ssh' }) -Tag 'Service', 'Slurm' {
     BeforeAll {
         $script:work = Join-Path ([IO.Path]::GetTempPath()) "ccat-pester-slurm-$PID-$Transport"
         $script:jobDir = Use-SlurmTransport $Transport $script:work
@@ -177,7 +191,7 @@ Describe 'Slurm backend over <Transport>' -ForEach @(@{ Transport = 'cli' }, @{ 
             $r | Should -BeNullOrEmpty
             $err.Count | Should -Be 1
             $err[0].FullyQualifiedErrorId | Should -BeLike 'SubmissionRejected,*'
-            $err[0].Exception.Message | Should -Match 'sbatch'
+            $err[0].Exception.Message | Should -Match ($Transport -eq 'rest' ? 'slurmrestd' : 'sbatch')
             $err[0].Exception.Message | Should -Match 'node configuration is not available|Memory specification'
             @(Get-ChildItem $script:jobDir).Count | Should -Be $before
         }
@@ -205,7 +219,7 @@ Describe 'Slurm backend over <Transport>' -ForEach @(@{ Transport = 'cli' }, @{ 
     }
 
     Describe 'Slurm backend: many jobs' {
-        It 'reads the status of 100 jobs in one call: one squeue and one sacct (over ssh: one remote command, no new login)' {
+        It 'reads the status of 100 jobs in one call: one squeue and one sacct (over ssh: one remote command, no new login; over rest: two requests)' {
             $jobs = @(1..100 | ForEach-Object { Submit-CcatJob -ExecutionCommand 'exit 0' -JobName "pester many $_" })
             $jobs.Count | Should -Be 100
 
@@ -224,6 +238,7 @@ Describe 'Slurm backend over <Transport>' -ForEach @(@{ Transport = 'cli' }, @{ 
             }
             $logins = Get-SshdCount 'Accepted publickey'
             $execs = Get-OwnSshdCount 'Starting session: command'
+            $requests = Get-RestRequests
             try {
                 $statuses = @(Get-CcatJobStatus -JobId $jobs.JobId -Backend Slurm)
             }
@@ -236,6 +251,9 @@ Describe 'Slurm backend over <Transport>' -ForEach @(@{ Transport = 'cli' }, @{ 
                 @($calls | Where-Object { $_ -eq 'squeue' }).Count | Should -Be 1
                 @($calls | Where-Object { $_ -eq 'sacct' }).Count | Should -Be 1
                 $calls.Count | Should -Be 2
+            }
+            elseif ($Transport -eq 'rest') {
+                ((Get-RestRequests) - $requests) | Should -Be 2 -Because 'one GET of the controller''s jobs and one GET of their accounting records'
             }
             else {
                 ((Get-OwnSshdCount 'Starting session: command') - $execs) | Should -Be 1 -Because 'squeue and sacct of one status call go as one remote command'
@@ -306,6 +324,24 @@ Describe 'Slurm backend over <Transport>' -ForEach @(@{ Transport = 'cli' }, @{ 
             $r.AllocatedCpuHours | Should -BeGreaterOrEqual ($r.WallTimeSeconds / 3600 * 0.99)
         }
 
+        It 'peak memory and CPU hours agree with sacct''s MaxRSS and TotalCPU for the same jobs within 15%' {
+            $mem = $script:memoryJob | Wait-Slurm
+            $cpu = $script:cpuJob | Wait-Slurm
+            $maxRss = (& sacct -j $mem.JobId --noheader --parsable2 --format=MaxRSS --units=K | Where-Object { $_ -match '^\d' } |
+                    ForEach-Object { [double]($_ -replace 'K$', '') } | Measure-Object -Maximum).Maximum * 1KB
+            $maxRss | Should -BeGreaterThan 0
+            ($mem.PeakMemoryGb * 1GB) | Should -BeGreaterOrEqual ($maxRss * 0.85)
+            ($mem.PeakMemoryGb * 1GB) | Should -BeLessOrEqual ($maxRss * 1.15)
+            # The job row (without -X: with it, 22.05 prints 00:00:00), which sums its steps.
+            $total = (& sacct -j $cpu.JobId --noheader --parsable2 --format=TotalCPU | Select-Object -First 1).Trim()
+            $m = [regex]::Match($total, '^(?:(\d+)-)?(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)$')
+            $m.Success | Should -BeTrue -Because "sacct printed TotalCPU '$total'"
+            $seconds = [double]('0' + $m.Groups[1].Value) * 86400 + [double]('0' + $m.Groups[2].Value) * 3600 + [double]$m.Groups[3].Value * 60 + [double]::Parse($m.Groups[4].Value, [cultureinfo]::InvariantCulture)
+            $seconds | Should -BeGreaterThan 1
+            ($cpu.CpuHours * 3600) | Should -BeGreaterOrEqual ($seconds * 0.85)
+            ($cpu.CpuHours * 3600) | Should -BeLessOrEqual ($seconds * 1.15)
+        }
+
         It 'a job killed for exceeding its memory request reads failed with reason out of memory' {
             $r = $script:oomJob | Wait-Slurm
             $r.Status | Should -Be ([CcatWorkflow.HPCJobStatus]::Failed)
@@ -334,8 +370,15 @@ Describe 'Slurm backend over <Transport>' -ForEach @(@{ Transport = 'cli' }, @{ 
                 $r = $script:exitJob | Get-CcatJobStatus -ErrorVariable err -ErrorAction SilentlyContinue
                 $r | Should -BeNullOrEmpty
                 $err.Count | Should -Be 1
-                $err[0].FullyQualifiedErrorId | Should -BeLike 'SchedulerUnavailable,*'
-                "$($err[0].CategoryInfo.Category)" | Should -Be 'ConnectionError'
+                if ($Transport -eq 'rest') {
+                    # slurmrestd answers for slurmdbd: a server error of its own, still "could not be asked".
+                    $err[0].FullyQualifiedErrorId | Should -BeLike 'SlurmRestServerError,*'
+                    "$($err[0].CategoryInfo.Category)" | Should -Be 'ResourceUnavailable'
+                }
+                else {
+                    $err[0].FullyQualifiedErrorId | Should -BeLike 'SchedulerUnavailable,*'
+                    "$($err[0].CategoryInfo.Category)" | Should -Be 'ConnectionError'
+                }
             }
             finally {
                 & bash (Join-Path $PSScriptRoot '../infra/slurm/start.sh') | Out-Null
@@ -529,6 +572,112 @@ Describe 'Slurm over SSH: one connection, a pinned host key, errors of their own
         $e = Get-StatusErrorWith 'SLURM_SSH_PORT' '1'
         $e.FullyQualifiedErrorId | Should -BeLike 'SshHostUnreachable,*'
         "$($e.CategoryInfo.Category)" | Should -Be 'ConnectionError'
+    }
+}
+
+Describe 'Slurm over REST: tokens, errors of their own, files over SSH' -Tag 'Service', 'Slurm' {
+    BeforeAll {
+        $script:work = Join-Path ([IO.Path]::GetTempPath()) "ccat-pester-slurm-$PID-restconn"
+        $script:jobDir = Use-SlurmTransport 'rest' $script:work
+        $script:job = Submit-CcatJob -ExecutionCommand 'echo rest-log-line; exit 0' -JobName 'pester rest connection'
+        $script:key = [IO.File]::ReadAllBytes($script:restSettings['SLURM_JWT_KEY'])
+
+        # A token as slurmctld makes them (HS256 over the cluster's key, claims exp/iat/sun), or with another key.
+        function New-TestJwt([long] $ExpiresIn, [string] $User = 'root', [byte[]] $Key = $script:key) {
+            function B64Url([byte[]] $b) { [Convert]::ToBase64String($b).TrimEnd('=').Replace('+', '-').Replace('/', '_') }
+            $now = [DateTimeOffset]::UtcNow.ToUnixTimeSeconds()
+            $header = B64Url ([Text.Encoding]::UTF8.GetBytes('{"alg":"HS256","typ":"JWT"}'))
+            $payload = B64Url ([Text.Encoding]::UTF8.GetBytes("{`"exp`":$($now + $ExpiresIn),`"iat`":$($now - 10),`"sun`":`"$User`"}"))
+            $hmac = [Security.Cryptography.HMACSHA256]::new($Key)
+            "$header.$payload." + (B64Url $hmac.ComputeHash([Text.Encoding]::ASCII.GetBytes("$header.$payload")))
+        }
+
+        # Runs a status call with settings changed (a new backend), and returns its one error.
+        function Get-StatusErrorWith([hashtable] $Settings) {
+            $saved = @{}
+            foreach ($k in $Settings.Keys) { $saved[$k] = (Get-Item "env:CCAT_WORKFLOW_MANAGER_$k" -ErrorAction Ignore).Value; Set-Item "env:CCAT_WORKFLOW_MANAGER_$k" $Settings[$k] }
+            try {
+                $r = Get-CcatJobStatus -JobId $script:job.JobId -Backend Slurm -ErrorVariable err -ErrorAction SilentlyContinue
+                $r | Should -BeNullOrEmpty -Because 'a transport that cannot be used gives no job state, least of all failed'
+                $err.Count | Should -Be 1
+                $err[0]
+            }
+            finally {
+                foreach ($k in $Settings.Keys) {
+                    if ($null -eq $saved[$k]) { Remove-Item "env:CCAT_WORKFLOW_MANAGER_$k" -ErrorAction Ignore } else { Set-Item "env:CCAT_WORKFLOW_MANAGER_$k" $saved[$k] }
+                }
+            }
+        }
+    }
+
+    AfterAll {
+        Remove-Item -Recurse -Force $script:work, $script:jobDir -ErrorAction Ignore
+        Get-ChildItem env: | Where-Object Name -like 'CCAT_WORKFLOW_MANAGER_*' | ForEach-Object { Remove-Item "env:$($_.Name)" }
+    }
+
+    It 'an expired token is SlurmRestTokenExpired and is never sent (counted in slurmrestd''s log)' {
+        $null = $script:job | Wait-Slurm -Timeout 60
+        $requests = Get-RestRequests
+        $e = Get-StatusErrorWith @{ SLURM_REST_TOKEN = (New-TestJwt -ExpiresIn -60) }
+        $e.FullyQualifiedErrorId | Should -BeLike 'SlurmRestTokenExpired,*'
+        "$($e.CategoryInfo.Category)" | Should -Be 'AuthenticationError'
+        $e.Exception.Message | Should -Match 'expired at'
+        ((Get-RestRequests) - $requests) | Should -Be 0
+    }
+
+    It 'a token signed with another key (slurmrestd: HTTP 500 or an empty slurmdb list) is SlurmRestAuthenticationFailed, not a failed job' {
+        $bad = New-TestJwt -ExpiresIn 600 -Key ([byte[]](1..32))
+        $e = Get-StatusErrorWith @{ SLURM_REST_TOKEN = $bad }
+        $e.FullyQualifiedErrorId | Should -BeLike 'SlurmRestAuthenticationFailed,*'
+        "$($e.CategoryInfo.Category)" | Should -Be 'AuthenticationError'
+        $e.Exception.Message | Should -Not -Match ([regex]::Escape($bad)) -Because 'a token is a secret'
+    }
+
+    It 'a slurmrestd that cannot be reached is SlurmRestUnreachable, a connection error (could not be asked)' {
+        $e = Get-StatusErrorWith @{ SLURM_REST_URL = 'http://127.0.0.1:1' }
+        $e.FullyQualifiedErrorId | Should -BeLike 'SlurmRestUnreachable,*'
+        "$($e.CategoryInfo.Category)" | Should -Be 'ConnectionError'
+    }
+
+    It 'speaks to slurmrestd over its unix socket too' {
+        $env:CCAT_WORKFLOW_MANAGER_SLURM_REST_URL = $script:restSettings['SLURM_REST_SOCKET_URL']
+        try {
+            ($script:job | Get-CcatJobStatus).Status | Should -Be ([CcatWorkflow.HPCJobStatus]::Completed)
+        }
+        finally {
+            $env:CCAT_WORKFLOW_MANAGER_SLURM_REST_URL = $script:restSettings['CCAT_WORKFLOW_MANAGER_SLURM_REST_URL']
+        }
+    }
+
+    It 'without ssh or a shared folder, status still works and logs say what they need' {
+        $env:CCAT_WORKFLOW_MANAGER_SLURM_JOB_DIR = '/nonexistent-ccat/jobs'
+        try {
+            ($script:job | Get-CcatJobStatus).Status | Should -Be ([CcatWorkflow.HPCJobStatus]::Completed)
+            $script:job | Get-CcatJobLog -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            $err.Count | Should -Be 1
+            $err[0].Exception.Message | Should -Match 'need ssh .* or a shared folder'
+        }
+        finally {
+            $env:CCAT_WORKFLOW_MANAGER_SLURM_JOB_DIR = $script:jobDir
+        }
+    }
+
+    It 'with ssh configured and no token: a token from scontrol token over ssh, job folders and logs over SFTP' {
+        $saved = Get-ChildItem env: | Where-Object Name -like 'CCAT_WORKFLOW_MANAGER_*' | ForEach-Object { @{ Name = $_.Name; Value = $_.Value } }
+        try {
+            $null = Use-SlurmTransport 'ssh' (Join-Path $script:work 'via-ssh')
+            $env:CCAT_WORKFLOW_MANAGER_SLURM_TRANSPORT = 'rest'
+            $env:CCAT_WORKFLOW_MANAGER_SLURM_REST_URL = $script:restSettings['CCAT_WORKFLOW_MANAGER_SLURM_REST_URL']
+            Remove-Item env:CCAT_WORKFLOW_MANAGER_SLURM_REST_TOKEN, env:CCAT_WORKFLOW_MANAGER_SLURM_REST_USER -ErrorAction Ignore
+            $r = Submit-CcatJob -ExecutionCommand 'echo "as $(id -un)"; exit 4' -JobName 'pester rest over ssh' | Wait-Slurm -Timeout 90
+            $r.Status | Should -Be ([CcatWorkflow.HPCJobStatus]::Failed)
+            $r.ExitCode | Should -Be 4
+            ($r | Get-CcatJobLog) | Should -Be @("as $($script:sshSettings['CCAT_WORKFLOW_MANAGER_SLURM_SSH_USER'])")
+        }
+        finally {
+            Get-ChildItem env: | Where-Object Name -like 'CCAT_WORKFLOW_MANAGER_*' | ForEach-Object { Remove-Item "env:$($_.Name)" }
+            foreach ($v in $saved) { Set-Item "env:$($v.Name)" $v.Value }
+        }
     }
 }
 

@@ -113,6 +113,30 @@ Describe 'Slurm arrays' -Tag 'Service', 'Slurm' {
         $err[0].Exception.Message | Should -Match "${arrayId}_0"
     }
 
+    It '-RetryFailed re-runs exactly the failed indices (one sbatch call) with the same command and resources, linked to the original' {
+        $arrayId = @($script:oddFail.Output)[0].ArrayJobId
+        $null = Wait-CcatJob -JobId $arrayId -Timeout 150
+        $retry = Measure-SchedulerCalls { Submit-CcatJob -RetryFailed $arrayId -ThrottleLimit 3 }
+        @($retry.Calls | Where-Object { $_ -eq 'sbatch' }).Count | Should -Be 1
+        $again = @($retry.Output)
+        $again.ArrayIndex | Should -Be @(1, 3, 5, 7, 9)
+        $newId = $again[0].ArrayJobId
+        $newId | Should -Not -Be $arrayId
+        $again | ForEach-Object { $_.Message | Should -Be "Re-run of ${arrayId}_$($_.ArrayIndex) (Submit-CcatJob -RetryFailed)." }
+        Get-Content (Join-Path $script:jobDir "$newId/job.sbatch") | Should -Contain '#SBATCH --array=1,3,5,7,9%3'
+        Get-Content -Raw (Join-Path $script:jobDir "$newId/job.json") | Should -Match ('"retry_?of":\s*"' + $arrayId + '"')
+        $done = @($again | Wait-CcatJob -Timeout 150)
+        # The same command: the odd indices fail again, with the same exit code and log.
+        $done | ForEach-Object { $_.Status | Should -Be ([CcatWorkflow.HPCJobStatus]::Failed); $_.ExitCode | Should -Be 1 }
+        $done[0].Command | Should -Be (Get-CcatJobStatus -JobId "${arrayId}_1").Command
+        $done[0].JobName | Should -Be 'pester odd fail'
+        Get-CcatJobLog -JobId "${newId}_5" | Should -Be 'index 5 slurm 5'
+        # From the elements themselves: the even ones completed, so nothing is submitted.
+        $even = @(Get-CcatJobStatus -JobId (0, 2, 4 | ForEach-Object { "${arrayId}_$_" }))
+        Submit-CcatJob -RetryFailed $even -ErrorVariable none -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $none[0].FullyQualifiedErrorId | Should -BeLike 'NoFailedElements,*'
+    }
+
     It 'never runs more elements at once than -ThrottleLimit (2), observed from the elements'' own clocks' {
         $final = @($script:throttled | Wait-CcatJob -Timeout 150)
         $final | ForEach-Object { $_.Status | Should -Be ([CcatWorkflow.HPCJobStatus]::Completed) }
@@ -247,7 +271,7 @@ Describe 'Slurm dependencies' -Tag 'Service', 'Slurm' {
         @(Get-ChildItem $script:jobDir).Count | Should -Be $before
     }
 
-    It 'refuses dependencies across backends, unknown parents, bad specs, and arrays where they are not supported yet' {
+    It 'refuses dependencies across backends, unknown parents and bad specs' {
         $local = [CcatWorkflow.HPCJobInfo]::new('0f8c6a1e-2b7d-4c1a-9e53-6d2f1a7b8c90', 'Local', 'Completed')
         Submit-CcatJob -DependsOn $local -ExecutionCommand 'true' -ErrorVariable e1 -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         $e1[0].FullyQualifiedErrorId | Should -BeLike 'InvalidDependency,*'
@@ -261,9 +285,5 @@ Describe 'Slurm dependencies' -Tag 'Service', 'Slurm' {
 
         Submit-CcatJob -ThrottleLimit 2 -ExecutionCommand 'true' -ErrorVariable e4 -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         $e4[0].FullyQualifiedErrorId | Should -BeLike 'InvalidArraySpec,*'
-
-        Submit-CcatJob -Backend Local -ArrayIndex '0-3' -ExecutionCommand 'true' -ErrorVariable e5 -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
-        $e5[0].FullyQualifiedErrorId | Should -BeLike 'NotSupportedOnBackend,*'
-        $e5[0].Exception.Message | Should -Match 'not yet supported on Local'
     }
 }

@@ -117,6 +117,28 @@ public sealed class ArrayIndexSpec
         return int.Parse(t, NumberStyles.None, CultureInfo.InvariantCulture);
     }
 
+    /// <summary>
+    /// The spec of exactly <paramref name="indices"/> (at least one), runs of consecutive indices
+    /// as ranges: <c>1,3,5-9</c>. What a re-run of chosen elements is submitted with.
+    /// </summary>
+    public static ArrayIndexSpec Of(IEnumerable<int> indices)
+    {
+        ArgumentNullException.ThrowIfNull(indices);
+        var sorted = indices.Distinct().Order().ToList();
+        var sb = new StringBuilder();
+        for (var i = 0; i < sorted.Count;)
+        {
+            var j = i;
+            while (j + 1 < sorted.Count && sorted[j + 1] == sorted[j] + 1) j++;
+            if (sb.Length > 0) sb.Append(',');
+            sb.Append(CultureInfo.InvariantCulture, $"{sorted[i]}");
+            if (j > i) sb.Append(CultureInfo.InvariantCulture, $"-{sorted[j]}");
+            i = j + 1;
+        }
+
+        return Parse(sb.ToString());
+    }
+
     /// <summary>Checks a -ThrottleLimit: at least 1, and only with an array.</summary>
     public static void ValidateThrottle(int? throttle, ArrayIndexSpec? array)
     {

@@ -22,4 +22,22 @@ public sealed record JobDependency(IReadOnlyList<string> ParentIds, DependencyCo
             _ => true,
         };
     }
+
+    /// <summary>
+    /// The verdict over every parent (an array's elements given one by one): never satisfied as
+    /// soon as one finished parent cannot meet the condition, met once all have ended and met
+    /// it, else waiting. With no parent at all the condition is met.
+    /// </summary>
+    public DependencyVerdict Evaluate(IEnumerable<HPCJobInfo> parents)
+    {
+        ArgumentNullException.ThrowIfNull(parents);
+        var waiting = false;
+        foreach (var parent in parents)
+        {
+            if (!parent.IsFinished) waiting = true;
+            else if (!IsMetBy(parent)) return DependencyVerdict.NeverSatisfied;
+        }
+
+        return waiting ? DependencyVerdict.Waiting : DependencyVerdict.Met;
+    }
 }

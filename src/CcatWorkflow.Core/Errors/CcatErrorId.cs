@@ -102,6 +102,22 @@ public enum CcatErrorId
     /// <summary>Two parameters that cannot be used together (for example Wait-CcatJob -AsJob with -Timeout).</summary>
     InvalidParameterCombination,
 
+    // ---- the Slurm REST transport (slurmrestd), one id each
+    /// <summary>slurmrestd could not be reached (refused, timed out, no such socket): the scheduler could not be asked.</summary>
+    SlurmRestUnreachable,
+    /// <summary>slurmrestd, slurmctld or slurmdbd refused the token (on 22.05 a wrong token reads as HTTP 500 with a misleading message, or as HTTP 200 with error 1007 and no jobs).</summary>
+    SlurmRestAuthenticationFailed,
+    /// <summary>The JWT has expired or is about to, by its own exp claim: it was not sent.</summary>
+    SlurmRestTokenExpired,
+    /// <summary>slurmrestd refused the request as malformed (HTTP 4xx other than 401), or speaks no API version the module knows.</summary>
+    SlurmRestRequestRejected,
+    /// <summary>slurmrestd answered with a server error (HTTP 5xx) that means nothing more specific: could not be asked.</summary>
+    SlurmRestServerError,
+
+    // ---- re-runs
+    /// <summary>Submit-CcatJob -RetryFailed found no failed element in the array or elements given: nothing was submitted.</summary>
+    NoFailedElements,
+
     // ---- retries
     /// <summary>A retry policy (-RetryOn, -MaxAttempts, -MemoryGrowth, -TimeGrowth, -RetryPolicy) is malformed or cannot apply to this job (nothing was submitted).</summary>
     InvalidRetryPolicy,

@@ -27,7 +27,7 @@ public class CcatException : Exception
     /// True when the backend or its store could not be asked (unreachable, TLS, a server error):
     /// the job's state is unknown — never a reason to call it failed. Asking again may work.
     /// </summary>
-    public bool IsUnavailable => Kind == CcatErrorKind.ConnectionError || ErrorId == CcatErrorId.KubernetesServerError;
+    public bool IsUnavailable => Kind == CcatErrorKind.ConnectionError || ErrorId is CcatErrorId.KubernetesServerError or CcatErrorId.SlurmRestServerError;
 
     /// <summary>The kind each id maps to.</summary>
     public static CcatErrorKind KindOf(CcatErrorId id) => id switch
@@ -36,7 +36,7 @@ public class CcatException : Exception
             or CcatErrorId.InvalidSubmission or CcatErrorId.InvalidJobId
             or CcatErrorId.InvalidArraySpec or CcatErrorId.InvalidDependency or CcatErrorId.UnknownBackend
             or CcatErrorId.InvalidJobName or CcatErrorId.InvalidParameterCombination or CcatErrorId.InvalidRetryPolicy => CcatErrorKind.InvalidArgument,
-        CcatErrorId.DependencyNeverSatisfied or CcatErrorId.NotSupportedOnBackend or CcatErrorId.JobFailed => CcatErrorKind.InvalidOperation,
+        CcatErrorId.DependencyNeverSatisfied or CcatErrorId.NotSupportedOnBackend or CcatErrorId.JobFailed or CcatErrorId.NoFailedElements => CcatErrorKind.InvalidOperation,
         CcatErrorId.InvalidConfiguration => CcatErrorKind.InvalidData,
         CcatErrorId.JobNotFound or CcatErrorId.KubernetesNotFound => CcatErrorKind.ObjectNotFound,
         CcatErrorId.SchedulerUnavailable or CcatErrorId.StoreUnavailable
@@ -52,6 +52,10 @@ public class CcatException : Exception
         CcatErrorId.JobStillRunning or CcatErrorId.RemoveFailed => CcatErrorKind.InvalidOperation,
         CcatErrorId.NotOwnedByModule => CcatErrorKind.PermissionDenied,
         CcatErrorId.WaitTimeout => CcatErrorKind.OperationTimeout,
+        CcatErrorId.SlurmRestUnreachable => CcatErrorKind.ConnectionError,
+        CcatErrorId.SlurmRestAuthenticationFailed or CcatErrorId.SlurmRestTokenExpired => CcatErrorKind.AuthenticationError,
+        CcatErrorId.SlurmRestRequestRejected => CcatErrorKind.InvalidData,
+        CcatErrorId.SlurmRestServerError => CcatErrorKind.ResourceUnavailable,
         _ => CcatErrorKind.NotSpecified,
     };
 }

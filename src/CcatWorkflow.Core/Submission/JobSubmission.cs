@@ -103,6 +103,9 @@ public sealed record JobSubmission
     /// <summary>Per-job scheduler options (partition, account, QOS, extra directives, namespace), each overriding its setting for this job.</summary>
     public JobSchedulerOptions SchedulerOptions { get; init; } = JobSchedulerOptions.None;
 
+    /// <summary>For a re-run of an array's failed elements (Submit-CcatJob -RetryFailed): the original array's id, recorded with the new array.</summary>
+    public string? RetryOf { get; init; }
+
     /// <summary>The retry policy (Submit-CcatJob -RetryOn); null for none. docs/retries.md.</summary>
     public Retries.RetryPolicy? Retry { get; init; }
 

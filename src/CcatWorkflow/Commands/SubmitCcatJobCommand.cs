@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Management.Automation;
+using CcatWorkflow.Core;
 using CcatWorkflow.Core.Arrays;
 using CcatWorkflow.Core.Errors;
 using CcatWorkflow.Core.Submission;
@@ -27,6 +28,10 @@ namespace CcatWorkflow.Commands;
 /// <para>Submits the job and returns a PowerShell job (CcatJob) that follows it; Receive-Job -Wait writes the job's log lines (hello) and its final HPCJobInfo when it ends. Get-Job, Wait-Job and Stop-Job work on it, also from a new session after Import-Module CcatWorkflow.</para>
 /// </example>
 /// <example>
+/// <code>Submit-CcatJob -RetryFailed $scans[0].ArrayJobId -Resources @{ memory_gb = 32 }</code>
+/// <para>Re-runs only the failed elements of the array: a new array over exactly their indices, with the original command and job name, here with more memory. Each new element's Message names the element it re-runs.</para>
+/// </example>
+/// <example>
 /// <code>Import-Csv steps.csv | Submit-CcatJob -Backend Slurm -WhatIf</code>
 /// <para>Shows, for each row (columns ExecutionCommand, JobName, ...), exactly what would be submitted (the sbatch script), without submitting anything.</para>
 /// </example>
@@ -37,6 +42,7 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
 {
     private const string CommandSet = "ExecutionCommand";
     private const string ContainerSet = "Container";
+    private const string RetrySet = "RetryFailed";
 
     private const int SubmitProgressId = 2;
     private const string SubmitActivity = "Submitting CcatWorkflow jobs";
@@ -45,6 +51,7 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
 
     /// <summary>The shell command line the job runs (the seed's execution_command).</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = CommandSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = RetrySet)]
     [ValidateNotNullOrEmpty]
     public string ExecutionCommand { get; set; } = "";
 
@@ -158,6 +165,16 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public IDictionary? RetryPolicy { get; set; }
 
+    /// <summary>
+    /// Re-run only the failed elements of a job array: its id, or its elements (HPCJobInfo
+    /// objects or element ids). Submits a new array over exactly the failed indices with the
+    /// original's command, resources and job name (each unless given here), linked to the
+    /// original (shown in each new element's Message, and recorded where the backend keeps records).
+    /// </summary>
+    [Parameter(Mandatory = true, ParameterSetName = RetrySet)]
+    [ValidateNotNullOrEmpty]
+    public object[]? RetryFailed { get; set; }
+
     /// <summary>Return a PowerShell job (CcatJob) for each submitted job instead of its HPCJobInfo: its state follows the HPC job (Running, then Completed, Failed or Stopped), Receive-Job returns its log lines and then its final HPCJobInfo, Stop-Job cancels it, and Get-Job lists it (in this session and in new ones).</summary>
     [Parameter]
     public SwitchParameter AsJob { get; set; }
@@ -193,9 +210,12 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
     protected override void ProcessRecord()
     {
         JobSubmission submission;
+        HPCBackend? retryBackend = null;
+        FailedElements? retry = null;
         try
         {
             submission = BuildSubmission();
+            if (ParameterSetName == RetrySet) (retryBackend, retry, submission) = PlanRetry(submission);
         }
         catch (CcatException ex)
         {
@@ -203,7 +223,7 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
             return;
         }
 
-        var backend = GetBackend(Backend);
+        var backend = retryBackend ?? GetBackend(Backend);
         string description;
         try
         {
@@ -233,7 +253,8 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
             {
                 var element = ArrayElementId.TryParse(id, out var arrayId, out var index) && submission.ArrayIndex is not null;
                 var info = new HPCJobInfo(id, backend.Kind, HPCJobStatus.Pending, submission.JobName, submittedAt: submittedAt,
-                    arrayJobId: element ? arrayId : null, arrayIndex: element ? index : null);
+                    arrayJobId: element ? arrayId : null, arrayIndex: element ? index : null,
+                    message: retry is not null && element ? $"Re-run of {retry.ArrayId}_{index} (Submit-CcatJob -RetryFailed)." : null);
                 WriteObject(AsJob ? RunSync(ct => Jobs.CcatJobTable.FollowAsync(info, backend, Settings, submission.ExecutionCommand, null, ct)) : info);
             }
 
@@ -319,7 +340,7 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
                 Namespace = Namespace,
             },
         };
-        submission.Validate();
+        if (ParameterSetName != RetrySet) submission.Validate(); // a re-run is validated once it has the original's command
         return submission;
     }
 
@@ -337,6 +358,49 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
 
         return Core.Retries.RetryPolicy.From(RetryOn, MaxAttempts, MemoryGrowth, TimeGrowth, table,
             Settings.GetFloat("RETRY_MAX_MEMORY_GB"), Settings.GetFloat("RETRY_MAX_TIME_HOURS"));
+    }
+
+    // The backend of the original array, its failed elements, and the re-run's submission.
+    private (HPCBackend Backend, FailedElements Failed, JobSubmission Submission) PlanRetry(JobSubmission given)
+    {
+        if (ArrayIndex is not null)
+        {
+            throw new CcatException(CcatErrorId.InvalidArraySpec, "-RetryFailed chooses the indices itself (the failed ones): give no -ArrayIndex.");
+        }
+
+        var ids = new List<string>();
+        HPCBackendKind? kind = null;
+        foreach (var raw in RetryFailed ?? [])
+        {
+            var value = raw is PSObject ps ? ps.BaseObject : raw;
+            switch (value)
+            {
+                case HPCJobInfo job when kind is { } k && job.Backend != k:
+                    throw new CcatException(CcatErrorId.InvalidArraySpec, $"-RetryFailed re-runs the elements of one array; '{job.JobId}' is on {job.Backend}, not {k}.", job.JobId);
+                case HPCJobInfo job:
+                    kind = job.Backend;
+                    ids.Add(job.JobId);
+                    break;
+                case string id when !string.IsNullOrWhiteSpace(id):
+                    ids.Add(id.Trim());
+                    break;
+                default:
+                    throw new CcatException(CcatErrorId.InvalidArraySpec, $"-RetryFailed takes an array's id or its elements (HPCJobInfo objects or ids); got '{value}'.");
+            }
+        }
+
+        if (kind is { } fromJobs && Backend is { } asked && asked != fromJobs)
+        {
+            throw new CcatException(CcatErrorId.InvalidArraySpec, $"-RetryFailed was given {fromJobs} jobs but -Backend {asked}.");
+        }
+
+        var backend = GetBackend(kind ?? Backend);
+        var distinct = ids.Distinct(StringComparer.Ordinal).ToList();
+        var failed = RunSync(ct => FailedElements.FindAsync(backend, distinct, ct));
+        WriteVerbose($"{backend.Kind}: array {failed.ArrayId} has {failed.Failed.Count} failed element(s): {failed.Indices.Text}");
+        var submission = failed.Resubmission(given, MyInvocation.BoundParameters.ContainsKey(nameof(Resources)), MyInvocation.BoundParameters.ContainsKey(nameof(JobName)));
+        submission.Validate();
+        return (backend, failed, submission);
     }
 
     // Paths are resolved against PowerShell's location, which is not the process's.

@@ -26,6 +26,13 @@
 #    ids restart at 1 while sacct still holds the old records.
 #  * AccountingStoreFlags=job_comment: the module tags its jobs with --comment and reads it back
 #    from sacct.
+#  * JWT (for slurmrestd, started last by slurmrestd.sh): AuthAltTypes=auth/jwt with a key only
+#    SlurmUser (root) reads, in slurm.conf AND slurmdbd.conf. `scontrol reconfigure` does not load
+#    it: a slurmctld or slurmdbd started before the lines existed is restarted once (a marker file
+#    next to its pid file says it was started with JWT).
+#
+# Prints, last, the settings of the REST transport (CCAT_WORKFLOW_MANAGER_SLURM_REST_URL=... and
+# friends; see slurmrestd.sh), so a shell can eval them.
 set -euo pipefail
 
 ROOT=${CCAT_INFRA_DIR:-/tmp/ccat-infra}/slurm
@@ -80,7 +87,7 @@ await() {
 
 # ---------------------------------------------------------------- packages
 need=()
-for pkg in munge mariadb-server slurmdbd slurmctld slurmd slurm-client; do
+for pkg in munge mariadb-server slurmdbd slurmctld slurmd slurm-client slurmrestd slurm-wlm-jwt-plugin; do
   dpkg-query -W -f='${Status}' "$pkg" 2> /dev/null | grep -q 'ok installed' || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -154,6 +161,13 @@ GRANT ALL ON slurm_acct_db.* TO 'slurm'@'127.0.0.1';
 FLUSH PRIVILEGES;
 EOF
 
+# ---------------------------------------------------------------- JWT key (SlurmUser only)
+JWT_KEY=$ETC/jwt_hs256.key
+if [ ! -s "$JWT_KEY" ]; then
+  (umask 077 && head -c 32 /dev/urandom > "$JWT_KEY.new") && mv "$JWT_KEY.new" "$JWT_KEY"
+fi
+chown root:root "$JWT_KEY" && chmod 600 "$JWT_KEY"
+
 # ---------------------------------------------------------------- Slurm configuration
 real_cpus=$(nproc)
 mem_mb=$(awk '/^MemTotal:/ { print int($2 / 1024) }' /proc/meminfo)
@@ -174,6 +188,8 @@ SlurmctldHost=$HOST(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
+AuthAltTypes=auth/jwt
+AuthAltParameters=jwt_key=$JWT_KEY
 CredType=cred/munge
 SlurmctldPort=6817
 SlurmdPort=6818
@@ -218,6 +234,8 @@ mv "$ETC/slurm.conf.new" "$ETC/slurm.conf"
 
 cat > "$ETC/slurmdbd.conf" << EOF
 AuthType=auth/munge
+AuthAltTypes=auth/jwt
+AuthAltParameters=jwt_key=$JWT_KEY
 DbdHost=localhost
 DbdAddr=127.0.0.1
 DbdPort=6819
@@ -241,10 +259,26 @@ if [ "$LINK_ETC" = 1 ]; then
 fi
 
 # ---------------------------------------------------------------- slurmdbd, slurmctld, slurmd
+# with_jwt NAME: the running daemon was started by this script with the AuthAlt lines above
+with_jwt() { [ -s "$RUNDIR/$1.jwt" ] && [ "$(cat "$RUNDIR/$1.jwt")" = "$(cat "$RUNDIR/$1.pid" 2> /dev/null)" ]; }
+# restart_without_jwt NAME: stop a daemon started before JWT was configured (by its pid file only)
+restart_without_jwt() {
+  local pid n
+  running "$RUNDIR/$1.pid" "$1" && ! with_jwt "$1" || return 0
+  pid=$(cat "$RUNDIR/$1.pid")
+  say "restarting $1 ($pid) to load auth/jwt"
+  kill -TERM "$pid" 2> /dev/null
+  for ((n = 0; n < 120; n++)); do running "$RUNDIR/$1.pid" "$1" || break; sleep 0.25; done
+  running "$RUNDIR/$1.pid" "$1" && kill -KILL "$pid" 2> /dev/null
+  rm -f "$RUNDIR/$1.pid"
+}
+restart_without_jwt slurmdbd
+restart_without_jwt slurmctld
 if ! running "$RUNDIR/slurmdbd.pid" slurmdbd; then
   say "starting slurmdbd"
   nohup /usr/sbin/slurmdbd -D >> "$LOGDIR/slurmdbd.out" 2>&1 9>&- & # reads slurmdbd.conf next to $SLURM_CONF
   echo $! > "$RUNDIR/slurmdbd.pid"
+  echo $! > "$RUNDIR/slurmdbd.jwt"
   await 60 slurmdbd sacctmgr -n list cluster
 fi
 sacctmgr -n -P list cluster format=cluster 2> /dev/null | grep -qx "$CLUSTER" || sacctmgr -i add cluster "$CLUSTER" > /dev/null
@@ -253,6 +287,7 @@ if ! running "$RUNDIR/slurmctld.pid" slurmctld; then
   say "starting slurmctld"
   nohup /usr/sbin/slurmctld -D -f "$SLURM_CONF" >> "$LOGDIR/slurmctld.out" 2>&1 9>&- &
   echo $! > "$RUNDIR/slurmctld.pid"
+  echo $! > "$RUNDIR/slurmctld.jwt"
   await 60 slurmctld scontrol ping
 fi
 if ! running "$RUNDIR/slurmd.pid" slurmd; then
@@ -272,3 +307,6 @@ node_usable() {
 }
 await 60 "node $HOST to be idle" node_usable
 say "cluster $CLUSTER up: $(sinfo -h -o '%P %a %D nodes %T %c cpus %m MB')"
+
+# ---------------------------------------------------------------- slurmrestd (JWT), prints its settings
+bash "$(dirname "${BASH_SOURCE[0]}")/slurmrestd.sh" 9>&-

@@ -34,6 +34,7 @@ halt() { # halt PIDFILE NAME
   rm -f "$file"
 }
 
+halt "$RUNDIR/slurmrestd.pid" slurmrestd
 halt "$RUNDIR/slurmd.pid" slurmd
 halt "$RUNDIR/slurmctld.pid" slurmctld
 halt "$RUNDIR/slurmdbd.pid" slurmdbd

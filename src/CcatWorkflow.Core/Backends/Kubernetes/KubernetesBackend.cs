@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using CcatWorkflow.Core.Arrays;
 using CcatWorkflow.Core.Configuration;
 using CcatWorkflow.Core.Errors;
 using CcatWorkflow.Core.Logs;
@@ -62,7 +63,7 @@ public sealed partial class KubernetesBackend : HPCBackend
 
     /// <inheritdoc />
     public override string? NormalizeJobId(string jobId) =>
-        KubernetesNames.IsValidJobId(jobId) ? jobId
+        IsValidId(jobId) ? jobId
         : IsQualifiedJobId(jobId) ? (SplitJobId(jobId).Namespace == _options.Namespace ? SplitJobId(jobId).Name : jobId)
         : null;
 
@@ -153,17 +154,18 @@ public sealed partial class KubernetesBackend : HPCBackend
     {
         if (await AcrossNamespacesAsync(jobIds, (b, ids, ct) => b.GetStatusesAsync(ids, ct), cancellationToken).ConfigureAwait(false) is { } across) return across;
         var distinct = jobIds.Distinct(StringComparer.Ordinal).ToList();
-        var valid = distinct.Where(KubernetesNames.IsValidJobId).ToList();
+        var valid = distinct.Where(IsValidId).ToList();
         var mapped = valid.Count == 0
             ? new Dictionary<string, KubernetesStatus>()
             : await ReadAsync(valid, cancellationToken).ConfigureAwait(false);
 
         return distinct.Select(id =>
-            !KubernetesNames.IsValidJobId(id)
+            !IsValidId(id)
                 ? new JobQueryResult(id, null, new CcatException(CcatErrorId.InvalidJobId,
                     $"'{id}' is not a Kubernetes job id (a Job name: lowercase letters, digits and '-', at most 63).", id))
                 : mapped.TryGetValue(id, out var s)
-                    ? new JobQueryResult(id, s.Info?.WithScheduling(null, null, null, _options.Namespace), null)
+                    ? new JobQueryResult(id, s.Info?.WithScheduling(null, null, null, _options.Namespace), null,
+                        id == s.ArrayId ? s.Elements?.Select(e => e.WithScheduling(null, null, null, _options.Namespace)).ToList() : null)
                     : new JobQueryResult(id, null, NotFound(id))).ToList();
     }
 
@@ -176,7 +178,7 @@ public sealed partial class KubernetesBackend : HPCBackend
         var mapped = await ReadAsync(null, cancellationToken).ConfigureAwait(false);
         if (_options.RecordRetention is not { } retention)
         {
-            return Newest(mapped.Values.Select(s => s.Info)); // JOB_RETENTION_DAYS off: a read deletes nothing
+            return Newest(mapped.Values.SelectMany(s => s.Elements ?? [s.Info])); // JOB_RETENTION_DAYS off: a read deletes nothing
         }
 
         // JOB_RETENTION_DAYS set: records of jobs whose Job is gone are removed once older, as
@@ -199,7 +201,7 @@ public sealed partial class KubernetesBackend : HPCBackend
             }
         }
 
-        return Newest(mapped.Values.Select(s => s.Info));
+        return Newest(mapped.Values.SelectMany(s => s.Elements ?? [s.Info]));
     }
 
     private static List<HPCJobInfo> Newest(IEnumerable<HPCJobInfo> infos) =>
@@ -237,7 +239,8 @@ public sealed partial class KubernetesBackend : HPCBackend
     /// </summary>
     private async Task<Dictionary<string, KubernetesStatus>> ReadAsync(IReadOnlyList<string>? ids, CancellationToken cancellationToken)
     {
-        var idSelector = ids is null ? null : $"{KubernetesNames.JobIdLabel} in ({string.Join(',', ids)})";
+        // An element is read with its array: the Job, pods and record carry the array's id.
+        var idSelector = ids is null ? null : $"{KubernetesNames.JobIdLabel} in ({string.Join(',', ids.Select(BaseId).Distinct(StringComparer.Ordinal))})";
         if (idSelector is { Length: > MaxInSelectorLength }) idSelector = null;
         var selector = idSelector ?? KubernetesNames.ManagedBySelector;
         var recordSelector = $"{KubernetesNames.RecordLabel}=job,{selector}";
@@ -251,25 +254,26 @@ public sealed partial class KubernetesBackend : HPCBackend
         var jobs = ById(jobsTask.Result.Items, j => j.Metadata).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         var pods = ById(podsTask.Result.Items, p => p.Metadata).ToDictionary(g => g.Key, g => (IReadOnlyList<V1Pod>)g.ToList(), StringComparer.Ordinal);
         var records = ById(recordsTask.Result.Items, r => r.Metadata).ToDictionary(g => g.Key, g => KubernetesJobRecord.FromConfigMap(g.First()), StringComparer.Ordinal);
+        var arrays = ArraysOf(recordsTask.Result.Items, jobs);
 
         var wanted = ids ?? jobs.Keys.Union(records.Keys).ToList();
         var now = _time.GetUtcNow();
         var result = new Dictionary<string, KubernetesStatus>(StringComparer.Ordinal);
+        var elementCache = new Dictionary<string, IReadOnlyList<HPCJobInfo>>(StringComparer.Ordinal);
         foreach (var id in wanted)
         {
-            var jobPods = pods.GetValueOrDefault(id) ?? [];
-            var s = KubernetesStatusMapper.Map(id, jobs.GetValueOrDefault(id), jobPods, records.GetValueOrDefault(id), now);
+            var s = MapAny(id, jobs, pods, records, arrays, now, elementCache);
             if (s is not null) result[id] = s;
         }
 
         // One-off captures, a few at a time: a burst of finished jobs must not hammer the API server.
         using var gate = new SemaphoreSlim(4);
-        await Task.WhenAll(result.Values.Where(s => s.NeedsCapture).Select(async s =>
+        await Task.WhenAll(result.Values.Where(s => s.NeedsCapture).DistinctBy(s => s.ArrayId ?? s.Info.JobId, StringComparer.Ordinal).Select(async s =>
         {
             await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                await CaptureAsync(s, pods.GetValueOrDefault(s.Info.JobId) ?? [], cancellationToken).ConfigureAwait(false);
+                await CaptureAsync(s, pods.GetValueOrDefault(s.ArrayId ?? s.Info.JobId) ?? [], cancellationToken).ConfigureAwait(false);
             }
             finally
             {
@@ -289,6 +293,12 @@ public sealed partial class KubernetesBackend : HPCBackend
     /// </summary>
     private async Task CaptureAsync(KubernetesStatus status, IReadOnlyList<V1Pod> pods, CancellationToken cancellationToken)
     {
+        if (status.ArrayId is not null)
+        {
+            await CaptureArrayAsync(status, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         var id = status.Info.JobId;
         var logCaptured = false;
         var pod = NewestPod(pods);
@@ -356,7 +366,9 @@ public sealed partial class KubernetesBackend : HPCBackend
     public override async Task<IReadOnlyList<JobQueryResult>> CancelManyAsync(IReadOnlyList<string> jobIds, CancellationToken cancellationToken)
     {
         if (await AcrossNamespacesAsync(jobIds, (b, ids, ct) => b.CancelManyAsync(ids, ct), cancellationToken).ConfigureAwait(false) is { } across) return across;
-        var statuses = await GetStatusesAsync(jobIds, cancellationToken).ConfigureAwait(false);
+        var all = await GetStatusesAsync(jobIds, cancellationToken).ConfigureAwait(false);
+        // Arrays and their elements are cancelled per array (one record patch for all of an array's elements).
+        var (arrayResults, statuses) = await CancelArrayTargetsAsync(all, cancellationToken).ConfigureAwait(false);
         using var gate = new SemaphoreSlim(4);
         var results = await Task.WhenAll(statuses.Select(async s =>
         {
@@ -376,7 +388,7 @@ public sealed partial class KubernetesBackend : HPCBackend
                 gate.Release();
             }
         })).ConfigureAwait(false);
-        return results;
+        return [.. results, .. arrayResults];
     }
 
     private async Task CancelKnownAsync(HPCJobInfo info, CancellationToken cancellationToken)
@@ -424,7 +436,13 @@ public sealed partial class KubernetesBackend : HPCBackend
         if (LogTarget(jobId) is ({ } other, var name) && !ReferenceEquals(other, this)) return await other.GetLogsAsync(name, query, cancellationToken).ConfigureAwait(false);
         RequireValid(jobId);
         RequireMergedStream(jobId, query);
+        if (ArrayElementId.TryParse(jobId, out var arrayId, out var index))
+        {
+            return await ElementLogAsync(jobId, arrayId, index, query.Tail, cancellationToken).ConfigureAwait(false);
+        }
+
         var pods = await ListPodsAsync(jobId, cancellationToken).ConfigureAwait(false);
+        RefuseWholeArray(jobId, pods);
         if (NewestPod(pods) is { } pod)
         {
             try
@@ -459,6 +477,13 @@ public sealed partial class KubernetesBackend : HPCBackend
 
         RequireValid(jobId);
         RequireMergedStream(jobId, query);
+        if (ArrayElementId.ArrayOf(jobId) is not null)
+        {
+            // An element's pod is found by its index label; the shared polling follower reads it.
+            await foreach (var chunk in base.FollowLogsAsync(jobId, query, cancellationToken).ConfigureAwait(false)) yield return chunk;
+            yield break;
+        }
+
         var poll = TimeSpan.FromMilliseconds(500);
         // While no container runs (pending, pulling, unschedulable) the pod is looked at with a
         // growing pause and the job's status (three list calls) asked at most every few seconds,
@@ -626,7 +651,7 @@ public sealed partial class KubernetesBackend : HPCBackend
 
     private static void RequireValid(string jobId)
     {
-        if (!KubernetesNames.IsValidJobId(jobId))
+        if (!IsValidId(jobId))
         {
             throw new CcatException(CcatErrorId.InvalidJobId,
                 $"'{jobId}' is not a Kubernetes job id (a Job name: lowercase letters, digits and '-', at most 63).", jobId);

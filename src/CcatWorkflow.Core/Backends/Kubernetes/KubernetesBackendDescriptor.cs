@@ -48,6 +48,11 @@ public sealed class KubernetesBackendDescriptor : BackendDescriptor
         {
             Check = (v, _) => ((string)v).Contains('/', StringComparison.Ordinal) ? null : "must be an extended resource name such as nvidia.com/gpu",
         },
+        new("K8S_DEPENDENCY_IMAGE", SettingType.String, "curlimages/curl:8.11.1", "Image of the init container that waits for a dependent job's parents (must carry /bin/sh and curl).")
+        {
+            Check = (v, _) => ((string)v).Trim() is { Length: > 0 } image && !image.Any(char.IsWhiteSpace) ? null : "is not an image reference",
+        },
+        new("K8S_DEPENDENCY_POLL_SECONDS", SettingType.Integer, 10L, "How often that init container asks the API server about the parents, in seconds.") { Min = 1, Max = 3600 },
     ];
 
     /// <inheritdoc />

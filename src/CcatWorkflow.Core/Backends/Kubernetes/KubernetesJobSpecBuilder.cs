@@ -48,7 +48,7 @@ public static class KubernetesJobSpecBuilder
             SecurityContext = options.RunAsUser >= 0 ? new V1PodSecurityContext { RunAsUser = options.RunAsUser } : null,
         };
 
-        return new V1Job
+        var job = new V1Job
         {
             ApiVersion = "batch/v1",
             Kind = "Job",
@@ -76,6 +76,7 @@ public static class KubernetesJobSpecBuilder
                 },
             },
         };
+        return KubernetesArraySpecBuilder.Apply(job, submission, options); // arrays and dependencies
     }
 
     /// <summary>
@@ -94,6 +95,7 @@ public static class KubernetesJobSpecBuilder
         if (submission.Resources.TimeHours is { } hours) data[KubernetesJobRecord.TimeHoursKey] = hours.ToString("R", CultureInfo.InvariantCulture);
         if (submission.Resources.Gpu is { } gpu) data[KubernetesJobRecord.GpuKey] = gpu.ToString(CultureInfo.InvariantCulture);
         data[KubernetesJobRecord.CommandKey] = submission.ExecutionCommand;
+        KubernetesArraySpecBuilder.AddRecordData(data, submission);
         return new V1ConfigMap
         {
             ApiVersion = "v1",

@@ -62,6 +62,12 @@ public sealed record KubernetesOptions
     /// <summary>SIF_CACHE_DIR: mounted read-only into every pod.</summary>
     public string SifCacheDir { get; init; } = "/data/sif-cache";
 
+    /// <summary>Image of the dependency waiter init container (K8S_DEPENDENCY_IMAGE): /bin/sh and curl.</summary>
+    public string DependencyImage { get; init; } = "curlimages/curl:8.11.1";
+
+    /// <summary>Seconds between the dependency waiter's API reads (K8S_DEPENDENCY_POLL_SECONDS).</summary>
+    public long DependencyPollSeconds { get; init; } = 10;
+
     /// <summary>
     /// With pvc: the path the claim's root stands for, inside the pod and in the caller's
     /// paths. It is the deepest directory holding both PIPELINE_BASE_DIR and SIF_CACHE_DIR
@@ -91,6 +97,8 @@ public sealed record KubernetesOptions
             GpuResource = settings.GetString("K8S_GPU_RESOURCE").Trim(),
             PipelineBaseDir = settings.GetString("PIPELINE_BASE_DIR"),
             SifCacheDir = settings.GetString("SIF_CACHE_DIR"),
+            DependencyImage = settings.GetString("K8S_DEPENDENCY_IMAGE").Trim(),
+            DependencyPollSeconds = settings.GetInteger("K8S_DEPENDENCY_POLL_SECONDS"),
             RecordRetention = settings.GetInteger("JOB_RETENTION_DAYS") is > 0 and var days ? TimeSpan.FromDays(days) : null,
         };
     }

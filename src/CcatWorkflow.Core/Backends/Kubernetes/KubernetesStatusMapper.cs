@@ -9,7 +9,10 @@ namespace CcatWorkflow.Core.Backends.Kubernetes;
 /// <param name="NeedsCapture">The job is seen finished for the first time: record its result now, before a TTL removes the pod.</param>
 /// <param name="DeleteJob">The job failed in a way Kubernetes keeps retrying forever (image pull): delete the Job after the capture.</param>
 /// <param name="JobExists">The Job object still exists (false: only its record is left).</param>
-public sealed record KubernetesStatus(HPCJobInfo Info, bool NeedsCapture, bool DeleteJob, bool JobExists = true);
+/// <param name="Elements">For an array (or one of its elements): every element of the array.</param>
+/// <param name="ArrayId">For an array or one of its elements: the array's id (captures are per array).</param>
+public sealed record KubernetesStatus(HPCJobInfo Info, bool NeedsCapture, bool DeleteJob, bool JobExists = true,
+    IReadOnlyList<HPCJobInfo>? Elements = null, string? ArrayId = null);
 
 /// <summary>
 /// Maps a Job, its pods and its record to <see cref="HPCJobInfo"/>. Pure: no API calls, so
@@ -104,7 +107,7 @@ public static class KubernetesStatusMapper
             message: "The Kubernetes Job was deleted before its result was recorded (deleted outside the module, or removed by its TTL before its status was read).");
     }
 
-    private static (HPCJobInfo Info, bool DeleteJob) MapLive(string jobId, V1Job job, IReadOnlyList<V1Pod> pods, KubernetesJobRecord? record, DateTimeOffset now)
+    internal static (HPCJobInfo Info, bool DeleteJob) MapLive(string jobId, V1Job job, IReadOnlyList<V1Pod> pods, KubernetesJobRecord? record, DateTimeOffset now)
     {
         var pod = pods
             .OrderByDescending(p => p.Metadata.CreationTimestamp ?? DateTime.MinValue)
@@ -146,6 +149,10 @@ public static class KubernetesStatusMapper
                 reason = HPCJobReason.Timeout;
                 message = failed.Message ?? "The job ran longer than its activeDeadlineSeconds.";
             }
+            else if (DependencyOutcome(pod) is { } dependency)
+            {
+                (reason, message) = dependency;
+            }
             else
             {
                 (reason, message) = PodFailure(pod, term);
@@ -160,7 +167,9 @@ public static class KubernetesStatusMapper
         else if (pod is null)
         {
             status = HPCJobStatus.Pending;
-            message = job.Spec?.Suspend == true ? "The Job is suspended." : "Waiting for the Job controller to create the pod.";
+            var waits = job.Spec?.Template?.Spec?.InitContainers?.Any(c => c.Name == KubernetesDependencyWaiter.ContainerName) == true;
+            reason = waits ? HPCJobReason.WaitingForDependency : HPCJobReason.None;
+            message = job.Spec?.Suspend == true ? "The Job is suspended." : waits ? DependencyMessage(job) : "Waiting for the Job controller to create the pod.";
         }
         else if (pod.Status?.Phase == "Succeeded")
         {
@@ -172,7 +181,7 @@ public static class KubernetesStatusMapper
             // The Job controller will mark the Job failed in a moment; the pod already says how.
             status = HPCJobStatus.Failed;
             exitCode = term?.ExitCode;
-            (reason, message) = PodFailure(pod, term);
+            (reason, message) = DependencyOutcome(pod) ?? PodFailure(pod, term);
         }
         else if (waiting?.Reason is { } w && ImagePullReasons.Contains(w))
         {
@@ -188,6 +197,12 @@ public static class KubernetesStatusMapper
             status = HPCJobStatus.Pending;
             reason = HPCJobReason.Unschedulable;
             message = why;
+        }
+        else if (WaitingForDependency(pod))
+        {
+            status = HPCJobStatus.Pending;
+            reason = HPCJobReason.WaitingForDependency;
+            message = DependencyMessage(job);
         }
         else if (running is not null)
         {
@@ -220,7 +235,37 @@ public static class KubernetesStatusMapper
         return (info, deleteJob);
     }
 
-    private static (HPCJobReason Reason, string? Message) PodFailure(V1Pod? pod, V1ContainerStateTerminated? term)
+    /// <summary>
+    /// How the dependency waiter (<see cref="KubernetesDependencyWaiter"/>) ended, when it ended
+    /// non-zero: never satisfied, or could not read the parents (a launch failure); else null.
+    /// </summary>
+    internal static (HPCJobReason Reason, string? Message)? DependencyOutcome(V1Pod? pod)
+    {
+        var waiter = pod?.Status?.InitContainerStatuses?.FirstOrDefault(c => c.Name == KubernetesDependencyWaiter.ContainerName);
+        if (waiter?.State?.Terminated is not { } t || t.ExitCode == 0) return null;
+        var said = t.Message?.Trim().Split('\n')[^1] is { Length: > 0 } line ? line : null;
+        return t.ExitCode switch
+        {
+            KubernetesDependencyWaiter.NeverSatisfiedExitCode => (HPCJobReason.DependencyNeverSatisfied, said ?? "A parent ended so that the dependency can never be met; the job did not run."),
+            KubernetesDependencyWaiter.AccessDeniedExitCode => (HPCJobReason.LaunchFailure, said ?? "The pod's service account may not read the parents (get on jobs and configmaps); the job did not run."),
+            _ => (HPCJobReason.LaunchFailure, $"The dependency waiter ended with exit code {t.ExitCode.ToString(CultureInfo.InvariantCulture)}{(said is null ? "" : ": " + said)}; the job did not run."),
+        };
+    }
+
+    /// <summary>True while the pod's dependency waiter has not finished (the job's own container cannot start before).</summary>
+    internal static bool WaitingForDependency(V1Pod? pod) =>
+        pod?.Status?.Phase is not ("Failed" or "Succeeded")
+        && pod?.Status?.InitContainerStatuses?.FirstOrDefault(c => c.Name == KubernetesDependencyWaiter.ContainerName) is { State.Terminated: null };
+
+    internal static string DependencyMessage(V1Job job)
+    {
+        var a = job.Metadata.Annotations;
+        var parents = a is not null && a.TryGetValue(KubernetesDependencyWaiter.DependsOnAnnotation, out var p) ? p : "its parents";
+        var condition = a is not null && a.TryGetValue(KubernetesDependencyWaiter.ConditionAnnotation, out var c) ? c : "AfterOk";
+        return $"Waiting for {parents} ({condition}).";
+    }
+
+    internal static (HPCJobReason Reason, string? Message) PodFailure(V1Pod? pod, V1ContainerStateTerminated? term)
     {
         if (pod?.Status?.Reason == "Evicted")
         {
@@ -247,7 +292,7 @@ public static class KubernetesStatusMapper
         };
     }
 
-    private static string? Unschedulable(V1Pod pod)
+    internal static string? Unschedulable(V1Pod pod)
     {
         var c = pod.Status?.Conditions?.FirstOrDefault(x => x.Type == "PodScheduled");
         return c is { Status: "False", Reason: "Unschedulable" } ? c.Message ?? "No node can run the pod as requested." : null;

@@ -179,6 +179,7 @@ public sealed partial class LocalBackend : HPCBackend
             sb.Append("# secret (passed to the runner over its stdin): ").Append(ShellQuoting.Quote(name)).Append('=').Append(JobSubmission.SecretPlaceholder).Append('\n');
         }
 
+        sb.Append(DescribeCampaign(submission));
         sb.Append("/bin/sh -c ").Append(ShellQuoting.Quote(spec.Command)).Append('\n');
         return sb.ToString();
     }
@@ -212,6 +213,11 @@ public sealed partial class LocalBackend : HPCBackend
             OutputDir = s.OutputDir,
             WorkspaceDir = s.WorkspaceDir,
             ManifestPath = s.ManifestPath,
+            ArrayIndex = s.ArrayIndex?.Text,
+            ThrottleLimit = s.ArrayIndex is null ? null : s.ThrottleLimit,
+            DependsOn = s.Dependency?.ParentIds,
+            DependencyCondition = s.Dependency?.Condition.ToString(),
+            RetryOf = s.RetryOf,
         };
     }
 
@@ -230,66 +236,6 @@ public sealed partial class LocalBackend : HPCBackend
     // ------------------------------------------------------------------ status
 
     /// <inheritdoc />
-    public override async Task<IReadOnlyList<JobQueryResult>> GetStatusesAsync(IReadOnlyList<string> jobIds, CancellationToken cancellationToken)
-    {
-        // Runners this process started are its children: any look at the jobs reaps the ended
-        // ones, so a killed or finished runner is not left a zombie until the next submission.
-        RunnerLauncher.ReapExited();
-        ArgumentNullException.ThrowIfNull(jobIds);
-        var asked = jobIds.Distinct(StringComparer.Ordinal).ToList();
-        var canonical = asked.Select(Canonical).ToList();
-        var lookup = canonical.OfType<string>().Distinct(StringComparer.Ordinal).ToList();
-        var records = await RecordsAsync(lookup, cancellationToken).ConfigureAwait(false);
-        var byId = new Dictionary<string, IReadOnlyDictionary<string, string>?>(StringComparer.Ordinal);
-        var errors = new Dictionary<string, CcatException>(StringComparer.Ordinal);
-        for (var i = 0; i < lookup.Count; i++)
-        {
-            byId[lookup[i]] = records[i].Record;
-            if (records[i].Error is { } error) errors[lookup[i]] = error;
-        }
-
-        var results = new List<JobQueryResult>(asked.Count);
-        for (var i = 0; i < asked.Count; i++)
-        {
-            var given = asked[i];
-            if (canonical[i] is not { } id)
-            {
-                results.Add(new JobQueryResult(given, null, InvalidId(given)));
-                continue;
-            }
-
-            if (errors.TryGetValue(id, out var unreadable))
-            {
-                results.Add(new JobQueryResult(given, null, unreadable));
-                continue;
-            }
-
-            if (byId[id] is not { } fields)
-            {
-                results.Add(new JobQueryResult(given, null, NotFound(id)));
-                continue;
-            }
-
-            try
-            {
-                var info = await _inspector.InspectAsync(id, new LocalJobRecord(fields), cancellationToken).ConfigureAwait(false);
-                results.Add(new JobQueryResult(given, info, null));
-            }
-            catch (CcatException e)
-            {
-                results.Add(new JobQueryResult(given, null, e));
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                results.Add(new JobQueryResult(given, null,
-                    new CcatException(CcatErrorId.StoreUnavailable, $"The files of job {id} cannot be read: {e.Message}", id, e)));
-            }
-        }
-
-        return results;
-    }
-
-    /// <inheritdoc />
     public override async Task<IReadOnlyList<HPCJobInfo>> ListJobsAsync(CancellationToken cancellationToken)
     {
         // Runners this process started are its children: any look at the jobs reaps the ended
@@ -301,8 +247,11 @@ public sealed partial class LocalBackend : HPCBackend
         foreach (var chunk in ids.Concat(extra).Chunk(500))
         {
             var results = await GetStatusesAsync(chunk, cancellationToken).ConfigureAwait(false);
-            infos.AddRange(results.Select(r => r.Info).OfType<HPCJobInfo>());
+            // An array lists as its elements (each also has a record of its own once started).
+            infos.AddRange(results.SelectMany(r => r.Elements ?? (r.Info is { } i ? [i] : [])));
         }
+
+        infos = infos.DistinctBy(i => i.JobId, StringComparer.Ordinal).ToList();
 
         // Jobs found again from their folders join in submission order (newest first).
         return extra.Count == 0 ? infos : infos.OrderByDescending(i => i.SubmittedAt).ToList();
@@ -472,29 +421,45 @@ public sealed partial class LocalBackend : HPCBackend
                 continue;
             }
 
-            var dir = _inspector.DirectoryOf(info.JobId);
+            var request = new LocalCancelRequest
+            {
+                RequestedAt = DateTimeOffset.UtcNow,
+                Host = Environment.MachineName,
+                Pid = Environment.ProcessId,
+                GraceSeconds = _options.CancelGrace.TotalSeconds,
+            };
+
+            // An array's id means all its elements: the array runner starts none of the rest.
+            var targets = s.Elements is { } elements ? elements.Where(e => !e.IsFinished).ToList() : [info];
+            var dirs = new List<(string Id, LocalJobDirectory Dir)>();
+            CcatException? refused = null;
             try
             {
-                dir.RequestCancel(new LocalCancelRequest
+                if (s.Elements is not null) _inspector.DirectoryOf(info.JobId).RequestCancel(request);
+                foreach (var t in targets)
                 {
-                    RequestedAt = DateTimeOffset.UtcNow,
-                    Host = Environment.MachineName,
-                    Pid = Environment.ProcessId,
-                    GraceSeconds = _options.CancelGrace.TotalSeconds,
-                });
+                    var dir = _inspector.DirectoryOf(t.JobId);
+                    if (t is { ArrayJobId: { } arrayId, ArrayIndex: { } index }) RequestElementCancel(_inspector.DirectoryOf(arrayId), dir, index, request);
+                    else dir.RequestCancel(request);
+                    dirs.Add((t.JobId, dir));
+                }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                results[i] = new JobQueryResult(s.JobId, null,
-                    new CcatException(CcatErrorId.CancelFailed, $"Cannot leave the cancel request in {dir.Path}: {e.Message}", info.JobId, e));
+                refused = new CcatException(CcatErrorId.CancelFailed, $"Cannot leave the cancel request of job {info.JobId}: {e.Message}", info.JobId, e);
+            }
+
+            if (refused is not null)
+            {
+                results[i] = new JobQueryResult(s.JobId, null, refused);
                 continue;
             }
 
-            var index = i;
+            var slot = i;
             waits.Add(Task.Run(async () =>
             {
-                var error = await WaitCancelledAsync(info.JobId, dir, cancellationToken).ConfigureAwait(false);
-                results[index] = new JobQueryResult(s.JobId, null, error);
+                var errors = await Task.WhenAll(dirs.Select(d => WaitCancelledAsync(d.Id, d.Dir, cancellationToken))).ConfigureAwait(false);
+                results[slot] = new JobQueryResult(s.JobId, null, errors.FirstOrDefault(e => e is not null));
             }, cancellationToken));
         }
 
@@ -626,7 +591,13 @@ public sealed partial class LocalBackend : HPCBackend
     private async Task<LocalJobDirectory> ExistingDirectoryAsync(string jobId, CancellationToken cancellationToken)
     {
         var id = Canonical(jobId) ?? throw InvalidId(jobId);
-        if (await RecordAsync(id, cancellationToken).ConfigureAwait(false) is null) throw NotFound(id);
+        if (await RecordAsync(id, cancellationToken).ConfigureAwait(false) is not { } record) throw NotFound(id);
+        if (IsArrayRecord(record))
+        {
+            throw new CcatException(CcatErrorId.InvalidJobId,
+                $"'{id}' is a job array ({record[LocalJobRecord.ArrayIndex]}); logs are per element: ask for one, for example '{id}_{(IndicesOf(record) is [var first, ..] ? first : 0)}'.", id);
+        }
+
         var dir = _inspector.DirectoryOf(id);
         if (!dir.Exists)
         {
@@ -659,10 +630,15 @@ public sealed partial class LocalBackend : HPCBackend
 
     /// <summary>The canonical (lower-case "D") form of a job id, or null when it is not a UUID.</summary>
     internal static string? Canonical(string? jobId) =>
+        Arrays.ArrayElementId.TryParse(jobId, out var array, out var index)
+            ? (CanonicalUuid(array) is { } a ? Arrays.ArrayElementId.Format(a, index) : null)
+            : CanonicalUuid(jobId);
+
+    private static string? CanonicalUuid(string? jobId) =>
         jobId is not null && jobId.Length == 36 && Guid.TryParseExact(jobId, "D", out var g) ? g.ToString("D") : null;
 
     private static CcatException InvalidId(string given) =>
-        new(CcatErrorId.InvalidJobId, $"'{given}' is not a Local job id (a UUID such as 0f8c6a1e-2b7d-4c1a-9e53-6d2f1a7b8c90).", given);
+        new(CcatErrorId.InvalidJobId, $"'{given}' is not a Local job id (a UUID such as 0f8c6a1e-2b7d-4c1a-9e53-6d2f1a7b8c90, or <uuid>_<index> for an array element).", given);
 
     private static CcatException NotFound(string id) =>
         new(CcatErrorId.JobNotFound, $"The Local backend has no job {id}.", id);

@@ -125,8 +125,11 @@ internal sealed class LocalJobInspector
 
         if (submitted is null || now - submitted.Value < _options.LaunchGrace || lockState == RunnerLockState.Held)
         {
+            var waiting = lockState == RunnerLockState.Held && LocalArrayFiles.IsWaitingForParents(dir);
             return (new HPCJobInfo(id, HPCBackendKind.Local, HPCJobStatus.Pending, name,
-                nativeState: "PENDING", submittedAt: submitted, message: dir.CancelRequested ? "Cancel requested." : null), null);
+                reason: waiting ? HPCJobReason.WaitingForDependency : HPCJobReason.None,
+                nativeState: "PENDING", submittedAt: submitted,
+                message: dir.CancelRequested ? "Cancel requested." : waiting ? "Waiting for the jobs it depends on." : null), null);
         }
 
         var sameMachine = spec is not null && spec.SubmitBootId == ProcFs.BootId && spec.SubmitPidNamespace == ProcFs.PidNamespace;

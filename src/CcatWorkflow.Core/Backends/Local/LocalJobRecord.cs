@@ -22,6 +22,10 @@ internal sealed class LocalJobRecord
     /// <summary>Field names of what was asked at submission (empty when not asked).</summary>
     public const string RequestedCpu = "cpu", RequestedMemoryGb = "memory_gb", RequestedTimeHours = "time_hours", RequestedGpu = "gpu";
 
+    /// <summary>Field names of arrays and dependencies (empty when not used).</summary>
+    public const string ArrayIndex = "array_index", ThrottleLimit = "throttle_limit", ArrayJobId = "array_job_id",
+        ArrayTaskIndex = "array_task_index", DependsOn = "depends_on", DependencyCondition = "dependency_condition", RetryOf = "retry_of";
+
     public LocalJobRecord(IReadOnlyDictionary<string, string> fields) => Fields = fields;
 
     /// <summary>The raw fields.</summary>
@@ -44,7 +48,7 @@ internal sealed class LocalJobRecord
     // ---- building field sets
 
     /// <summary>The fields of a new record (status pending).</summary>
-    public static Dictionary<string, string> ForSubmission(LocalJobSpec spec, string jobDir) => new()
+    public static Dictionary<string, string> ForSubmission(LocalJobSpec spec, string jobDir) => new Dictionary<string, string>
     {
         [Id] = spec.Id,
         [Name] = spec.Name,
@@ -58,7 +62,7 @@ internal sealed class LocalJobRecord
         [RequestedTimeHours] = Format(spec.TimeHours),
         [RequestedGpu] = Format(spec.Gpu),
         [UpdatedAt] = FormatTime(DateTimeOffset.UtcNow),
-    };
+    }.WithCampaignFields(spec);
 
     /// <summary>
     /// <paramref name="info"/> with what was asked at submission, from the record; a record
@@ -167,6 +171,8 @@ internal sealed class LocalJobRecord
         HPCJobReason.ImagePullFailure => "image_pull_failure",
         HPCJobReason.BootFailure => "boot_failure",
         HPCJobReason.LaunchFailure => "launch_failure",
+        HPCJobReason.DependencyNeverSatisfied => "dependency_never_satisfied",
+        HPCJobReason.WaitingForDependency => "waiting_for_dependency",
         _ => reason.ToString().ToLowerInvariant(),
     };
 
@@ -188,4 +194,26 @@ internal sealed class LocalJobRecord
     private static string Format(long? v) => v?.ToString(CultureInfo.InvariantCulture) ?? "";
 
     private static string Format(double? v) => v?.ToString("R", CultureInfo.InvariantCulture) ?? "";
+}
+
+/// <summary>The array and dependency fields of a record, written only when the job uses them.</summary>
+internal static class LocalJobRecordCampaign
+{
+    /// <summary>Adds the array and dependency fields of <paramref name="spec"/> that are set.</summary>
+    public static Dictionary<string, string> WithCampaignFields(this Dictionary<string, string> fields, LocalJobSpec spec)
+    {
+        void Put(string name, string? value)
+        {
+            if (!string.IsNullOrEmpty(value)) fields[name] = value;
+        }
+
+        Put(LocalJobRecord.ArrayIndex, spec.ArrayIndex);
+        Put(LocalJobRecord.ThrottleLimit, spec.ThrottleLimit?.ToString(CultureInfo.InvariantCulture));
+        Put(LocalJobRecord.ArrayJobId, spec.ArrayJobId);
+        Put(LocalJobRecord.ArrayTaskIndex, spec.ArrayTaskIndex?.ToString(CultureInfo.InvariantCulture));
+        Put(LocalJobRecord.DependsOn, spec.DependsOn is { Count: > 0 } parents ? string.Join(",", parents) : null);
+        Put(LocalJobRecord.DependencyCondition, spec.DependsOn is { Count: > 0 } ? spec.DependencyCondition : null);
+        Put(LocalJobRecord.RetryOf, spec.RetryOf);
+        return fields;
+    }
 }

@@ -75,6 +75,27 @@ internal sealed record LocalJobSpec
 
     /// <summary>Manifest file of the container contract.</summary>
     public string? ManifestPath { get; init; }
+
+    /// <summary>For a job array: its indices in Slurm's syntax (<c>0-99</c>); the runner of the array starts one element per index.</summary>
+    public string? ArrayIndex { get; init; }
+
+    /// <summary>For a job array: at most this many elements run at once (null: no limit).</summary>
+    public int? ThrottleLimit { get; init; }
+
+    /// <summary>For an element of a job array: the array's id (this job's id is <c>&lt;array&gt;_&lt;index&gt;</c>).</summary>
+    public string? ArrayJobId { get; init; }
+
+    /// <summary>For an element of a job array: its index (the job sees it in CCAT_ARRAY_INDEX).</summary>
+    public int? ArrayTaskIndex { get; init; }
+
+    /// <summary>The jobs this one waits for (canonical Local ids; an array's id means all its elements).</summary>
+    public IReadOnlyList<string>? DependsOn { get; init; }
+
+    /// <summary>With <see cref="DependsOn"/>: the condition's name (AfterOk, AfterAny, AfterNotOk).</summary>
+    public string? DependencyCondition { get; init; }
+
+    /// <summary>For a re-run of the failed elements of an array (Submit-CcatJob -RetryFailed): the original array's id.</summary>
+    public string? RetryOf { get; init; }
 }
 
 /// <summary>One environment variable of a job.</summary>

@@ -211,7 +211,8 @@ internal sealed class RunnerLauncher
         }
     }
 
-    private static bool Started(LocalJobDirectory dir) => File.Exists(dir.FilePath(LocalJobDirectory.RunnerFile)) || dir.HasResult;
+    // A dependent job's runner marks its wait instead: it lives, holds its lock, and will start or end the job.
+    private static bool Started(LocalJobDirectory dir) => File.Exists(dir.FilePath(LocalJobDirectory.RunnerFile)) || dir.HasResult || LocalArrayFiles.IsWaitingForParents(dir);
 
     /// <summary>
     /// Ends a runner the submission gives up on. Once it is gone, runner.json decides: absent,

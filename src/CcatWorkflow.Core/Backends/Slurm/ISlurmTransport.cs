@@ -7,6 +7,8 @@ public enum SlurmTransportKind
     Cli,
     /// <summary>The Slurm client commands on a login node over one SSH connection.</summary>
     Ssh,
+    /// <summary>Slurm's REST daemon (slurmrestd), with a JWT.</summary>
+    Rest,
 }
 
 /// <summary>What one submission hands to the transport.</summary>

@@ -48,31 +48,7 @@ public sealed partial class SlurmBackend
         }
 
         var parents = await WholeArraysAsync(dependency.ParentIds, cancellationToken).ConfigureAwait(false);
-        var statuses = await QueryJobsAsync(parents, cancellationToken).ConfigureAwait(false);
-        var outstanding = new List<string>();
-        foreach (var r in statuses)
-        {
-            if (r.Error is { } error)
-            {
-                if (error.IsUnavailable) throw error;
-                throw new CcatException(CcatErrorId.InvalidDependency, $"-DependsOn '{r.JobId}': {error.Message}", r.JobId, error);
-            }
-
-            var parent = r.Info!;
-            if (!parent.IsFinished)
-            {
-                outstanding.Add(r.JobId);
-            }
-            else if (!dependency.IsMetBy(parent))
-            {
-                throw new CcatException(CcatErrorId.DependencyNeverSatisfied,
-                    $"Job '{r.JobId}' has already ended {parent.Status.ToString().ToLowerInvariant()}" +
-                    (parent.Reason == HPCJobReason.None ? "" : $" ({parent.Reason})") +
-                    $", so {dependency.Condition} can never be met; nothing was submitted.", r.JobId);
-            }
-        }
-
-        return outstanding.Count == 0 ? null : dependency with { ParentIds = outstanding };
+        return await DependencyCheck.OutstandingAsync(this, dependency with { ParentIds = parents }, cancellationToken).ConfigureAwait(false);
     }
 
     // Every element of an array the module submitted, named one by one (as -DependsOn $array

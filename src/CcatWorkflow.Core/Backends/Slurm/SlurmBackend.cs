@@ -126,6 +126,7 @@ public sealed partial class SlurmBackend : HPCBackend
             Account = NullIfEmpty(options.Account),
             Qos = NullIfEmpty(options.Qos),
             SchedulerOptions = submission.SchedulerOptions.Directives.Count > 0 ? options.ExtraDirectives.Skip(Options.ExtraDirectives.Count).ToList() : null,
+            RetryOf = submission.RetryOf,
         };
 
         var id = await Transport.SubmitAsync(new SlurmSubmitRequest(folderName, folder, script, metadata,
@@ -305,7 +306,8 @@ public sealed partial class SlurmBackend : HPCBackend
             JobQueryResult result;
             if (tasks.Count > 0)
             {
-                var infos = tasks.Select(t => ResolveOne(t, ElementFolder(folder, t), names[id], sacctById.GetValueOrDefault(t))).ToList();
+                // Each element with what was asked (its command, resources): what -RetryFailed re-submits.
+                var infos = tasks.Select(t => WithSubmission(ResolveOne(t, ElementFolder(folder, t), names[id], sacctById.GetValueOrDefault(t)), ElementFolder(folder, t))).ToList();
                 foreach (var r in infos.Where(r => r.Info is not null)) _lastKnown[r.JobId] = r.Info!;
                 result = infos.FirstOrDefault(r => r.Error is not null) is { } failed
                     ? new JobQueryResult(id, null, failed.Error)

@@ -7,6 +7,8 @@ public sealed class SlurmBackendDescriptor : BackendDescriptor
 {
     private static bool UsesSsh(CcatSettings s) => s.GetString("SLURM_TRANSPORT").Trim().Equals("ssh", StringComparison.OrdinalIgnoreCase);
 
+    private static bool UsesRest(CcatSettings s) => s.GetString("SLURM_TRANSPORT").Trim().Equals("rest", StringComparison.OrdinalIgnoreCase);
+
     /// <inheritdoc />
     public override HPCBackendKind Kind => HPCBackendKind.Slurm;
 
@@ -26,7 +28,7 @@ public sealed class SlurmBackendDescriptor : BackendDescriptor
             Check = (_, s) => SlurmOptions.JobDirectoryProblem(s),
         },
         new("SLURM_GPU_DIRECTIVE", SettingType.String, "gpus", "How gpu is requested: gpus (--gpus=N) or gres (--gres=gpu:N).") { OneOf = ["gpus", "gres"] },
-        new("SLURM_TRANSPORT", SettingType.String, "cli", "How Slurm is reached: cli (the commands on this machine) or ssh (the commands on a login node over SSH).") { OneOf = ["cli", "ssh"] },
+        new("SLURM_TRANSPORT", SettingType.String, "cli", "How Slurm is reached: cli (the commands on this machine), ssh (the commands on a login node over SSH) or rest (slurmrestd, with a JWT).") { OneOf = ["cli", "ssh", "rest"] },
         new("SLURM_SSH_HOST", SettingType.String, "", "Login node for SLURM_TRANSPORT=ssh.")
         {
             CheckedWhen = UsesSsh,
@@ -38,8 +40,28 @@ public sealed class SlurmBackendDescriptor : BackendDescriptor
         new("SLURM_SSH_KEY_PASSPHRASE", SettingType.String, "", "Passphrase of the private key; keep it in the secrets file or the environment.", IsSecret: true),
         new("SLURM_SSH_KNOWN_HOSTS", SettingType.String, "", "known_hosts file holding the login node's host key (pinned: an unknown or changed key is refused); empty = ~/.ssh/known_hosts."),
         new("SLURM_SSH_PROXY_JUMP", SettingType.String, "", "Bastion to reach the login node through, as [user@]host[:port] (one hop, like ssh -J; same key and known_hosts, both host keys pinned); empty = connect directly."),
+        new("SLURM_REST_URL", SettingType.String, "", "slurmrestd's address for SLURM_TRANSPORT=rest: http(s)://host:port, or unix:///path/to/socket.")
+        {
+            CheckedWhen = UsesRest,
+            Check = (v, _) => CheckRestUrl((string)v),
+        },
+        new("SLURM_REST_USER", SettingType.String, "", "X-SLURM-USER-NAME of the REST requests (jobs run as this user); empty = the user the token was made for."),
+        new("SLURM_REST_TOKEN", SettingType.String, "", "JWT for slurmrestd (`scontrol token lifespan=…`); keep it in the secrets file or the environment. Empty = asked for over SSH (SLURM_SSH_HOST) and renewed before it expires.", IsSecret: true),
         new("SLURM_MIN_POLL_SECONDS", SettingType.Float, 0.0, "Fewest seconds between two Slurm status requests of Wait-CcatJob, whatever -PollInterval says (an administrator's floor).") { Min = 0, Max = 3600 },
     ];
+
+    private static string? CheckRestUrl(string url)
+    {
+        try
+        {
+            Rest.SlurmRestSettings.ParseUrl(url);
+            return null;
+        }
+        catch (Errors.CcatException)
+        {
+            return "must be http(s)://host:port or unix:///path/to/socket when SLURM_TRANSPORT is rest";
+        }
+    }
 
     /// <inheritdoc />
     public override IReadOnlyList<string> SharedSettings => ["PIPELINE_BASE_DIR"];

@@ -94,6 +94,9 @@ public sealed record SlurmJobMetadata
 
     /// <summary>The job's own extra sbatch options (-SchedulerOption); null for none.</summary>
     public IReadOnlyList<string>? SchedulerOptions { get; init; }
+
+    /// <summary>For a re-run of an array's failed elements (-RetryFailed), the original array's id; null otherwise.</summary>
+    public string? RetryOf { get; init; }
 }
 
 /// <summary>

@@ -253,29 +253,6 @@ public static class SlurmStatusResolver
     /// failed with the reason and exit code of the first failed task. CPU hours add up; wall
     /// time and peak memory are the largest of any task.
     /// </summary>
-    public static HPCJobInfo AggregateArray(string jobId, IReadOnlyList<HPCJobInfo> tasks)
-    {
-        if (tasks.Count == 0) throw new ArgumentException("An array needs at least one task.", nameof(tasks));
-        var counts = string.Join(", ", tasks.GroupBy(t => t.Status).OrderBy(g => g.Key).Select(g => $"{g.Count()} {g.Key.ToString().ToLowerInvariant()}"));
-        var firstFailed = tasks.FirstOrDefault(t => t.Status == HPCJobStatus.Failed);
-        HPCJobStatus status;
-        if (tasks.Any(t => t.Status == HPCJobStatus.Running)) status = HPCJobStatus.Running;
-        else if (tasks.Any(t => t.Status == HPCJobStatus.Pending)) status = HPCJobStatus.Pending;
-        else status = firstFailed is null ? HPCJobStatus.Completed : HPCJobStatus.Failed;
-        var finished = status is HPCJobStatus.Completed or HPCJobStatus.Failed;
-        static double? Sum(IEnumerable<double?> v) => v.Any(x => x is not null) ? v.Sum(x => x ?? 0) : null;
-        static double? Max(IEnumerable<double?> v) => v.Any(x => x is not null) ? v.Max(x => x ?? 0) : null;
-        return new HPCJobInfo(jobId, HPCBackendKind.Slurm, status, tasks[0].JobName,
-            exitCode: finished ? (firstFailed?.ExitCode ?? 0) : null,
-            wallTimeSeconds: Max(tasks.Select(t => t.WallTimeSeconds)),
-            cpuHours: Sum(tasks.Select(t => t.CpuHours)),
-            peakMemoryGb: Max(tasks.Select(t => t.PeakMemoryGb)),
-            reason: status == HPCJobStatus.Failed ? firstFailed!.Reason : HPCJobReason.None,
-            nativeState: status == HPCJobStatus.Failed ? firstFailed!.NativeState : tasks[0].NativeState,
-            submittedAt: tasks.Min(t => t.SubmittedAt),
-            startedAt: tasks.Where(t => t.StartedAt is not null).Min(t => t.StartedAt),
-            finishedAt: finished ? tasks.Max(t => t.FinishedAt) : null,
-            message: $"Array of {tasks.Count} tasks: {counts}.",
-            allocatedCpuHours: Sum(tasks.Select(t => t.AllocatedCpuHours)));
-    }
+    public static HPCJobInfo AggregateArray(string jobId, IReadOnlyList<HPCJobInfo> tasks) =>
+        Arrays.ArrayStatus.Aggregate(jobId, HPCBackendKind.Slurm, tasks);
 }

@@ -1,3 +1,4 @@
+using CcatWorkflow.Core.Backends.Slurm.Rest;
 using CcatWorkflow.Core.Backends.Slurm.Ssh;
 using CcatWorkflow.Core.Configuration;
 using CcatWorkflow.Core.Errors;
@@ -16,7 +17,8 @@ public static class SlurmTransports
         {
             "" or "cli" => SlurmTransportKind.Cli,
             "ssh" => SlurmTransportKind.Ssh,
-            var other => throw new CcatException(CcatErrorId.InvalidConfiguration, $"Setting SLURM_TRANSPORT is '{other}'; it must be cli or ssh."),
+            "rest" => SlurmTransportKind.Rest,
+            var other => throw new CcatException(CcatErrorId.InvalidConfiguration, $"Setting SLURM_TRANSPORT is '{other}'; it must be cli, ssh or rest."),
         };
     }
 
@@ -31,7 +33,27 @@ public static class SlurmTransports
         return KindOf(settings) switch
         {
             SlurmTransportKind.Cli => new SlurmCommandTransport(SlurmTransportKind.Cli, new SlurmCommands(CliWrapCommandRunner.Instance), new LocalSlurmJobFiles(options.JobDirectory)),
+            SlurmTransportKind.Rest => Rest(settings, options.JobDirectory),
             _ => Ssh(new SshConnection(SshSettings.FromSettings(settings)), options.JobDirectory),
         };
+    }
+
+    /// <summary>
+    /// The REST transport for these settings. Its job folders (REST has no file access) are
+    /// reached over SFTP when a login node is configured (SLURM_SSH_HOST, which also gives tokens
+    /// by <c>scontrol token</c> when SLURM_REST_TOKEN is empty), else on this machine when
+    /// <paramref name="jobDirectory"/> is a folder shared with the cluster (it or its parent exists
+    /// here), else nowhere: status and cancel work, submitting and logs say what is missing.
+    /// </summary>
+    public static SlurmRestTransport Rest(CcatSettings settings, string jobDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var rest = SlurmRestSettings.FromSettings(settings);
+        var ssh = settings.GetString("SLURM_SSH_HOST").Trim().Length > 0 ? new SshConnection(SshSettings.FromSettings(settings)) : null;
+        var tokens = new SlurmRestTokens(rest.Token, rest.User, ssh is null ? null : new SshSlurmShell(ssh));
+        ISlurmJobFiles files = ssh is not null ? new SshSlurmJobFiles(ssh, jobDirectory)
+            : Directory.Exists(jobDirectory) || Directory.Exists(Path.GetDirectoryName(jobDirectory.TrimEnd('/'))) ? new LocalSlurmJobFiles(jobDirectory)
+            : new NoSlurmJobFiles(jobDirectory);
+        return new SlurmRestTransport(new SlurmRestClient(rest, tokens), files, ssh);
     }
 }
