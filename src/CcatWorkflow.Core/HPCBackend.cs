@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using CcatWorkflow.Core.Errors;
 using CcatWorkflow.Core.Logs;
+using CcatWorkflow.Core.Retries;
 using CcatWorkflow.Core.Submission;
 
 namespace CcatWorkflow.Core;
@@ -28,7 +29,7 @@ namespace CcatWorkflow.Core;
 /// that job's result. <see cref="PerJobAsync"/> applies the rule when a backend fans out.</para>
 /// docs/CONTRIBUTING-backends.md is the checklist for adding a backend.
 /// </summary>
-public abstract class HPCBackend : IAsyncDisposable
+public abstract partial class HPCBackend : IAsyncDisposable
 {
     /// <summary>Which backend this is.</summary>
     public abstract HPCBackendKind Kind { get; }
@@ -184,12 +185,14 @@ public abstract class HPCBackend : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(submission);
         submission.Validate();
-        var id = await SubmitAsync(submission, cancellationToken).ConfigureAwait(false);
+        RetryRules.Check(submission, Kind, SupportsRetries);
+        var id = await SubmitAsync(FirstAttempt(submission), cancellationToken).ConfigureAwait(false);
         if (string.IsNullOrWhiteSpace(id))
         {
             throw new InvalidOperationException($"The {Kind} backend returned no job id.");
         }
 
+        await RecordRetryPlanAsync(id, submission, cancellationToken).ConfigureAwait(false);
         return id;
     }
 
@@ -203,12 +206,13 @@ public abstract class HPCBackend : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(submission);
         submission.Validate();
         EnsureSupported(submission);
-        var ids = await SubmitElementsAsync(submission, cancellationToken).ConfigureAwait(false);
+        var ids = await SubmitElementsAsync(FirstAttempt(submission), cancellationToken).ConfigureAwait(false);
         if (ids.Count == 0 || ids.Any(string.IsNullOrWhiteSpace))
         {
             throw new InvalidOperationException($"The {Kind} backend returned no job id.");
         }
 
+        await RecordRetryPlanAsync(ids[0], submission, cancellationToken).ConfigureAwait(false);
         return ids;
     }
 
@@ -235,6 +239,8 @@ public abstract class HPCBackend : IAsyncDisposable
             throw new CcatException(CcatErrorId.NotSupportedOnBackend,
                 $"-{unusable} is an option of {where} jobs; the {Kind} backend has no use for it, and it is not ignored: nothing was submitted.");
         }
+
+        RetryRules.Check(submission, Kind, SupportsRetries);
     }
 
     /// <summary>Validates <paramref name="submission"/> and returns what submitting it would hand to the scheduler.</summary>
@@ -243,7 +249,7 @@ public abstract class HPCBackend : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(submission);
         submission.Validate();
         EnsureSupported(submission);
-        return DescribeSubmission(submission);
+        return DescribeSubmission(FirstAttempt(submission));
     }
 
     /// <summary>
@@ -251,8 +257,12 @@ public abstract class HPCBackend : IAsyncDisposable
     /// the id as given. A malformed id is InvalidJobId, an unknown one JobNotFound (per job); a
     /// backend that cannot be asked throws.
     /// </summary>
+    /// <remarks>A job under a retry policy reads as its latest attempt; observing a retryable failure starts the next attempt (docs/retries.md).</remarks>
     public Task<IReadOnlyList<JobQueryResult>> QueryJobsAsync(IReadOnlyList<string> jobIds, CancellationToken cancellationToken) =>
-        FanOutAsync(jobIds, GetStatusesAsync, cancellationToken);
+        QueryJobsCoreAsync(jobIds, startRetries: true, cancellationToken);
+
+    private async Task<IReadOnlyList<JobQueryResult>> QueryJobsCoreAsync(IReadOnlyList<string> jobIds, bool startRetries, CancellationToken cancellationToken) =>
+        await ResolveRetriesAsync(await FanOutAsync(jobIds, GetStatusesAsync, cancellationToken).ConfigureAwait(false), startRetries, cancellationToken).ConfigureAwait(false);
 
     /// <summary>Status and metrics of one job; its per-job error is thrown.</summary>
     public async Task<HPCJobInfo> GetStatusAsync(string jobId, CancellationToken cancellationToken)
@@ -267,7 +277,23 @@ public abstract class HPCBackend : IAsyncDisposable
     /// </summary>
     public async Task<IReadOnlyList<JobQueryResult>> CancelJobsAsync(IReadOnlyList<string> jobIds, CancellationToken cancellationToken)
     {
-        var results = await FanOutAsync(jobIds, CancelManyAsync, cancellationToken).ConfigureAwait(false);
+        // A job under a retry policy: its latest attempt is cancelled and no further one is made.
+        IReadOnlyList<JobQueryResult> results;
+        if (RetryLedger is null)
+        {
+            results = await FanOutAsync(jobIds, CancelManyAsync, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            results = await FanOutAsync(jobIds, async (chunk, ct) =>
+            {
+                var targets = await StopRetriesAsync(chunk, ct).ConfigureAwait(false);
+                var back = targets.ToDictionary(kv => kv.Value, kv => kv.Key, StringComparer.Ordinal);
+                var answers = await CancelManyAsync(chunk.Select(id => targets.GetValueOrDefault(id, id)).Distinct(StringComparer.Ordinal).ToList(), ct).ConfigureAwait(false);
+                return answers.Select(r => back.TryGetValue(r.JobId, out var logical) ? r with { JobId = logical } : r).ToList();
+            }, cancellationToken).ConfigureAwait(false);
+        }
+
         // A cancel answers with no info: whatever a backend attached is dropped, so callers see one shape.
         return results.Select(r => r.Info is null ? r : r with { Info = null }).ToList();
     }
@@ -280,23 +306,27 @@ public abstract class HPCBackend : IAsyncDisposable
     }
 
     /// <summary>The job's logs; a malformed id is InvalidJobId.</summary>
-    public Task<string> ReadLogsAsync(string jobId, LogQuery query, CancellationToken cancellationToken)
+    public async Task<string> ReadLogsAsync(string jobId, LogQuery query, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);
-        return GetLogsAsync(RequireJobId(jobId), query, cancellationToken);
+        var id = RequireJobId(jobId);
+        // A job under a retry policy: the latest attempt's log, or the one -Attempt names.
+        if (RetryLedger is not null || query.Attempt is not null) id = await LogJobIdAsync(id, query.Attempt, cancellationToken).ConfigureAwait(false);
+        return await GetLogsAsync(id, query, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Streams the job's log until it ends; a malformed id is InvalidJobId.</summary>
     public IAsyncEnumerable<string> StreamLogsAsync(string jobId, LogQuery query, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);
-        return FollowLogsAsync(RequireJobId(jobId), query, cancellationToken);
+        var id = RequireJobId(jobId);
+        return RetryLedger is null && query.Attempt is null ? FollowLogsAsync(id, query, cancellationToken) : FollowAttemptAsync(id, query, cancellationToken);
     }
 
     /// <summary>The jobs this module submitted that the backend still knows, newest first.</summary>
     public async Task<IReadOnlyList<HPCJobInfo>> ListAsync(CancellationToken cancellationToken)
     {
-        var jobs = await ListJobsAsync(cancellationToken).ConfigureAwait(false);
+        var jobs = await FoldRetriesAsync(await ListJobsAsync(cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         // OrderByDescending is stable: jobs without a submission time keep the backend's order, last.
         return jobs.OrderByDescending(j => j.SubmittedAt ?? DateTimeOffset.MinValue).ToList();
     }
@@ -307,7 +337,7 @@ public abstract class HPCBackend : IAsyncDisposable
     /// </summary>
     public async Task<IReadOnlyList<HPCJobInfo>> ListIncludingOlderAsync(DateTimeOffset submittedBefore, CancellationToken cancellationToken)
     {
-        var jobs = await ListJobsIncludingOlderAsync(submittedBefore, cancellationToken).ConfigureAwait(false);
+        var jobs = await FoldRetriesAsync(await ListJobsIncludingOlderAsync(submittedBefore, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         return jobs.OrderByDescending(j => j.SubmittedAt ?? DateTimeOffset.MinValue).ToList();
     }
 
@@ -321,12 +351,13 @@ public abstract class HPCBackend : IAsyncDisposable
     /// </summary>
     public async Task<IReadOnlyList<JobQueryResult>> RemoveJobsAsync(IReadOnlyList<string> jobIds, bool cancelUnfinished, CancellationToken cancellationToken)
     {
-        var statuses = (await QueryJobsAsync(jobIds, cancellationToken).ConfigureAwait(false)).ToList();
+        // Removal never starts a retry (startRetries: false): a job due another attempt is removed as it is.
+        var statuses = (await QueryJobsCoreAsync(jobIds, startRetries: false, cancellationToken).ConfigureAwait(false)).ToList();
         var unfinished = statuses.Where(s => s.Info is { IsFinished: false }).Select(s => s.JobId).ToList();
         if (cancelUnfinished && unfinished.Count > 0)
         {
             var cancels = (await CancelJobsAsync(unfinished, cancellationToken).ConfigureAwait(false)).ToDictionary(r => r.JobId, StringComparer.Ordinal);
-            var again = (await QueryJobsAsync(unfinished, cancellationToken).ConfigureAwait(false)).ToDictionary(r => r.JobId, StringComparer.Ordinal);
+            var again = (await QueryJobsCoreAsync(unfinished, startRetries: false, cancellationToken).ConfigureAwait(false)).ToDictionary(r => r.JobId, StringComparer.Ordinal);
             for (var i = 0; i < statuses.Count; i++)
             {
                 var id = statuses[i].JobId;
@@ -350,6 +381,7 @@ public abstract class HPCBackend : IAsyncDisposable
 
         // The primitive answers by the backend's canonical id (the info's); map back to the id given.
         var given = statuses.Where(s => s.Info is { IsFinished: true }).ToDictionary(s => s.Info!.JobId, s => s.JobId, StringComparer.Ordinal);
+        finished = await ExpandAttemptsAsync(finished, cancellationToken).ConfigureAwait(false);
         foreach (var chunk in finished.Chunk(Math.Max(1, MaxBatch)))
         {
             foreach (var r in await RemoveFinishedAsync(chunk, cancellationToken).ConfigureAwait(false))

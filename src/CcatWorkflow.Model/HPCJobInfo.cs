@@ -141,7 +141,7 @@ public sealed class HPCJobInfo
     public DateTimeOffset? FinishedAt { get; }
 
     /// <summary>A human-readable detail from the backend.</summary>
-    public string? Message { get; }
+    public string? Message { get; private set; }
 
     /// <summary>Core-hours allocated (elapsed × allocated CPUs), where the backend reports it.</summary>
     public double? AllocatedCpuHours { get; }
@@ -242,6 +242,52 @@ public sealed class HPCJobInfo
         ArgumentException.ThrowIfNullOrEmpty(jobId);
         var copy = (HPCJobInfo)MemberwiseClone();
         copy._jobId = jobId;
+        return copy;
+    }
+
+    /// <summary>
+    /// Which attempt this is: 1 for a job as first submitted; under a retry policy
+    /// (Submit-CcatJob -RetryOn), the number of the latest attempt, which every cmdlet on
+    /// <see cref="JobId"/> reads.
+    /// </summary>
+    public int Attempt => _attempt;
+
+    /// <summary>The backend's id of the attempt this record describes (equal to <see cref="JobId"/> for attempt 1).</summary>
+    public string AttemptJobId => _attemptJobId ?? JobId;
+
+    /// <summary>The attempts before this one, oldest first (empty for attempt 1): their ids, reasons and requests.</summary>
+    public IReadOnlyList<HPCJobAttempt> PreviousAttempts => _previousAttempts;
+
+    private int _attempt = 1;
+    private string? _attemptJobId;
+    private IReadOnlyList<HPCJobAttempt> _previousAttempts = [];
+
+    /// <summary>
+    /// A copy of this record (an attempt's, as its backend reported it) presented as attempt
+    /// <paramref name="attempt"/> of the logical job <paramref name="logicalJobId"/>.
+    /// </summary>
+    /// <param name="logicalJobId">The id the job keeps across attempts (the first attempt's).</param>
+    /// <param name="attempt">This attempt's number.</param>
+    /// <param name="previousAttempts">The attempts before it, oldest first.</param>
+    /// <returns>A new record; this one is not changed.</returns>
+    public HPCJobInfo WithAttempts(string logicalJobId, int attempt, IReadOnlyList<HPCJobAttempt> previousAttempts)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(logicalJobId);
+        var copy = (HPCJobInfo)MemberwiseClone();
+        copy._attemptJobId = AttemptJobId;
+        copy._jobId = logicalJobId;
+        copy._attempt = attempt;
+        copy._previousAttempts = previousAttempts?.ToArray() ?? [];
+        return copy;
+    }
+
+    /// <summary>A copy of this record with <see cref="Message"/> replaced.</summary>
+    /// <param name="message">The new message.</param>
+    /// <returns>A new record; this one is not changed.</returns>
+    public HPCJobInfo WithMessage(string? message)
+    {
+        var copy = (HPCJobInfo)MemberwiseClone();
+        copy.Message = message;
         return copy;
     }
 

@@ -34,6 +34,8 @@ public static class SettingsSchema
         new("APPTAINER_PATH", SettingType.String, "apptainer", "The apptainer program used when the module builds the apptainer exec line."),
         new("POLL_INTERVAL_SECONDS", SettingType.Float, 2.0, "How often Wait-CcatJob asks the backend (seconds).") { Min = 0.05, Max = 3600 },
         new("JOB_RETENTION_DAYS", SettingType.Integer, 0L, "Days a finished job's record is kept before Get-CcatJob on Kubernetes removes records whose Job is gone; 0 = off (a listing never deletes). The cleanup routine is Get-CcatJob -OlderThan 30d | Remove-CcatJob.") { Min = 0, Max = 36500 },
+        new("RETRY_MAX_MEMORY_GB", SettingType.Float, 256.0, "The most memory (GiB) a retry policy's -MemoryGrowth may grow a job's memory_gb to (recorded with each job at submission). docs/retries.md.") { Min = 0.001, Max = 65536 },
+        new("RETRY_MAX_TIME_HOURS", SettingType.Float, 168.0, "The longest time limit (hours) a retry policy's -TimeGrowth may grow a job's time_hours to (recorded with each job at submission). docs/retries.md.") { Min = 0.0003, Max = 8784 },
     ];
 
     /// <summary>The default of LOCAL_JOB_DIR (under XDG_STATE_HOME, else ~/.local/state).</summary>

@@ -117,4 +117,8 @@ public enum CcatErrorId
     // ---- re-runs
     /// <summary>Submit-CcatJob -RetryFailed found no failed element in the array or elements given: nothing was submitted.</summary>
     NoFailedElements,
+
+    // ---- retries
+    /// <summary>A retry policy (-RetryOn, -MaxAttempts, -MemoryGrowth, -TimeGrowth, -RetryPolicy) is malformed or cannot apply to this job (nothing was submitted).</summary>
+    InvalidRetryPolicy,
 }

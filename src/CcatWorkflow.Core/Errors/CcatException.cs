@@ -35,7 +35,7 @@ public class CcatException : Exception
         CcatErrorId.InvalidResourceRequirement or CcatErrorId.InvalidEnvironmentVariable
             or CcatErrorId.InvalidSubmission or CcatErrorId.InvalidJobId
             or CcatErrorId.InvalidArraySpec or CcatErrorId.InvalidDependency or CcatErrorId.UnknownBackend
-            or CcatErrorId.InvalidJobName or CcatErrorId.InvalidParameterCombination => CcatErrorKind.InvalidArgument,
+            or CcatErrorId.InvalidJobName or CcatErrorId.InvalidParameterCombination or CcatErrorId.InvalidRetryPolicy => CcatErrorKind.InvalidArgument,
         CcatErrorId.DependencyNeverSatisfied or CcatErrorId.NotSupportedOnBackend or CcatErrorId.JobFailed or CcatErrorId.NoFailedElements => CcatErrorKind.InvalidOperation,
         CcatErrorId.InvalidConfiguration => CcatErrorKind.InvalidData,
         CcatErrorId.JobNotFound or CcatErrorId.KubernetesNotFound => CcatErrorKind.ObjectNotFound,

@@ -7,4 +7,7 @@ public sealed record LogQuery(LogStream Stream = LogStream.All, int? Tail = null
 {
     /// <summary>The whole log, both streams.</summary>
     public static LogQuery All { get; } = new();
+
+    /// <summary>For a job under a retry policy, which attempt's log (1 = the first); null = the latest attempt.</summary>
+    public int? Attempt { get; init; }
 }

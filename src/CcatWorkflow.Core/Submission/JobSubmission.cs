@@ -106,6 +106,9 @@ public sealed record JobSubmission
     /// <summary>For a re-run of an array's failed elements (Submit-CcatJob -RetryFailed): the original array's id, recorded with the new array.</summary>
     public string? RetryOf { get; init; }
 
+    /// <summary>The retry policy (Submit-CcatJob -RetryOn); null for none. docs/retries.md.</summary>
+    public Retries.RetryPolicy? Retry { get; init; }
+
     /// <summary>
     /// Validates environment variable names: no empty name, no '=' and no NUL, in names or
     /// (NUL) values. Values are otherwise passed through exactly. Throws

@@ -22,6 +22,10 @@ namespace CcatWorkflow.Commands;
 /// <para>Follows the output of several jobs at once: lines appear as each job writes them, each carrying its job.</para>
 /// </example>
 /// <example>
+/// <code>$job | Get-CcatJobLog -Attempt 1 -Tail 20</code>
+/// <para>For a job run again by its retry policy (Submit-CcatJob -RetryOn): the last lines of its first attempt; without -Attempt, the latest attempt's log.</para>
+/// </example>
+/// <example>
 /// <code>Get-CcatJobLog -JobId 123456 -Backend Slurm -Stream Error -Follow</code>
 /// <para>Writes the job's standard error as it grows, until the job ends.</para>
 /// </example>
@@ -46,10 +50,15 @@ public sealed class GetCcatJobLogCommand : JobCmdlet
     [Parameter]
     public SwitchParameter Raw { get; set; }
 
+    /// <summary>For a job under a retry policy: which attempt's log (1 = the first; see the job's PreviousAttempts). Default: the latest attempt.</summary>
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int Attempt { get; set; }
+
     /// <inheritdoc />
     protected override void EndProcessing()
     {
-        var query = new LogQuery(Stream, Tail >= 0 ? Tail : null);
+        var query = new LogQuery(Stream, Tail >= 0 ? Tail : null) { Attempt = Attempt > 0 ? Attempt : null };
         if (Targets.Count > 1 && !Raw)
         {
             // Several jobs: lines that carry their job (one job keeps plain strings, as scripts expect).

@@ -144,6 +144,27 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
     [Parameter]
     public DependencyCondition DependencyCondition { get; set; } = DependencyCondition.AfterOk;
 
+    /// <summary>Retry the job when it fails for one of these reasons (OutOfMemory, Timeout, Preempted, NodeFailure, Evicted, NonZeroExit, …). The job keeps its id; each attempt sees CCAT_ATTEMPT. See docs/retries.md.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public HPCJobReason[]? RetryOn { get; set; }
+
+    /// <summary>With -RetryOn: attempts in all, the first included (default 3, at most 20).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public int? MaxAttempts { get; set; }
+
+    /// <summary>With -RetryOn OutOfMemory: the factor memory_gb grows by for the next attempt (default 1.5; capped by RETRY_MAX_MEMORY_GB).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public double? MemoryGrowth { get; set; }
+
+    /// <summary>With -RetryOn Timeout: the factor time_hours grows by for the next attempt (default 2; capped by RETRY_MAX_TIME_HOURS).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public double? TimeGrowth { get; set; }
+
+    /// <summary>The retry policy as one hashtable instead of -RetryOn/-MaxAttempts/-MemoryGrowth/-TimeGrowth. Example: @{ RetryOn = 'OutOfMemory', 'Timeout'; MaxAttempts = 3; MemoryGrowth = 1.5; TimeGrowth = 2 }.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public IDictionary? RetryPolicy { get; set; }
+
     /// <summary>
     /// Re-run only the failed elements of a job array: its id, or its elements (HPCJobInfo
     /// objects or element ids). Submits a new array over exactly the failed indices with the
@@ -309,6 +330,7 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
             WorkingDirectory = FullPath(WorkingDirectory),
             ArrayIndex = ArrayIndex is null ? null : ArrayIndexSpec.Parse(ArrayIndex),
             ThrottleLimit = ThrottleLimit,
+            Retry = BuildRetryPolicy(),
             SchedulerOptions = new JobSchedulerOptions
             {
                 Partition = Partition,
@@ -320,6 +342,22 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
         };
         if (ParameterSetName != RetrySet) submission.Validate(); // a re-run is validated once it has the original's command
         return submission;
+    }
+
+    private Core.Retries.RetryPolicy? BuildRetryPolicy()
+    {
+        var table = Unwrap(RetryPolicy);
+        if (table is not null)
+        {
+            // A list of reasons arrives as object[] of PSObjects: unwrap the elements too.
+            foreach (var key in table.Keys.Cast<object>().ToList())
+            {
+                if (table[key] is object[] items) table[key] = items.Select(i => i is PSObject p ? p.BaseObject : i).ToArray();
+            }
+        }
+
+        return Core.Retries.RetryPolicy.From(RetryOn, MaxAttempts, MemoryGrowth, TimeGrowth, table,
+            Settings.GetFloat("RETRY_MAX_MEMORY_GB"), Settings.GetFloat("RETRY_MAX_TIME_HOURS"));
     }
 
     // The backend of the original array, its failed elements, and the re-run's submission.

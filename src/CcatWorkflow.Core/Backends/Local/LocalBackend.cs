@@ -26,7 +26,9 @@ public sealed partial class LocalBackend : HPCBackend
     internal LocalBackend(LocalBackendOptions options, ILocalJobStore? store = null)
     {
         _options = options;
-        _store = new LoggedJobStore(store ?? options.Store.CreateStore());
+        var raw = store ?? options.Store.CreateStore();
+        _store = new LoggedJobStore(raw);
+        _retryLedger = CreateRetryLedger(raw, options);
         _launcher = new RunnerLauncher(options);
         _inspector = new LocalJobInspector(options, _store);
     }

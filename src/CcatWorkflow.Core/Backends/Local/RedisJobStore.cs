@@ -14,7 +14,7 @@ namespace CcatWorkflow.Core.Backends.Local;
 /// One <see cref="ConnectionMultiplexer"/> per store, made on first use and kept (the backend
 /// lives as long as the module). Reading many jobs is one pipelined batch: one round trip.
 /// </summary>
-internal sealed class RedisJobStore : ILocalJobStore
+internal sealed partial class RedisJobStore : ILocalJobStore
 {
     private readonly LocalStoreOptions _options;
     private readonly SemaphoreSlim _connectGate = new(1, 1);

@@ -116,6 +116,9 @@ public static class SbatchScriptBuilder
         if (options.Account.Length > 0) list.Add("--account=" + options.Account);
         if (options.Qos.Length > 0) list.Add("--qos=" + options.Qos);
         if (ExportOption(submission, options, Environment.GetEnvironmentVariable(SbatchExportVariable)) is { } export) list.Add(export);
+        // Under a retry policy the module is the only one to run a job again (docs/retries.md):
+        // Slurm's own requeue would restart it under the same id, uncounted and ungrown.
+        if (submission.Retry is not null) list.Add("--no-requeue");
         return list;
     }
 

@@ -1,0 +1,257 @@
+using System.Collections.Concurrent;
+using CcatWorkflow.Core.Errors;
+using CcatWorkflow.Core.Logs;
+using CcatWorkflow.Core.Retries;
+using CcatWorkflow.Core.Submission;
+
+namespace CcatWorkflow.Core.Tests.Retries;
+
+/// <summary>
+/// The shared retry rule (HPCBackend.Retries) over a scripted backend whose jobs end at once as
+/// a function of their submission, with the file ledger the Local file store and Slurm use.
+/// Several backend instances over one "cluster" and one ledger folder stand for several processes.
+/// </summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+public sealed class RetryRuleTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("ccat-retry-").FullName;
+    private readonly Cluster _cluster = new();
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    private ScriptedBackend Process(Func<JobSubmission, (HPCJobStatus, HPCJobReason, int?)> outcome) => new(_cluster, _root, outcome);
+
+    // As Wait-CcatJob does: ask until the job has finished (an attempt just submitted reads pending once).
+    private static async Task<HPCJobInfo> SettleAsync(HPCBackend backend, string id)
+    {
+        for (var i = 0; ; i++)
+        {
+            var info = await backend.GetStatusAsync(id, default);
+            if (info.IsFinished || i == 20) return info;
+        }
+    }
+
+    private static int AttemptOf(JobSubmission s) => int.Parse(s.Environment.Single(kv => kv.Key == RetryRules.AttemptVariable).Value, System.Globalization.CultureInfo.InvariantCulture);
+
+    // Out of memory below 3 GiB.
+    private static (HPCJobStatus, HPCJobReason, int?) NeedsThreeGb(JobSubmission s) =>
+        s.Resources.MemoryGb < 3 ? (HPCJobStatus.Failed, HPCJobReason.OutOfMemory, 137) : (HPCJobStatus.Completed, HPCJobReason.None, 0);
+
+    private static JobSubmission Submission(double memoryGb, params HPCJobReason[] on) => new()
+    {
+        ExecutionCommand = "work",
+        JobName = "retry-test",
+        Resources = new ResourceRequirements(1, memoryGb, null, null),
+        Retry = RetryPolicy.From(on.Length == 0 ? [HPCJobReason.OutOfMemory] : on, 4, 1.5, null, null, 256, 168),
+    };
+
+    [Fact]
+    public async Task An_out_of_memory_job_is_retried_with_more_memory_under_its_first_id()
+    {
+        var backend = Process(NeedsThreeGb);
+        var id = (await backend.SubmitJobsAsync(Submission(2), default)).Single();
+        var info = await backend.GetStatusAsync(id, default);
+        Assert.Equal((HPCJobStatus.Pending, 2), (info.Status, info.Attempt)); // the observation that retried it
+        info = await SettleAsync(backend, id);
+
+        Assert.Equal(id, info.JobId);
+        Assert.Equal(HPCJobStatus.Completed, info.Status);
+        Assert.Equal(2, info.Attempt);
+        Assert.NotEqual(id, info.AttemptJobId);
+        Assert.Equal(3, info.RequestedMemoryGb);
+        var first = Assert.Single(info.PreviousAttempts);
+        Assert.Equal((1, id, HPCJobReason.OutOfMemory, 137, 2.0), (first.Attempt, first.JobId, first.Reason, first.ExitCode, first.RequestedMemoryGb));
+        Assert.Equal([1, 2], _cluster.Submitted.Select(AttemptOf).Order());
+    }
+
+    [Fact]
+    public async Task A_failure_not_in_RetryOn_is_not_retried()
+    {
+        var backend = Process(_ => (HPCJobStatus.Failed, HPCJobReason.NonZeroExit, 3));
+        var id = (await backend.SubmitJobsAsync(Submission(1), default)).Single();
+        var info = await backend.GetStatusAsync(id, default);
+        Assert.Equal((HPCJobStatus.Failed, HPCJobReason.NonZeroExit, 1), (info.Status, info.Reason, info.Attempt));
+        Assert.Empty(info.PreviousAttempts);
+        Assert.Single(_cluster.Submitted);
+    }
+
+    [Fact]
+    public async Task Retries_stop_after_MaxAttempts()
+    {
+        var backend = Process(_ => (HPCJobStatus.Failed, HPCJobReason.NodeFailure, null));
+        var id = (await backend.SubmitJobsAsync(Submission(1, HPCJobReason.NodeFailure), default)).Single();
+        var info = await SettleAsync(backend, id);
+        Assert.Equal((HPCJobStatus.Failed, HPCJobReason.NodeFailure, 4), (info.Status, info.Reason, info.Attempt));
+        Assert.Equal([1, 2, 3], info.PreviousAttempts.Select(a => a.Attempt));
+        Assert.Equal(4, _cluster.Submitted.Count);
+        Assert.Equal(4, (await backend.GetStatusAsync(id, default)).Attempt); // asking again makes nothing new
+        Assert.Equal(4, _cluster.Submitted.Count);
+    }
+
+    [Fact]
+    public async Task Many_processes_observing_one_failure_at_once_make_exactly_one_attempt()
+    {
+        var submitter = Process(NeedsThreeGb);
+        var id = (await submitter.SubmitJobsAsync(Submission(2), default)).Single();
+        var observers = Enumerable.Range(0, 16).Select(_ => Process(NeedsThreeGb)).ToList();
+        using var start = new ManualResetEventSlim();
+        var tasks = observers.Select(o => Task.Run(async () =>
+        {
+            start.Wait();
+            return await o.GetStatusAsync(id, default);
+        })).ToList();
+        start.Set();
+        var seen = await Task.WhenAll(tasks);
+
+        Assert.Equal(2, _cluster.Submitted.Count);
+        Assert.Single(_cluster.Submitted, s => AttemptOf(s) == 2);
+        // Every observer reads attempt 2: the winner's job, or the claim being submitted (pending).
+        Assert.All(seen, i => Assert.Equal(2, i.Attempt));
+        Assert.All(seen, i => Assert.Contains(i.Status, new[] { HPCJobStatus.Completed, HPCJobStatus.Pending }));
+        Assert.Equal(HPCJobStatus.Completed, (await submitter.GetStatusAsync(id, default)).Status);
+    }
+
+    [Fact]
+    public async Task A_stopped_job_is_not_retried_and_its_latest_attempt_is_cancelled()
+    {
+        var backend = Process(NeedsThreeGb);
+        _cluster.Hold = true; // jobs stay running until cancelled
+        // Whatever the stopped attempt ends with — here a retryable OutOfMemory — nothing follows it.
+        _cluster.CancelReason = HPCJobReason.OutOfMemory;
+        var id = (await backend.SubmitJobsAsync(Submission(2), default)).Single();
+        await backend.CancelAsync(id, default);
+        _cluster.Hold = false;
+        var info = await Process(NeedsThreeGb).GetStatusAsync(id, default);
+        Assert.Equal((HPCJobStatus.Failed, HPCJobReason.OutOfMemory, 1), (info.Status, info.Reason, info.Attempt));
+        Assert.Single(_cluster.Submitted);
+    }
+
+    [Fact]
+    public async Task Logs_read_the_latest_attempt_or_the_one_asked_for()
+    {
+        var backend = Process(NeedsThreeGb);
+        var id = (await backend.SubmitJobsAsync(Submission(2), default)).Single();
+        var info = await SettleAsync(backend, id);
+        Assert.Equal("log of " + info.AttemptJobId, await backend.ReadLogsAsync(id, LogQuery.All, default));
+        Assert.Equal("log of " + id, await backend.ReadLogsAsync(id, LogQuery.All with { Attempt = 1 }, default));
+        var e = await Assert.ThrowsAsync<CcatException>(() => backend.ReadLogsAsync(id, LogQuery.All with { Attempt = 3 }, default));
+        Assert.Equal(CcatErrorId.JobNotFound, e.ErrorId);
+        Assert.Contains("2 attempts", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_listing_shows_a_retried_job_once_as_its_latest_attempt()
+    {
+        var backend = Process(NeedsThreeGb);
+        var id = (await backend.SubmitJobsAsync(Submission(2), default)).Single();
+        await SettleAsync(backend, id);
+        var listed = await backend.ListAsync(default);
+        var job = Assert.Single(listed);
+        Assert.Equal((id, 2, HPCJobStatus.Completed), (job.JobId, job.Attempt, job.Status));
+    }
+
+    [Fact]
+    public async Task Removal_never_starts_a_retry_and_removes_every_attempt()
+    {
+        var backend = Process(NeedsThreeGb);
+        var id = (await backend.SubmitJobsAsync(Submission(2), default)).Single();
+        // Not observed yet: the removal sees attempt 1 failed and removes it without retrying.
+        var r = Assert.Single(await backend.RemoveJobsAsync([id], false, default));
+        Assert.Null(r.Error);
+        Assert.Single(_cluster.Submitted);
+
+        var second = (await backend.SubmitJobsAsync(Submission(2), default)).Single();
+        var attempt = (await SettleAsync(backend, second)).AttemptJobId;
+        Assert.Null(Assert.Single(await backend.RemoveJobsAsync([second], false, default)).Error);
+        Assert.False(_cluster.Jobs.ContainsKey(second));
+        Assert.False(_cluster.Jobs.ContainsKey(attempt));
+    }
+
+    [Fact]
+    public async Task Claims_are_exclusive_files_one_winner_among_many()
+    {
+        var ledger = new FileRetryLedger(id => Path.Combine(_root, id), "test");
+        Directory.CreateDirectory(Path.Combine(_root, "j1"));
+        await ledger.WritePlanAsync("j1", "{}", default);
+        var wins = await Task.WhenAll(Enumerable.Range(0, 32).Select(i => Task.Run(() => ledger.TryClaimAsync("j1", 2, $"{{\"claimedBy\":\"{i}\"}}", default))));
+        Assert.Equal(1, wins.Count(w => w));
+        var entry = (await ledger.ReadAsync(["j1", "unknown"], default)).Single();
+        Assert.Equal("j1", entry.Key);
+        Assert.Equal([2], entry.Value.Claims.Keys);
+        Assert.Equal("600", Convert.ToString((int)File.GetUnixFileMode(Path.Combine(_root, "j1", FileRetryLedger.ClaimFile(2))), 8));
+    }
+
+    /// <summary>The jobs every "process" sees.</summary>
+    private sealed class Cluster
+    {
+        public ConcurrentDictionary<string, (JobSubmission Submission, HPCJobStatus Status, HPCJobReason Reason, int? Exit)> Jobs { get; } = new(StringComparer.Ordinal);
+
+        public ConcurrentQueue<JobSubmission> SubmittedQueue { get; } = new();
+
+        public IReadOnlyList<JobSubmission> Submitted => SubmittedQueue.ToList();
+
+        public bool Hold { get; set; }
+
+        public HPCJobReason CancelReason { get; set; } = HPCJobReason.Cancelled;
+
+        private int _next;
+
+        public string NextId() => "job" + Interlocked.Increment(ref _next);
+    }
+
+    private sealed class ScriptedBackend(Cluster cluster, string root, Func<JobSubmission, (HPCJobStatus, HPCJobReason, int?)> outcome) : HPCBackend
+    {
+        private readonly FileRetryLedger _ledger = new(id => Path.Combine(root, id), "test ledger");
+
+        public override HPCBackendKind Kind => HPCBackendKind.Local;
+
+        protected override IRetryLedger? RetryLedger => _ledger;
+
+        public override Task<string> SubmitAsync(JobSubmission submission, CancellationToken cancellationToken)
+        {
+            var id = cluster.NextId();
+            Directory.CreateDirectory(Path.Combine(root, id));
+            var (status, reason, exit) = cluster.Hold ? (HPCJobStatus.Running, HPCJobReason.None, null) : outcome(submission);
+            cluster.Jobs[id] = (submission, status, reason, exit);
+            cluster.SubmittedQueue.Enqueue(submission);
+            return Task.FromResult(id);
+        }
+
+        public override string DescribeSubmission(JobSubmission submission) => submission.ExecutionCommand;
+
+        public override Task<IReadOnlyList<JobQueryResult>> GetStatusesAsync(IReadOnlyList<string> jobIds, CancellationToken cancellationToken) =>
+            Task.FromResult<IReadOnlyList<JobQueryResult>>(jobIds.Select(id => cluster.Jobs.TryGetValue(id, out var j)
+                ? new JobQueryResult(id, Info(id, j), null)
+                : new JobQueryResult(id, null, JobNotFound(id))).ToList());
+
+        public override Task<IReadOnlyList<JobQueryResult>> CancelManyAsync(IReadOnlyList<string> jobIds, CancellationToken cancellationToken)
+        {
+            foreach (var id in jobIds)
+            {
+                if (cluster.Jobs.TryGetValue(id, out var j) && j.Status == HPCJobStatus.Running) cluster.Jobs[id] = j with { Status = HPCJobStatus.Failed, Reason = cluster.CancelReason };
+            }
+
+            return Task.FromResult<IReadOnlyList<JobQueryResult>>(jobIds.Select(id => new JobQueryResult(id, null, null)).ToList());
+        }
+
+        public override Task<string> GetLogsAsync(string jobId, LogQuery query, CancellationToken cancellationToken) => Task.FromResult("log of " + jobId);
+
+        public override Task<IReadOnlyList<HPCJobInfo>> ListJobsAsync(CancellationToken cancellationToken) =>
+            Task.FromResult<IReadOnlyList<HPCJobInfo>>(cluster.Jobs.Select(kv => Info(kv.Key, kv.Value)).ToList());
+
+        protected override Task<IReadOnlyList<JobQueryResult>> RemoveFinishedAsync(IReadOnlyList<HPCJobInfo> jobs, CancellationToken cancellationToken)
+        {
+            foreach (var j in jobs)
+            {
+                cluster.Jobs.TryRemove(j.JobId, out _);
+                Directory.Delete(Path.Combine(root, j.JobId), recursive: true);
+            }
+
+            return Task.FromResult<IReadOnlyList<JobQueryResult>>(jobs.Select(j => new JobQueryResult(j.JobId, j, null)).ToList());
+        }
+
+        private HPCJobInfo Info(string id, (JobSubmission Submission, HPCJobStatus Status, HPCJobReason Reason, int? Exit) j) =>
+            new HPCJobInfo(id, Kind, j.Status, j.Submission.JobName, exitCode: j.Exit, reason: j.Reason)
+                .WithSubmission(j.Submission.Resources.Cpu, j.Submission.Resources.MemoryGb, j.Submission.Resources.TimeHours, null, j.Submission.ExecutionCommand, null);
+    }
+}

@@ -1,0 +1,115 @@
+# Retry policies on Kubernetes, against the API-server double of tests/infra/kubernetes: an
+# OOMKilled pod (driven by hand in namespace ccat-manual) retried with more memory, a job past
+# its activeDeadlineSeconds retried with more time and a failure not in -RetryOn left alone
+# (namespace ccat-test really runs commands), and two processes waiting on one failing job
+# making exactly one retry (claims are resourceVersion-conditioned replaces of the record).
+BeforeAll {
+    $started = & bash (Join-Path $PSScriptRoot '../infra/kubernetes/start.sh')
+    if ($LASTEXITCODE -ne 0) { throw "tests/infra/kubernetes/start.sh failed with exit code $LASTEXITCODE" }
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:savedEnvironment = Save-TestEnvironment  # given back in the top-level AfterAll
+    Import-Module (Get-ModuleManifestPath) -Force
+    $script:manifest = Get-ModuleManifestPath
+    $script:pwshDll = Join-Path $PSHOME 'pwsh.dll'
+
+    $script:state = Split-Path -Parent (($started | Where-Object { $_ -like 'KUBECONFIG=*' }) -replace '^KUBECONFIG=', '')
+    $script:url = (Get-Content (Join-Path $script:state 'url') -Raw).Trim()
+    $script:token = (Get-Content (Join-Path $script:state 'token') -Raw).Trim()
+    $script:work = Join-Path ([IO.Path]::GetTempPath()) "ccat-pester-retry-k8s-$PID"
+    Remove-Item -Recurse -Force $script:work -ErrorAction Ignore
+    New-Item -ItemType Directory -Force $script:work | Out-Null
+    Reset-CcatEnvironment -JobDir (Join-Path $script:work 'local-jobs')
+    $env:CCAT_WORKFLOW_MANAGER_HPC_BACKEND = 'kubernetes'
+    $env:CCAT_WORKFLOW_MANAGER_K8S_KUBECONFIG = Join-Path $script:state 'kubeconfig'
+    $env:CCAT_WORKFLOW_MANAGER_K8S_NAMESPACE = 'ccat-test'
+    $env:CCAT_WORKFLOW_MANAGER_POLL_INTERVAL_SECONDS = '0.3'
+
+    function Invoke-Double([string] $Path, $Body) {
+        Invoke-RestMethod -Uri "$($script:url)_double/$Path" -Method Post -SkipCertificateCheck -Body ($Body | ConvertTo-Json -Compress) -ContentType 'application/json'
+    }
+
+    function Invoke-Kube([string] $Path) {
+        Invoke-RestMethod -Uri "$($script:url)$Path" -Headers @{ Authorization = "Bearer $($script:token)" } -SkipCertificateCheck
+    }
+
+    function Start-Waiter([string] $JobId, [string] $Ready, [string] $OutFile) {
+        $file = Join-Path $script:work "$([guid]::NewGuid()).ps1"
+        Set-Content $file "Import-Module '$script:manifest'; `$ErrorActionPreference = 'Stop'; Set-Content '$Ready' ready; Wait-CcatJob -JobId '$JobId' -Backend Kubernetes -Timeout 600 | Export-Clixml '$OutFile'"
+        Start-Process dotnet -ArgumentList @($script:pwshDll, '-NoProfile', '-NonInteractive', '-File', $file) -PassThru
+    }
+
+}
+
+AfterAll {
+    Remove-Item -Recurse -Force $script:work -ErrorAction Ignore
+    Restore-TestEnvironment $script:savedEnvironment
+}
+
+Describe 'Retry policies on Kubernetes' -Tag 'Service', 'Kubernetes' {
+    It 'an OOMKilled job is retried with more memory and completes as attempt 2, both attempts visible' {
+        $env:CCAT_WORKFLOW_MANAGER_K8S_NAMESPACE = 'ccat-manual'
+        try {
+            $job = Submit-CcatJob -ExecutionCommand 'python3 big.py' -JobName 'retry oom' -Resources @{ memory_gb = 0.5 } -RetryOn OutOfMemory -MemoryGrowth 2
+            Invoke-Double "jobs/ccat-manual/$($job.JobId)/state" @{ state = 'terminated'; exitCode = 137; reason = 'OOMKilled' } | Out-Null
+            $second = $job | Get-CcatJobStatus
+            $second.Attempt | Should -Be 2
+            $second.AttemptJobId | Should -Not -Be $job.JobId
+            # Attempt 2's Job asks for the grown memory.
+            $manifest = Invoke-Kube "apis/batch/v1/namespaces/ccat-manual/jobs/$($second.AttemptJobId)"
+            $manifest.spec.template.spec.containers[0].resources.limits.memory | Should -Be '1Gi'
+            Invoke-Double "jobs/ccat-manual/$($second.AttemptJobId)/state" @{ state = 'terminated'; exitCode = 0; reason = 'Completed' } | Out-Null
+            $r = $job | Wait-CcatJob -Timeout 60
+            $r.JobId | Should -Be $job.JobId
+            $r.Status | Should -Be 'Completed'
+            $r.Attempt | Should -Be 2
+            $r.RequestedMemoryGb | Should -Be 1
+            $r.PreviousAttempts[0].JobId | Should -Be $job.JobId
+            $r.PreviousAttempts[0].Reason | Should -Be 'OutOfMemory'
+            $r.PreviousAttempts[0].ExitCode | Should -Be 137
+            # The ledger is in the first attempt's record ConfigMap.
+            $record = Invoke-Kube "api/v1/namespaces/ccat-manual/configmaps/$($job.JobId)"
+            $record.metadata.labels.'ccat-workflow/retry' | Should -Be 'plan'
+            $record.data.'retryAttempt.2' | Should -Match $second.AttemptJobId
+        }
+        finally { $env:CCAT_WORKFLOW_MANAGER_K8S_NAMESPACE = 'ccat-test' }
+    }
+
+    It 'a job past its time limit is retried with more time and completes' {
+        # 0.001 h = 3.6 s (a 4 s deadline), 6 s of work: attempt 2 gets 0.004 h = 14.4 s, rounded up to 15 s.
+        $job = Submit-CcatJob -ExecutionCommand 'echo "attempt $CCAT_ATTEMPT"; sleep 6' -JobName 'retry timeout' -Resources @{ time_hours = 0.001 } -RetryOn Timeout -TimeGrowth 4
+        $r = $job | Wait-CcatJob -Timeout 120
+        $r.Status | Should -Be 'Completed'
+        $r.Attempt | Should -Be 2
+        $r.PreviousAttempts[0].Reason | Should -Be 'Timeout'
+        [Math]::Round($r.RequestedTimeHours * 3600, 3) | Should -Be 15
+        ($job | Get-CcatJobLog -Raw) | Should -Match 'attempt 2'
+    }
+
+    It 'a non-zero exit not in -RetryOn is not retried' {
+        $job = Submit-CcatJob -ExecutionCommand 'exit 3' -JobName 'retry not' -RetryOn OutOfMemory, Timeout -MemoryGrowth 1 -TimeGrowth 1
+        $r = $job | Wait-CcatJob -Timeout 60
+        $r.Status | Should -Be 'Failed'
+        $r.Reason | Should -Be 'NonZeroExit'
+        $r.Attempt | Should -Be 1
+        (Invoke-Kube "api/v1/namespaces/ccat-test/configmaps/$($job.JobId)").data.PSObject.Properties.Name | Should -Not -Contain 'retryAttempt.2'
+    }
+
+    It 'two processes waiting on the same failing job produce exactly one retry' {
+        $runs = Join-Path $script:work 'runs.txt'
+        $go = Join-Path $script:work 'go'
+        $cmd = "echo `"`$CCAT_ATTEMPT`" >> '$runs'; [ `"`$CCAT_ATTEMPT`" -ge 2 ] && exit 0; while [ ! -e '$go' ]; do sleep 0.1; done; exit 1"
+        $job = Submit-CcatJob -ExecutionCommand $cmd -JobName 'retry race' -RetryOn NonZeroExit -MaxAttempts 3
+        $waiters = 1..2 | ForEach-Object { Start-Waiter $job.JobId (Join-Path $script:work "ready-$_") (Join-Path $script:work "out-$_.xml") }
+        Wait-Until { (Test-Path (Join-Path $script:work 'ready-1')) -and (Test-Path (Join-Path $script:work 'ready-2')) } -Seconds 600
+        Start-Sleep -Seconds 1 # both are past their first poll (either order must give one retry)
+        Set-Content $go go
+        $waiters | Wait-Process -Timeout 600
+        $waiters | ForEach-Object { $_.ExitCode | Should -Be 0 }
+        foreach ($i in 1, 2) {
+            $seen = Import-Clixml (Join-Path $script:work "out-$i.xml")
+            $seen.Status.ToString() | Should -Be 'Completed' # deserialized: the enum comes back as a number that prints its name
+            [int] "$($seen.Attempt)" | Should -Be 2
+        }
+        (Get-Content $runs) | Should -Be @('1', '2')
+    }
+}
