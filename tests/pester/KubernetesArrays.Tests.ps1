@@ -149,6 +149,23 @@ Describe 'Kubernetes arrays' -Tag 'Service', 'Kubernetes' {
         { Get-CcatJobLog -JobId $arrayId -ErrorAction Stop } | Should -Throw '*logs are per element*'
     }
 
+    It '-RetryFailed re-runs exactly the failed indices as one new Indexed Job, linked to the original' {
+        $arrayId = $script:oddFail[0].ArrayJobId
+        $null = $script:oddFail | Wait-CcatJob -Timeout 90
+        $again = @(Submit-CcatJob -RetryFailed $arrayId)
+        $again.Count | Should -Be 5
+        $again.ArrayIndex | Should -Be @(1, 3, 5, 7, 9)
+        $newId = $again[0].ArrayJobId
+        $newId | Should -Not -Be $arrayId
+        $again | ForEach-Object { $_.Message | Should -BeLike "Re-run of ${arrayId}_$($_.ArrayIndex)*" }
+        (Invoke-Kube "apis/batch/v1/namespaces/ccat-test/jobs/$newId").spec.completions | Should -Be 5
+        # The same command: each re-run sees its real index (position 3 of the new Job is index 7),
+        # and the odd indices fail again.
+        $done = @($again | Wait-CcatJob -Timeout 90)
+        $done.Status | Should -Be @('Failed', 'Failed', 'Failed', 'Failed', 'Failed')
+        (Get-CcatJobLog -JobId "${newId}_7") | Should -Match 'index 7 completion 3'
+    }
+
     It 'a sparse index list reaches each element as its real index in CCAT_ARRAY_INDEX' {
         $done = @($script:sparse | Wait-CcatJob -Timeout 90)
         $done.ArrayIndex | Should -Be @(2, 5, 9, 11)
