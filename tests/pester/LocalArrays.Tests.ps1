@@ -168,6 +168,19 @@ Describe 'Local arrays with the <Store> store' -ForEach $stores -Tag 'Service', 
         $all | ForEach-Object { $_.Reason | Should -Be ([CcatWorkflow.HPCJobReason]::Cancelled) }
     }
 
+    It 'Remove-CcatJob of a finished array id removes the array and every element: folders and records' {
+        $small = @(Submit-CcatJob -ArrayIndex '0-2' -JobName 'remove me' -ExecutionCommand 'echo done')
+        $arrayId = $small[0].ArrayJobId
+        @($small | Wait-CcatJob -Timeout 120).Status | Should -Be @('Completed', 'Completed', 'Completed')
+        @(Get-ChildItem -LiteralPath $script:dir -Directory -Filter "$arrayId*").Count | Should -Be 4
+        $removed = @(Remove-CcatJob -JobId $arrayId -Backend Local -Confirm:$false -PassThru -ErrorAction Stop)
+        $removed.Count | Should -Be 1
+        @(Get-ChildItem -LiteralPath $script:dir -Directory -Filter "$arrayId*").Count | Should -Be 0
+        foreach ($id in @($arrayId) + $small.JobId) {
+            { Get-CcatJobStatus -JobId $id -Backend Local -ErrorAction Stop } | Should -Throw -ErrorId 'JobNotFound*'
+        }
+    }
+
     It '-WhatIf shows the array and the dependency and submits nothing' {
         $before = @(Get-ChildItem $script:dir).Count
         $text = Get-WhatIfText "Submit-CcatJob -Backend Local -ArrayIndex '0-99:2' -ThrottleLimit 5 -DependsOn '$($script:oddFail[0].ArrayJobId)' -DependencyCondition AfterAny -ExecutionCommand 'true' -WhatIf"

@@ -1,3 +1,4 @@
+using CcatWorkflow.Core.Arrays;
 using CcatWorkflow.Core.Errors;
 
 namespace CcatWorkflow.Core.Backends.Local;
@@ -42,6 +43,20 @@ public sealed partial class LocalBackend
             while (ProcFs.IsAlive(runner.RunnerPid, runner.RunnerStartTicks) && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(100, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        // An array's elements are jobs of their own (a folder and a record each, made when the
+        // array runner started them): removing the array removes them first, so nothing of it
+        // is left behind. An element never started has neither.
+        var records = await RecordMapAsync([id], cancellationToken).ConfigureAwait(false);
+        if (IsArray(records, id))
+        {
+            foreach (var index in IndicesOf(records[id].Record!))
+            {
+                var elementId = ArrayElementId.Format(id, index);
+                if (!Directory.Exists(_inspector.DirectoryOf(elementId).Path)) continue;
+                if (await RemoveOneAsync(elementId, cancellationToken).ConfigureAwait(false) is { } elementError) return elementError;
             }
         }
 
