@@ -147,7 +147,7 @@ public sealed class HPCJobInfo
     public double? AllocatedCpuHours { get; }
 
     /// <summary>For an element of a job array, the array's id; null for a job that is not an array element.</summary>
-    public string? ArrayJobId { get; }
+    public string? ArrayJobId { get; private set; }
 
     /// <summary>For an element of a job array, its index (what the job sees in CCAT_ARRAY_INDEX); null otherwise.</summary>
     public int? ArrayIndex { get; }
@@ -242,6 +242,20 @@ public sealed class HPCJobInfo
         ArgumentException.ThrowIfNullOrEmpty(jobId);
         var copy = (HPCJobInfo)MemberwiseClone();
         copy._jobId = jobId;
+        return copy;
+    }
+
+    /// <summary>
+    /// A copy of this record naming its array by another id (an element of a Kubernetes array
+    /// outside K8S_NAMESPACE names it <c>namespace/name</c>); everything else is kept.
+    /// </summary>
+    /// <param name="arrayJobId">The array's id.</param>
+    /// <returns>A new record; this one is not changed.</returns>
+    public HPCJobInfo WithArrayJobId(string arrayJobId)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(arrayJobId);
+        var copy = (HPCJobInfo)MemberwiseClone();
+        copy.ArrayJobId = arrayJobId;
         return copy;
     }
 

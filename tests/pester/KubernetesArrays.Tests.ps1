@@ -330,3 +330,95 @@ Describe 'Kubernetes dependencies' -Tag 'Service', 'Kubernetes' {
         $err[0].FullyQualifiedErrorId | Should -Match '^InvalidDependency'
     }
 }
+
+Describe 'Kubernetes arrays in a namespace other than K8S_NAMESPACE' -Tag 'Service', 'Kubernetes' {
+    # K8S_NAMESPACE is ccat-workflows (no other test uses it, so its call count is this test's);
+    # the array goes to ccat-test with -Namespace, where pods run.
+    BeforeEach { Use-Kubernetes 'ccat-workflows' }
+
+    It 'status, wait, cancel, logs and removal find the array and its elements by their namespace/name ids; K8S_NAMESPACE is never touched' {
+        $before = Get-NamespaceCalls 'ccat-workflows'
+        $jobs = @(Submit-CcatJob -ArrayIndex '0-2' -Namespace 'ccat-test' -JobName 'pester ns array' `
+                -ExecutionCommand 'echo "element $CCAT_ARRAY_INDEX here"; if [ "$CCAT_ARRAY_INDEX" = 1 ]; then sleep 120; fi')
+        $jobs.Count | Should -Be 3
+        $arrayId = $jobs[0].ArrayJobId
+        $arrayId | Should -Match '^ccat-test/pester-ns-array-[a-z0-9]{5}$'
+        $name = $arrayId.Split('/')[1]
+        $jobs.JobId | Should -Be @(0..2 | ForEach-Object { "${arrayId}_$_" })
+        (Invoke-Kube "apis/batch/v1/namespaces/ccat-test/jobs/$name").spec.completions | Should -Be 3
+
+        $all = @(Get-CcatJobStatus -JobId $arrayId)
+        $all.JobId | Should -Be $jobs.JobId
+        $all | ForEach-Object { $_.ArrayJobId | Should -Be $arrayId; $_.Namespace | Should -Be 'ccat-test' }
+        $one = Get-CcatJobStatus -JobId "${arrayId}_2"
+        $one.JobId | Should -Be "${arrayId}_2"
+        $one.ArrayJobId | Should -Be $arrayId
+        $one.ArrayIndex | Should -Be 2
+
+        (Wait-CcatJob -JobId "${arrayId}_0" -Timeout 90).Status | Should -Be 'Completed'
+        Wait-Until { (Get-CcatJobStatus -JobId "${arrayId}_1").Status -eq 'Running' }
+        Stop-CcatJob -JobId "${arrayId}_1" -Confirm:$false
+        $done = @(Wait-CcatJob -JobId $arrayId -Timeout 90)
+        $done.JobId | Should -Be $jobs.JobId
+        $done.Status | Should -Be @('Completed', 'Failed', 'Completed')
+        $done[1].Reason | Should -Be 'Cancelled'
+        (Get-CcatJobLog -JobId "${arrayId}_2") | Should -Match 'element 2 here'
+        (Get-CcatJobLog -InputObject $done[0]) | Should -Match 'element 0 here'
+
+        $removed = @(Remove-CcatJob -JobId $arrayId -Confirm:$false -PassThru -ErrorAction Stop)
+        $removed.Count | Should -BeGreaterThan 0
+        @((Invoke-Kube "api/v1/namespaces/ccat-test/configmaps?labelSelector=ccat-workflow%2Fjob-id%3D$name").items).Count | Should -Be 0
+        @((Invoke-Kube "apis/batch/v1/namespaces/ccat-test/jobs?labelSelector=ccat-workflow%2Fjob-id%3D$name").items).Count | Should -Be 0
+        $err = $null
+        $null = Get-CcatJobStatus -JobId $arrayId -ErrorAction SilentlyContinue -ErrorVariable err
+        $err[0].FullyQualifiedErrorId | Should -Match '^JobNotFound'
+
+        ((Get-NamespaceCalls 'ccat-workflows') - $before) | Should -Be 0   # before the checks below, which ask there
+        foreach ($kind in 'apis/batch/v1/namespaces/ccat-workflows/jobs', 'api/v1/namespaces/ccat-workflows/configmaps', 'api/v1/namespaces/ccat-workflows/pods') {
+            @((Invoke-Kube "${kind}?labelSelector=ccat-workflow%2Fjob-id%3D$name").items).Count | Should -Be 0
+        }
+    }
+}
+
+Describe 'Kubernetes element logs beyond the pod' -Tag 'Service', 'Kubernetes' {
+    BeforeEach { Use-Kubernetes }
+
+    It 'an element''s log is saved when it is seen ended, bounded, read from there once the TTL took the pods, and removed with the array' {
+        $go = Join-Path $script:work 'element-logs-go'
+        # Element 1 writes more than a ConfigMap may keep; element 2 runs until the test lets it end.
+        $command = ('echo "element $CCAT_ARRAY_INDEX says hello"; ' +
+            'if [ "$CCAT_ARRAY_INDEX" = 1 ]; then head -c 900000 /dev/zero | tr "\0" x; echo; echo last-line; fi; ' +
+            'if [ "$CCAT_ARRAY_INDEX" = 2 ]; then while [ ! -e GO ]; do sleep 0.2; done; fi').Replace('GO', "'$go'")
+        $jobs = @(Submit-CcatJob -ArrayIndex '0-2' -JobName 'pester element logs' -ExecutionCommand $command)
+        $arrayId = $jobs[0].ArrayJobId
+
+        # Whoever sees an element ended saves its log, long before the array ends.
+        @($jobs[0], $jobs[1] | Wait-CcatJob -Timeout 90).Status | Should -Be @('Completed', 'Completed')
+        (Get-CcatJobStatus -InputObject $jobs[2]).IsFinished | Should -BeFalse
+        (Invoke-Kube "api/v1/namespaces/ccat-test/configmaps/$arrayId.0.log").data.log | Should -Match 'element 0 says hello'
+        $big = (Invoke-Kube "api/v1/namespaces/ccat-test/configmaps/$arrayId.1.log").data.log
+        [Text.Encoding]::UTF8.GetByteCount($big) | Should -BeLessOrEqual (768 * 1024)
+        $big | Should -BeLike '`[ccat-workflow: earlier output not kept`]*'
+        $big | Should -Match 'last-line'
+        (Invoke-Kube "api/v1/namespaces/ccat-test/configmaps/$arrayId").data.savedLogs | Should -Be '0,1'
+
+        New-Item -ItemType File $go | Out-Null
+        @($jobs | Wait-CcatJob -Timeout 90).Status | Should -Be @('Completed', 'Completed', 'Completed')
+        Wait-Until { @((Invoke-Kube "apis/batch/v1/namespaces/ccat-test/jobs/$arrayId").status.conditions | Where-Object { $_.type -eq 'Complete' -and $_.status -eq 'True' }).Count -eq 1 }
+        $null = Get-CcatJobStatus -JobId $arrayId   # sees the Job finished: the array's result is recorded
+        (Invoke-Kube "api/v1/namespaces/ccat-test/configmaps/$arrayId").data.capturedAt | Should -Not -BeNullOrEmpty
+
+        # What the TTL controller does: delete the Job, pods first (Foreground).
+        Invoke-Kube "apis/batch/v1/namespaces/ccat-test/jobs/${arrayId}?propagationPolicy=Foreground" -Method Delete | Out-Null
+        Wait-Until { @((Invoke-Kube "api/v1/namespaces/ccat-test/pods?labelSelector=ccat-workflow%2Fjob-id%3D$arrayId").items).Count -eq 0 -and
+            @((Invoke-Kube "apis/batch/v1/namespaces/ccat-test/jobs?labelSelector=ccat-workflow%2Fjob-id%3D$arrayId").items).Count -eq 0 }
+
+        (Get-CcatJobLog -JobId "${arrayId}_2") | Should -Match 'element 2 says hello'
+        (Get-CcatJobLog -JobId "${arrayId}_0") | Should -Match 'element 0 says hello'
+        (Get-CcatJobLog -JobId "${arrayId}_1" -Tail 1) | Should -Match '^last-line'
+        @(Get-CcatJobStatus -JobId $arrayId).Status | Should -Be @('Completed', 'Completed', 'Completed')
+
+        Remove-CcatJob -JobId $arrayId -Confirm:$false -ErrorAction Stop
+        @((Invoke-Kube "api/v1/namespaces/ccat-test/configmaps?labelSelector=ccat-workflow%2Fjob-id%3D$arrayId").items).Count | Should -Be 0
+    }
+}

@@ -249,4 +249,30 @@ public class KubernetesArraysTests
         Assert.Equal("ccat-workflow: the reason", s.Message);
         Assert.Null(s.ExitCode);
     }
+
+    [Fact]
+    public async Task An_element_of_an_array_in_another_namespace_is_known_as_namespace_slash_element()
+    {
+        Assert.True(KubernetesBackend.IsQualifiedJobId("team-a/scan-bcdfg_7"));
+        Assert.True(KubernetesBackend.IsQualifiedJobId("team-a/scan-bcdfg"));
+        Assert.False(KubernetesBackend.IsQualifiedJobId("team-a/Scan_7"));
+        Assert.False(KubernetesBackend.IsQualifiedJobId("team_a/scan-bcdfg_7"));
+        await using var b = new KubernetesBackend(Options);
+        Assert.Equal("scan-bcdfg_7", b.NormalizeJobId("ccat-workflows/scan-bcdfg_7")); // K8S_NAMESPACE's own: the plain id
+        Assert.Equal("team-a/scan-bcdfg_7", b.NormalizeJobId("team-a/scan-bcdfg_7"));
+    }
+
+    [Fact]
+    public void An_elements_saved_log_has_a_valid_name_of_its_own_and_the_record_lists_the_saved_indices()
+    {
+        var name = KubernetesNames.ElementLogConfigMapName("scan-bcdfg", 7);
+        Assert.Equal("scan-bcdfg.7.log", name);
+        Assert.True(KubernetesNames.IsDnsSubdomain(name));
+        Assert.NotEqual(KubernetesNames.LogConfigMapName("scan-bcdfg"), name);
+
+        var record = KubernetesJobSpecBuilder.BuildRecord(Submission("0-9"), Options, "scan-bcdfg", Now);
+        Assert.Empty(KubernetesArrayRecord.FromConfigMap(record)!.SavedLogIndexes);
+        record.Data["savedLogs"] = "0,2-4";
+        Assert.Equal([0, 2, 3, 4], KubernetesArrayRecord.FromConfigMap(record)!.SavedLogIndexes.Order());
+    }
 }

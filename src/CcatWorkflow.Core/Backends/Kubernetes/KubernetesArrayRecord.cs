@@ -14,12 +14,16 @@ namespace CcatWorkflow.Core.Backends.Kubernetes;
 /// and, once captured, <c>elements</c> (one line per finished element:
 /// <c>index|status|reason|exit|startedAt|finishedAt</c>), <c>completedIndexes</c> and
 /// <c>failedIndexes</c> (completion positions, in the Job's own interval form, which the
-/// dependency waiter reads when the Job has gone).
+/// dependency waiter reads when the Job has gone). <c>savedLogs</c> lists the real indices
+/// whose log has been saved in its own ConfigMap (<see cref="KubernetesNames.ElementLogConfigMapName"/>)
+/// when the element was seen ended, so it outlives the pod.
 /// </summary>
 public sealed record KubernetesArrayRecord
 {
     internal const string ArrayIndexKey = "arrayIndex", ThrottleKey = "throttle", CancelledIndexesKey = "cancelledIndexes",
         ElementsKey = "elements", CompletedIndexesKey = "completedIndexes", FailedIndexesKey = "failedIndexes";
+
+    internal const string SavedLogsKey = "savedLogs";
 
     /// <summary>The array's indices.</summary>
     public required ArrayIndexSpec Spec { get; init; }
@@ -32,6 +36,9 @@ public sealed record KubernetesArrayRecord
 
     /// <summary>Captured results by real index.</summary>
     public IReadOnlyDictionary<int, CapturedElement> Captured { get; init; } = new Dictionary<int, CapturedElement>();
+
+    /// <summary>Real indices whose log is saved in its own ConfigMap.</summary>
+    public IReadOnlySet<int> SavedLogIndexes { get; init; } = new HashSet<int>();
 
     /// <summary>True once the whole array's result is recorded.</summary>
     public bool IsCaptured { get; init; }
@@ -77,6 +84,7 @@ public sealed record KubernetesArrayRecord
             CancelledIndexes = KubernetesIndexIntervals.Parse(d.TryGetValue(CancelledIndexesKey, out var cancelled) ? cancelled : null),
             Captured = captured,
             IsCaptured = d.ContainsKey(KubernetesJobRecord.CapturedAtKey),
+            SavedLogIndexes = KubernetesIndexIntervals.Parse(d.TryGetValue(SavedLogsKey, out var saved) ? saved : null),
         };
     }
 

@@ -306,15 +306,20 @@ public sealed partial class KubernetesBackend
         var pods = (await CallAsync($"listing the pods of {jobId}", (c, ct) => c.CoreV1.ListNamespacedPodAsync(_options.Namespace,
             labelSelector: $"{KubernetesNames.JobIdLabel}={arrayId},{KubernetesArraySpecBuilder.CompletionIndexLabel}={position.ToString(CultureInfo.InvariantCulture)}",
             cancellationToken: ct), cancellationToken, jobId).ConfigureAwait(false)).Items;
-        if (NewestPod(pods) is not { } pod) return ""; // not started yet, or removed with the Job by its TTL
+        // No pod: not started yet, or gone with the Job (its TTL): the copy saved when it ended, if any.
+        if (NewestPod(pods) is not { } pod) return await SavedElementLogAsync(jobId, arrayId, index, tail, cancellationToken).ConfigureAwait(false);
 
         try
         {
             return await ReadPodLogAsync(pod.Metadata.Name, tail, cancellationToken).ConfigureAwait(false);
         }
-        catch (CcatException e) when (e.ErrorId is CcatErrorId.KubernetesInvalid or CcatErrorId.KubernetesNotFound)
+        catch (CcatException e) when (e.ErrorId == CcatErrorId.KubernetesInvalid)
         {
-            return ""; // the container has not started (or the pod just went)
+            return ""; // the container has not started
+        }
+        catch (CcatException e) when (e.ErrorId == CcatErrorId.KubernetesNotFound)
+        {
+            return await SavedElementLogAsync(jobId, arrayId, index, tail, cancellationToken).ConfigureAwait(false); // the pod just went
         }
     }
 

@@ -10,8 +10,10 @@ namespace CcatWorkflow.Core.Backends.Kubernetes;
 /// carries its namespace, <c>namespace/name</c> (kubectl's form), so status, cancel, logs and
 /// removal find it from any session. Each of those entry points hands the ids of another
 /// namespace to a backend for that namespace (same settings otherwise; made once per
-/// namespace) and gives the answers back under the qualified ids. The listing (Get-CcatJob)
-/// covers K8S_NAMESPACE: listing every namespace would need cluster-wide rights.
+/// namespace) and gives the answers back under the qualified ids. An array there is
+/// <c>namespace/name</c> too, and so are its elements (<c>namespace/name_index</c>) and their
+/// <see cref="HPCJobInfo.ArrayJobId"/>. The listing (Get-CcatJob) covers K8S_NAMESPACE: listing
+/// every namespace would need cluster-wide rights.
 /// </summary>
 public sealed partial class KubernetesBackend
 {
@@ -25,9 +27,12 @@ public sealed partial class KubernetesBackend
         return slash < 0 ? (null, jobId) : (jobId[..slash], jobId[(slash + 1)..]);
     }
 
-    /// <summary>True for a <c>namespace/name</c> id whose both parts are valid names.</summary>
+    /// <summary>
+    /// True for a <c>namespace/name</c> id: a valid namespace name, then a Job name or an array
+    /// element's id (<c>name_index</c>).
+    /// </summary>
     public static bool IsQualifiedJobId(string? jobId) =>
-        jobId is not null && SplitJobId(jobId) is ({ } ns, var name) && KubernetesNames.IsValidJobId(ns) && KubernetesNames.IsValidJobId(name);
+        jobId is not null && SplitJobId(jobId) is ({ } ns, var name) && KubernetesNames.IsValidJobId(ns) && IsValidId(name);
 
     /// <inheritdoc />
     public override IReadOnlyCollection<string> SchedulerOptionNames { get; } = [nameof(JobSchedulerOptions.Namespace)];
@@ -98,12 +103,16 @@ public sealed partial class KubernetesBackend
     {
         var byAsked = asked.Zip(given).GroupBy(p => p.First, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First().Second, StringComparer.Ordinal);
         string Qualified(string name) => ns is null ? name : ns + "/" + name;
+        // An element names its array by the array's qualified id as well.
+        HPCJobInfo QualifiedInfo(HPCJobInfo info) => info.WithJobId(Qualified(info.JobId)) is var q && info.ArrayJobId is { } array
+            ? q.WithArrayJobId(Qualified(array))
+            : q;
         return results.Select(r => byAsked.TryGetValue(r.JobId, out var id)
             ? r with
             {
                 JobId = id,
-                Info = r.Info?.WithJobId(Qualified(r.Info.JobId)),
-                Elements = r.Elements?.Select(e => e.WithJobId(Qualified(e.JobId))).ToList(),
+                Info = r.Info is null ? null : QualifiedInfo(r.Info),
+                Elements = r.Elements?.Select(QualifiedInfo).ToList(),
             }
             : r).ToList();
     }

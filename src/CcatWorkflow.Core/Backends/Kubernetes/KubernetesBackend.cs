@@ -184,15 +184,19 @@ public sealed partial class KubernetesBackend : HPCBackend
         // JOB_RETENTION_DAYS set: records of jobs whose Job is gone are removed once older, as
         // sacct forgets purged jobs.
         var cutoff = _time.GetUtcNow() - retention;
-        var expired = mapped.Values
+        var expired = ExpiredWithinBudget(mapped.Values
             .Where(s => !s.JobExists && s.Info.IsFinished)
-            .Where(s => (s.Info.FinishedAt ?? s.Info.SubmittedAt ?? DateTimeOffset.MaxValue) < cutoff)
-            .Take(MaxPrunePerListing)
-            .ToList();
+            .Where(s => (s.Info.FinishedAt ?? s.Info.SubmittedAt ?? DateTimeOffset.MaxValue) < cutoff));
         foreach (var s in expired)
         {
             var id = s.Info.JobId;
             await BestEffortAsync((c, ct) => c.CoreV1.DeleteNamespacedConfigMapAsync(KubernetesNames.LogConfigMapName(id), _options.Namespace, cancellationToken: ct), cancellationToken).ConfigureAwait(false);
+            foreach (var index in (s.Elements ?? []).Select(e => e.ArrayIndex).OfType<int>())
+            {
+                // An array's elements' saved logs (KubernetesBackend.ElementLogs).
+                await BestEffortAsync((c, ct) => c.CoreV1.DeleteNamespacedConfigMapAsync(KubernetesNames.ElementLogConfigMapName(id, index), _options.Namespace, cancellationToken: ct), cancellationToken).ConfigureAwait(false);
+            }
+
             // A Secret whose owner reference could not be set at submission is left to here.
             await BestEffortAsync((c, ct) => c.CoreV1.DeleteNamespacedSecretAsync(id, _options.Namespace, cancellationToken: ct), cancellationToken).ConfigureAwait(false);
             if (await BestEffortAsync((c, ct) => c.CoreV1.DeleteNamespacedConfigMapAsync(id, _options.Namespace, cancellationToken: ct), cancellationToken).ConfigureAwait(false))
@@ -202,6 +206,25 @@ public sealed partial class KubernetesBackend : HPCBackend
         }
 
         return Newest(mapped.Values.SelectMany(s => s.Elements ?? [s.Info]));
+    }
+
+    // Deletes per listing at most (an array costs one per element log besides its record), beyond
+    // the first expired job, which is always taken so a large array is pruned too.
+    private const int MaxPruneDeletesPerListing = 500;
+
+    private static List<KubernetesStatus> ExpiredWithinBudget(IEnumerable<KubernetesStatus> expired)
+    {
+        var taken = new List<KubernetesStatus>();
+        var deletes = 0;
+        foreach (var s in expired)
+        {
+            var cost = 3 + (s.Elements?.Count ?? 0);
+            if (taken.Count > 0 && (taken.Count >= MaxPrunePerListing || deletes + cost > MaxPruneDeletesPerListing)) break;
+            taken.Add(s);
+            deletes += cost;
+        }
+
+        return taken;
     }
 
     private static List<HPCJobInfo> Newest(IEnumerable<HPCJobInfo> infos) =>
@@ -266,6 +289,9 @@ public sealed partial class KubernetesBackend : HPCBackend
             if (s is not null) result[id] = s;
         }
 
+        // Ended array elements' logs, saved before their pods go (KubernetesBackend.ElementLogs).
+        await SaveElementLogsAsync(result.Values, arrays, pods, cancellationToken).ConfigureAwait(false);
+
         // One-off captures, a few at a time: a burst of finished jobs must not hammer the API server.
         using var gate = new SemaphoreSlim(4);
         await Task.WhenAll(result.Values.Where(s => s.NeedsCapture).DistinctBy(s => s.ArrayId ?? s.Info.JobId, StringComparer.Ordinal).Select(async s =>
@@ -304,31 +330,8 @@ public sealed partial class KubernetesBackend : HPCBackend
         var pod = NewestPod(pods);
         if (pod is not null && pod.Status?.ContainerStatuses?.Any(c => c.State?.Terminated is not null) == true)
         {
-            try
-            {
-                var text = await ReadPodLogAsync(pod.Metadata.Name, null, cancellationToken).ConfigureAwait(false);
-                var cm = new V1ConfigMap
-                {
-                    ApiVersion = "v1",
-                    Kind = "ConfigMap",
-                    Metadata = new V1ObjectMeta
-                    {
-                        Name = KubernetesNames.LogConfigMapName(id),
-                        Labels = KubernetesNames.OwnedLabels(id, "log"),
-                    },
-                    Data = new Dictionary<string, string> { ["log"] = LimitLog(text) },
-                };
-                await CallAsync($"saving the log of {id}", (c, ct) => c.CoreV1.CreateNamespacedConfigMapAsync(cm, _options.Namespace, cancellationToken: ct), cancellationToken, id).ConfigureAwait(false);
-                logCaptured = true;
-            }
-            catch (CcatException e) when (e.ErrorId == CcatErrorId.KubernetesConflict)
-            {
-                logCaptured = true; // another session captured it first
-            }
-            catch (CcatException)
-            {
-                // The pod or its log is already gone, or the write was refused: keep the state anyway.
-            }
+            // When the pod or its log is already gone, or the write is refused, the state is kept anyway.
+            logCaptured = await SaveLogAsync(id, KubernetesNames.LogConfigMapName(id), pod.Metadata.Name, id, cancellationToken).ConfigureAwait(false);
         }
 
         var patch = JsonSerializer.Serialize(new { data = KubernetesJobRecord.CaptureData(status.Info, logCaptured, _time.GetUtcNow()) });

@@ -122,6 +122,13 @@ public static partial class KubernetesNames
     /// <summary>The name of the ConfigMap that holds a job's captured log.</summary>
     public static string LogConfigMapName(string jobId) => jobId + ".log"; // a dot can never be in a job id
 
+    /// <summary>
+    /// The name of the ConfigMap that holds the saved log of element <paramref name="index"/> of
+    /// array <paramref name="arrayId"/> (an element id's '_' is not allowed in a name).
+    /// </summary>
+    public static string ElementLogConfigMapName(string arrayId, int index) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{arrayId}.{index}.log");
+
     private static string Sanitize(string name, int maxLength)
     {
         var sb = new StringBuilder(name.Length);
