@@ -82,6 +82,35 @@ public class SlurmRestTests
     }
 
     [Fact]
+    public void Accounting_integers_are_64_bit_in_every_form_without_a_per_property_converter()
+    {
+        const string json = """
+            {"jobs":[{"job_id":"5443","name":"big","unknown_here":[{"x":1}],
+              "time":{"elapsed":{"set":true,"infinite":false,"number":4294967296},"submission":1796669833,"start":"1796669834",
+                      "end":{"set":false,"number":0},"total":{"seconds":18446744073709551615,"microseconds":7}},
+              "array":{"job_id":0,"task_id":{"set":true,"infinite":true,"number":0}},
+              "exit_code":{"status":"SIGNALED","return_code":null,"signal":{"signal_id":"9","name":"KILL"}},
+              "tres":{"allocated":[{"type":"cpu","count":4294967297}]},
+              "steps":[{"tres":{"requested":{"max":[{"type":"mem","count":"5000000000"}]}}}]}],
+             "errors":[],"meta":{"plugin":{"type":"openapi/dbv0.0.38"}}}
+            """;
+        var job = Assert.Single(JsonSerializer.Deserialize(json, SlurmRestJson.Context.DbJobsResponse)!.Jobs!);
+        Assert.Equal(5443L, job.JobId);
+        Assert.Equal(4294967296L, job.Time!.Elapsed);
+        Assert.Equal(1796669833L, job.Time.Submission);
+        Assert.Equal(1796669834L, job.Time.Start);
+        Assert.Null(job.Time.End);
+        Assert.Equal(long.MaxValue, job.Time.Total!.Seconds);
+        Assert.Equal(7L, job.Time.Total.Microseconds);
+        Assert.Equal(0L, job.Array!.JobId);
+        Assert.Null(job.Array.TaskId);
+        Assert.Null(job.ExitCode!.ReturnCode);
+        Assert.Equal(9L, job.ExitCode.Signal!.SignalId);
+        Assert.Equal(4294967297L, Assert.Single(job.Tres!.Allocated!).Count);
+        Assert.Equal(5_000_000_000L, Assert.Single(job.Steps![0].Tres!.Requested!.Max!).Count);
+    }
+
+    [Fact]
     public void Signals_and_pending_exit_codes_read_as_sacct_writes_them()
     {
         Assert.Equal(new SlurmExitCode(0, 9), SlurmRestTransport.ExitCodeOf(new SlurmDbApi.ExitCode { Status = "SIGNALED", Signal = new SlurmDbApi.Signal { SignalId = 9 } }));

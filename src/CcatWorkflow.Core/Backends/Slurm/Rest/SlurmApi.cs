@@ -156,11 +156,16 @@ public static class SlurmApi
         public string? JobSubmitUserMsg { get; init; }
     }
 
-    /// <summary><c>GET /slurm/vX/jobs</c> and <c>/job/{id}</c>.</summary>
-    public sealed record JobsResponse : ErrorsOnly
+    /// <summary>
+    /// A list of jobs, in the one shape both families answer with: <c>GET /slurm/vX/jobs</c> and
+    /// <c>/job/{id}</c> (<typeparamref name="TJob"/> = <see cref="Job"/>), and
+    /// <c>GET /slurmdb/vX/jobs</c> and <c>/job/{id}</c> (<see cref="SlurmDbApi.DbJob"/>).
+    /// </summary>
+    /// <typeparam name="TJob">The family's job record.</typeparam>
+    public sealed record JobsResponse<TJob> : ErrorsOnly
     {
         /// <summary>The jobs.</summary>
-        public IReadOnlyList<Job>? Jobs { get; init; }
+        public IReadOnlyList<TJob>? Jobs { get; init; }
     }
 
     /// <summary>One job as the controller holds it (what squeue shows).</summary>

@@ -1,30 +1,23 @@
-using System.Text.Json.Serialization;
-
 namespace CcatWorkflow.Core.Backends.Slurm.Rest;
 
 /// <summary>
 /// The accounting API of slurmrestd (<c>/slurmdb/v0.0.36</c> … <c>v0.0.38</c>): jobs with their
 /// steps, which carry the metrics (TotalCPU in <c>steps[].time.total</c>; peak memory in
 /// <c>steps[].tres.requested.max</c>, type mem, bytes — TRESUsageInMax despite its name). Only
-/// the fields read are declared; unknown ones are ignored; every integer is 64-bit.
+/// the fields read are declared; unknown ones are ignored; every integer is a <c>long?</c>, read
+/// by <see cref="FlexibleInt64Converter"/>, which <see cref="SlurmRestJson"/> registers once for
+/// every such property (no per-property attribute to forget). The same records serve
+/// v0.0.36 to v0.0.38: their shapes agree on every field read.
 /// </summary>
 public static class SlurmDbApi
 {
     /// <summary>The versions the module speaks, newest first.</summary>
     public static IReadOnlyList<string> Versions { get; } = ["v0.0.38", "v0.0.37", "v0.0.36"];
 
-    /// <summary><c>GET /slurmdb/vX/jobs</c> and <c>/job/{id}</c>.</summary>
-    public sealed record DbJobsResponse : SlurmApi.ErrorsOnly
-    {
-        /// <summary>The jobs.</summary>
-        public IReadOnlyList<DbJob>? Jobs { get; init; }
-    }
-
-    /// <summary>One job's accounting record.</summary>
+    /// <summary>One job's accounting record (the answer is a <see cref="SlurmApi.JobsResponse{TJob}"/> of them).</summary>
     public sealed record DbJob
     {
         /// <summary>The job's own (raw) id.</summary>
-        [JsonConverter(typeof(FlexibleInt64Converter))]
         public long? JobId { get; init; }
         /// <summary>The job name.</summary>
         public string? Name { get; init; }
@@ -63,7 +56,6 @@ public static class SlurmDbApi
         /// <summary>The status word.</summary>
         public string? Status { get; init; }
         /// <summary>The code (unreliable on 22.05, see <see cref="DbJob.ExitCode"/>).</summary>
-        [JsonConverter(typeof(FlexibleInt64Converter))]
         public long? ReturnCode { get; init; }
         /// <summary>The signal, when SIGNALED.</summary>
         public Signal? Signal { get; init; }
@@ -73,7 +65,6 @@ public static class SlurmDbApi
     public sealed record Signal
     {
         /// <summary>Its number.</summary>
-        [JsonConverter(typeof(FlexibleInt64Converter))]
         public long? SignalId { get; init; }
         /// <summary>Its name.</summary>
         public string? Name { get; init; }
@@ -83,16 +74,12 @@ public static class SlurmDbApi
     public sealed record Times
     {
         /// <summary>Seconds it ran.</summary>
-        [JsonConverter(typeof(FlexibleInt64Converter))]
         public long? Elapsed { get; init; }
         /// <summary>Submission (epoch seconds).</summary>
-        [JsonConverter(typeof(FlexibleInt64Converter))]
         public long? Submission { get; init; }
         /// <summary>Start (epoch seconds; 0 = not started).</summary>
-        [JsonConverter(typeof(FlexibleInt64Converter))]
         public long? Start { get; init; }
         /// <summary>End (epoch seconds; 0 = not ended).</summary>
-        [JsonConverter(typeof(FlexibleInt64Converter))]
         public long? End { get; init; }
         /// <summary>User + system CPU time (TotalCPU).</summary>
         public CpuTime? Total { get; init; }
@@ -102,10 +89,8 @@ public static class SlurmDbApi
     public sealed record CpuTime
     {
         /// <summary>Whole seconds.</summary>
-        [JsonConverter(typeof(FlexibleInt64Converter))]
         public long? Seconds { get; init; }
         /// <summary>Microseconds on top.</summary>
-        [JsonConverter(typeof(FlexibleInt64Converter))]
         public long? Microseconds { get; init; }
 
         /// <summary>As a span; null when neither part is given.</summary>
@@ -125,10 +110,8 @@ public static class SlurmDbApi
     public sealed record ArrayInfo
     {
         /// <summary>The array's id; 0 when not an array.</summary>
-        [JsonConverter(typeof(FlexibleInt64Converter))]
         public long? JobId { get; init; }
         /// <summary>The element's index.</summary>
-        [JsonConverter(typeof(FlexibleInt64Converter))]
         public long? TaskId { get; init; }
         /// <summary>The indexes a compressed (still pending) record stands for.</summary>
         public string? Task { get; init; }
@@ -147,7 +130,6 @@ public static class SlurmDbApi
         /// <summary>cpu, mem, node, fs…</summary>
         public string? Type { get; init; }
         /// <summary>The count (bytes for mem in a step's usage, MiB in an allocation).</summary>
-        [JsonConverter(typeof(FlexibleInt64Converter))]
         public long? Count { get; init; }
     }
 

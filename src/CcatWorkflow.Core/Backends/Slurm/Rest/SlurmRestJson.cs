@@ -17,6 +17,8 @@ internal static class SlurmRestJson
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         NumberHandling = JsonNumberHandling.AllowReadingFromString,
+        // Every long? of every type, once: a property without its own attribute is 64-bit all the same.
+        Converters = { new FlexibleInt64Converter() },
     });
 }
 
@@ -74,9 +76,9 @@ public sealed class FlexibleInt64Converter : JsonConverter<long?>
 
 /// <summary>The types exchanged with slurmrestd.</summary>
 [JsonSerializable(typeof(SlurmApi.PingResponse))]
-[JsonSerializable(typeof(SlurmApi.JobsResponse))]
+[JsonSerializable(typeof(SlurmApi.JobsResponse<SlurmApi.Job>), TypeInfoPropertyName = "JobsResponse")]
 [JsonSerializable(typeof(SlurmApi.SubmitRequest))]
 [JsonSerializable(typeof(SlurmApi.SubmitResponse))]
 [JsonSerializable(typeof(SlurmApi.ErrorsOnly))]
-[JsonSerializable(typeof(SlurmDbApi.DbJobsResponse))]
+[JsonSerializable(typeof(SlurmApi.JobsResponse<SlurmDbApi.DbJob>), TypeInfoPropertyName = "DbJobsResponse")]
 internal sealed partial class SlurmRestJsonContext : JsonSerializerContext;
