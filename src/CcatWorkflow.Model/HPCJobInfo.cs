@@ -150,7 +150,7 @@ public sealed class HPCJobInfo
     public string? ArrayJobId { get; private set; }
 
     /// <summary>For an element of a job array, its index (what the job sees in CCAT_ARRAY_INDEX); null otherwise.</summary>
-    public int? ArrayIndex { get; }
+    public int? ArrayIndex { get; private set; }
 
     /// <summary>CPUs asked for at submission; null when not asked (the backend's default applied).</summary>
     public int? RequestedCpu => _requestedCpu;
@@ -246,20 +246,6 @@ public sealed class HPCJobInfo
     }
 
     /// <summary>
-    /// A copy of this record naming its array by another id (an element of a Kubernetes array
-    /// outside K8S_NAMESPACE names it <c>namespace/name</c>); everything else is kept.
-    /// </summary>
-    /// <param name="arrayJobId">The array's id.</param>
-    /// <returns>A new record; this one is not changed.</returns>
-    public HPCJobInfo WithArrayJobId(string arrayJobId)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(arrayJobId);
-        var copy = (HPCJobInfo)MemberwiseClone();
-        copy.ArrayJobId = arrayJobId;
-        return copy;
-    }
-
-    /// <summary>
     /// Which attempt this is: 1 for a job as first submitted; under a retry policy
     /// (Submit-CcatJob -RetryOn), the number of the latest attempt, which every cmdlet on
     /// <see cref="JobId"/> reads.
@@ -292,6 +278,22 @@ public sealed class HPCJobInfo
         copy._jobId = logicalJobId;
         copy._attempt = attempt;
         copy._previousAttempts = previousAttempts?.ToArray() ?? [];
+        return copy;
+    }
+
+    /// <summary>
+    /// A copy of this record as element <paramref name="arrayIndex"/> of array
+    /// <paramref name="arrayJobId"/> (ArrayJobId and ArrayIndex set, everything else kept): the
+    /// latest attempt of a retried array element, which the backend ran as a job of its own.
+    /// </summary>
+    /// <param name="arrayJobId">The array's id.</param>
+    /// <param name="arrayIndex">The element's index.</param>
+    public HPCJobInfo WithArrayElement(string arrayJobId, int arrayIndex)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(arrayJobId);
+        var copy = (HPCJobInfo)MemberwiseClone();
+        copy.ArrayJobId = arrayJobId;
+        copy.ArrayIndex = arrayIndex;
         return copy;
     }
 

@@ -104,8 +104,8 @@ public sealed partial class KubernetesBackend
         var byAsked = asked.Zip(given).GroupBy(p => p.First, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First().Second, StringComparer.Ordinal);
         string Qualified(string name) => ns is null ? name : ns + "/" + name;
         // An element names its array by the array's qualified id as well.
-        HPCJobInfo QualifiedInfo(HPCJobInfo info) => info.WithJobId(Qualified(info.JobId)) is var q && info.ArrayJobId is { } array
-            ? q.WithArrayJobId(Qualified(array))
+        HPCJobInfo QualifiedInfo(HPCJobInfo info) => info.WithJobId(Qualified(info.JobId)) is var q && info is { ArrayJobId: { } array, ArrayIndex: { } index }
+            ? q.WithArrayElement(Qualified(array), index)
             : q;
         return results.Select(r => byAsked.TryGetValue(r.JobId, out var id)
             ? r with
