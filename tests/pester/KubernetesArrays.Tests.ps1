@@ -159,6 +159,7 @@ Describe 'Kubernetes arrays' -Tag 'Service', 'Kubernetes' {
         $newId | Should -Not -Be $arrayId
         $again | ForEach-Object { $_.Message | Should -BeLike "Re-run of ${arrayId}_$($_.ArrayIndex)*" }
         (Invoke-Kube "apis/batch/v1/namespaces/ccat-test/jobs/$newId").spec.completions | Should -Be 5
+        (Invoke-Kube "api/v1/namespaces/ccat-test/configmaps/$newId").data.retryOf | Should -Be $arrayId   # the link, recorded
         # The same command: each re-run sees its real index (position 3 of the new Job is index 7),
         # and the odd indices fail again.
         $done = @($again | Wait-CcatJob -Timeout 90)

@@ -275,4 +275,12 @@ public class KubernetesArraysTests
         record.Data["savedLogs"] = "0,2-4";
         Assert.Equal([0, 2, 3, 4], KubernetesArrayRecord.FromConfigMap(record)!.SavedLogIndexes.Order());
     }
+
+    [Fact]
+    public void A_re_run_of_failed_elements_records_the_original_array()
+    {
+        var rerun = KubernetesJobSpecBuilder.BuildRecord(Submission("1,3") with { RetryOf = "scan-bcdfg" }, Options, "scan-hjklm", Now);
+        Assert.Equal("scan-bcdfg", rerun.Data["retryOf"]);
+        Assert.False(KubernetesJobSpecBuilder.BuildRecord(Submission("1,3"), Options, "scan-hjklm", Now).Data.ContainsKey("retryOf"));
+    }
 }

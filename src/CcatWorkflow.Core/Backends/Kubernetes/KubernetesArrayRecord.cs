@@ -16,7 +16,8 @@ namespace CcatWorkflow.Core.Backends.Kubernetes;
 /// <c>failedIndexes</c> (completion positions, in the Job's own interval form, which the
 /// dependency waiter reads when the Job has gone). <c>savedLogs</c> lists the real indices
 /// whose log has been saved in its own ConfigMap (<see cref="KubernetesNames.ElementLogConfigMapName"/>)
-/// when the element was seen ended, so it outlives the pod.
+/// when the element was seen ended, so it outlives the pod. <c>retryOf</c>, on an array made by
+/// <c>Submit-CcatJob -RetryFailed</c>, names the original array.
 /// </summary>
 public sealed record KubernetesArrayRecord
 {
@@ -24,6 +25,9 @@ public sealed record KubernetesArrayRecord
         ElementsKey = "elements", CompletedIndexesKey = "completedIndexes", FailedIndexesKey = "failedIndexes";
 
     internal const string SavedLogsKey = "savedLogs";
+
+    // Set on a re-run made by -RetryFailed: the original array's id.
+    internal const string RetryOfKey = "retryOf";
 
     /// <summary>The array's indices.</summary>
     public required ArrayIndexSpec Spec { get; init; }

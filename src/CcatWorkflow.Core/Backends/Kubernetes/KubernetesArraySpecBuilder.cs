@@ -76,6 +76,8 @@ public static class KubernetesArraySpecBuilder
         if (submission.ArrayIndex is not { } array) return;
         data[KubernetesArrayRecord.ArrayIndexKey] = array.Text;
         if (submission.ThrottleLimit is { } throttle) data[KubernetesArrayRecord.ThrottleKey] = throttle.ToString(CultureInfo.InvariantCulture);
+        // A re-run of another array's failed elements (-RetryFailed) keeps the link, as on Slurm and Local.
+        if (submission.RetryOf is { } original) data[KubernetesArrayRecord.RetryOfKey] = original;
     }
 
     /// <summary>
