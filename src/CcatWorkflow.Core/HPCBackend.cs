@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using CcatWorkflow.Core.Arrays;
 using CcatWorkflow.Core.Errors;
 using CcatWorkflow.Core.Logs;
 using CcatWorkflow.Core.Retries;
@@ -56,15 +57,36 @@ public abstract partial class HPCBackend : IAsyncDisposable
     public abstract Task<string> SubmitAsync(JobSubmission submission, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Primitive: submits a validated job, job array or dependent job and returns the id of
-    /// every job it made: the one job's id, or one element id (<c>&lt;arrayId&gt;_&lt;index&gt;</c>)
-    /// per index of the array. The default submits one job with <see cref="SubmitAsync"/>; it
-    /// is reached only when <see cref="EnsureSupported"/> let the submission through, so
-    /// backends that declare <see cref="SupportsArrays"/> or <see cref="SupportsDependencies"/>
-    /// override it.
+    /// Submits a validated job, job array or dependent job and returns the id of every job it
+    /// made: the one job's id, or one element id (<c>&lt;arrayId&gt;_&lt;index&gt;</c>) per index
+    /// of the array. The rule, once for every backend: a dependency's parents are decided first
+    /// (<see cref="OutstandingParentsAsync"/>), then one <see cref="SubmitAsync"/> makes the job
+    /// or the whole array. Reached only when <see cref="EnsureSupported"/> let the submission
+    /// through.
     /// </summary>
-    public virtual async Task<IReadOnlyList<string>> SubmitElementsAsync(JobSubmission submission, CancellationToken cancellationToken) =>
-        [await SubmitAsync(submission, cancellationToken).ConfigureAwait(false)];
+    public virtual async Task<IReadOnlyList<string>> SubmitElementsAsync(JobSubmission submission, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(submission);
+        if (submission.Dependency is { } dependency)
+        {
+            submission = submission with { Dependency = await OutstandingParentsAsync(dependency, cancellationToken).ConfigureAwait(false) };
+        }
+
+        var id = await SubmitAsync(submission, cancellationToken).ConfigureAwait(false);
+        return submission.ArrayIndex is { } array
+            ? array.Indices.Select(i => ArrayElementId.Format(id, i)).ToList()
+            : [id];
+    }
+
+    /// <summary>
+    /// Primitive: the parents of <paramref name="dependency"/> the backend must still wait for,
+    /// in the form its own mechanism takes; null when every parent has already met the
+    /// condition. Refuses an id that is not the backend's (<see cref="CcatErrorId.InvalidDependency"/>)
+    /// and a finished parent that can never meet it (<see cref="CcatErrorId.DependencyNeverSatisfied"/>).
+    /// The default passes the dependency on unchanged.
+    /// </summary>
+    protected virtual Task<JobDependency?> OutstandingParentsAsync(JobDependency dependency, CancellationToken cancellationToken) =>
+        Task.FromResult<JobDependency?>(dependency);
 
     /// <summary>Primitive: true when this backend runs job arrays (<see cref="JobSubmission.ArrayIndex"/>).</summary>
     public virtual bool SupportsArrays => false;

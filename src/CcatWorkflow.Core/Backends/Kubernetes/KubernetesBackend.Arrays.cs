@@ -39,29 +39,15 @@ public sealed partial class KubernetesBackend
     // ------------------------------------------------------------------ submit
 
     /// <summary>
-    /// Submits (one Job, one record, whatever the number of elements) and returns the job id or
-    /// one element id per index. With a dependency the parents are read first (three list
-    /// calls): finished parents that meet the condition are left out, one that never can
-    /// refuses the submission with <see cref="CcatErrorId.DependencyNeverSatisfied"/>.
+    /// The parents the waiter must still wait for, in its form (<c>job</c>, <c>array</c> or
+    /// <c>array:position</c>), read first in three list calls (one Job and one record per
+    /// array, whatever the number of elements, are made after): finished parents that meet the
+    /// condition are left out, one that never can refuses the submission with
+    /// <see cref="CcatErrorId.DependencyNeverSatisfied"/>; null when none is left.
     /// </summary>
-    public override async Task<IReadOnlyList<string>> SubmitElementsAsync(JobSubmission submission, CancellationToken cancellationToken)
+    protected override async Task<JobDependency?> OutstandingParentsAsync(JobDependency dependency, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(submission);
-        if (submission.Dependency is { } dependency)
-        {
-            submission = submission with { Dependency = await OutstandingParentsAsync(dependency, cancellationToken).ConfigureAwait(false) };
-        }
-
-        var id = await SubmitAsync(submission, cancellationToken).ConfigureAwait(false);
-        return submission.ArrayIndex is { } array
-            ? array.Indices.Select(i => ArrayElementId.Format(id, i)).ToList()
-            : [id];
-    }
-
-    // The parents the waiter must still wait for, in its form ("job", "array" or "array:position");
-    // null when every parent has already met the condition.
-    private async Task<JobDependency?> OutstandingParentsAsync(JobDependency dependency, CancellationToken cancellationToken)
-    {
+        ArgumentNullException.ThrowIfNull(dependency);
         foreach (var id in dependency.ParentIds.Where(i => !IsValidId(i)))
         {
             throw new CcatException(CcatErrorId.InvalidDependency, $"-DependsOn '{id}' is not a Kubernetes job id (a Job name, or <name>_<index> for an array element).", id);

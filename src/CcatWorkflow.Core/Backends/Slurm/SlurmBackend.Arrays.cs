@@ -19,29 +19,14 @@ public sealed partial class SlurmBackend
     public override bool SupportsDependencies => true;
 
     /// <summary>
-    /// Submits with one sbatch call and returns the job's id, or one element id per index of
-    /// the array (<c>123_0 … 123_99</c>). With a dependency, the parents' status is read first
-    /// (one squeue and one sacct call): finished parents that meet the condition are left out,
-    /// one that can never meet it refuses the submission with
-    /// <see cref="CcatErrorId.DependencyNeverSatisfied"/>.
+    /// The parents Slurm must still be told about, read first (one squeue and one sacct call;
+    /// the array is then one sbatch call, <c>123_0 … 123_99</c>): finished parents that meet the
+    /// condition are left out, one that can never meet it refuses the submission with
+    /// <see cref="CcatErrorId.DependencyNeverSatisfied"/>; null when none is left.
     /// </summary>
-    public override async Task<IReadOnlyList<string>> SubmitElementsAsync(JobSubmission submission, CancellationToken cancellationToken)
+    protected override async Task<JobDependency?> OutstandingParentsAsync(JobDependency dependency, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(submission);
-        if (submission.Dependency is { } dependency)
-        {
-            submission = submission with { Dependency = await OutstandingParentsAsync(dependency, cancellationToken).ConfigureAwait(false) };
-        }
-
-        var id = await SubmitAsync(submission, cancellationToken).ConfigureAwait(false);
-        return submission.ArrayIndex is { } array
-            ? array.Indices.Select(i => ArrayElementId.Format(id, i)).ToList()
-            : [id];
-    }
-
-    // The parents Slurm must still be told about; null when every one has already met the condition.
-    private async Task<JobDependency?> OutstandingParentsAsync(JobDependency dependency, CancellationToken cancellationToken)
-    {
+        ArgumentNullException.ThrowIfNull(dependency);
         foreach (var id in dependency.ParentIds.Where(i => !SlurmJobId.IsValid(i)))
         {
             throw new CcatException(CcatErrorId.InvalidDependency, $"-DependsOn '{id}' is not a Slurm job id (expected 123, or 123_7 for an array element).", id);
