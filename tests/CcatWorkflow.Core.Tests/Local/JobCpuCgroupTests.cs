@@ -146,4 +146,15 @@ public sealed class JobCpuCgroupTests
         Assert.Null(cgroup);
         Assert.Contains("cpu", why, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_cpu_hierarchy_where_no_folder_can_be_made_gives_no_cpu_cgroup_and_a_reason()
+    {
+        // /proc takes no new folder, not even from root: as a hierarchy not writable to the runner
+        var cgroup = JobCpuCgroup.TryCreate("xunit-unwritable", 1, out var why, "cgroup /proc/ccat-no-cgroup cgroup rw,cpu 0 0\n");
+
+        Assert.Null(cgroup);
+        Assert.False(string.IsNullOrEmpty(why));
+        Assert.False(Directory.Exists("/proc/ccat-no-cgroup"));
+    }
 }
