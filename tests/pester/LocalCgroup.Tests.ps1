@@ -127,9 +127,10 @@ Describe 'Local cpu with the <Store> store' -ForEach $stores -Tag 'Service', 'Lo
         # CPU with dozens of busy processes about — and a quota it never reaches cannot bind.
         # For this test the job cgroups' parent weighs as much as the kernel allows (restored
         # after), so the two loops could use both CPUs and only the quota holds them to one.
-        if ($script:cpuKernel) { New-Item -ItemType Directory -Force (Join-Path $script:cpuRoot 'ccat-workflow') | Out-Null }
-        $weightFile = @('cpu.shares', 'cpu.weight') | ForEach-Object { Join-Path $script:cpuRoot "ccat-workflow/$_" } |
-            Where-Object { $script:cpuKernel -and (Test-Path $_) } | Select-Object -First 1
+        $weightFile = if ($script:cpuKernel) {
+            New-Item -ItemType Directory -Force (Join-Path $script:cpuRoot 'ccat-workflow') | Out-Null
+            @('cpu.shares', 'cpu.weight') | ForEach-Object { Join-Path $script:cpuRoot "ccat-workflow/$_" } | Where-Object { Test-Path $_ } | Select-Object -First 1
+        }
         $savedWeight = if ($weightFile) { (Get-Content $weightFile).Trim() }
         try {
             if ($weightFile) { Set-Content $weightFile $(if ($weightFile -like '*shares') { 262144 } else { 10000 }) }
