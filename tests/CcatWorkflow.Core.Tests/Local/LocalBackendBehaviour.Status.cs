@@ -19,9 +19,9 @@ public abstract partial class LocalBackendBehaviour
         await EventuallyAsync(() => RawRecordAsync(id).GetAwaiter().GetResult()?["status"] == "failed", "the runner recorded the result in the store");
         await EventuallyAsync(() => new LocalJobDirectory(Path.Combine(JobRoot, id)).ProbeLock() == RunnerLockState.Free, "the runner ended");
 
-        // Every job file unreadable: a look at any of them would make this job's status an error.
+        // job.json and result.json unreadable: a look at either would make this job's status an error.
         var dir = new LocalJobDirectory(Path.Combine(JobRoot, id));
-        foreach (var name in new[] { LocalJobDirectory.SpecFile, LocalJobDirectory.RunnerFile, LocalJobDirectory.ResultFile })
+        foreach (var name in new[] { LocalJobDirectory.SpecFile, LocalJobDirectory.ResultFile })
         {
             File.WriteAllText(dir.FilePath(name), "not json");
         }
