@@ -3,9 +3,10 @@ using System.Globalization;
 namespace CcatWorkflow.Core.Backends.Local;
 
 /// <summary>
-/// What an array's folder says about its runner, for the elements it has not started yet. Read
-/// once per status call and array: the elements of a 500-element array share one look at the
-/// runner's lock, runner.json and cancel requests, not 500.
+/// What an array's record and folder say, for the elements its runner has not started yet.
+/// Worked out once per status call and array: the elements of a 500-element array share one
+/// parse of its index spec and one look at its runner's lock, runner.json and cancel requests,
+/// not 500 of each.
 /// </summary>
 public sealed partial class LocalBackend
 {
@@ -54,6 +55,27 @@ public sealed partial class LocalBackend
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return null; // asked element by element instead
+        }
+    }
+
+    /// <summary>What one status call has worked out about the arrays it read: each array's indices and runner, once.</summary>
+    private sealed class ArrayLooks(LocalBackend backend)
+    {
+        private readonly Dictionary<string, HashSet<int>> _indices = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, ArrayRunnerLook> _runners = new(StringComparer.Ordinal);
+
+        /// <summary>True when <paramref name="index"/> is one of the array's indices (its spec parsed once per call).</summary>
+        public bool HasIndex(string arrayId, IReadOnlyDictionary<string, string> arrayRecord, int index)
+        {
+            if (!_indices.TryGetValue(arrayId, out var set)) _indices[arrayId] = set = [.. IndicesOf(arrayRecord)];
+            return set.Contains(index);
+        }
+
+        /// <summary>The array's runner, looked at on first use in this call.</summary>
+        public ArrayRunnerLook Runner(string arrayId, LocalJobRecord arrayRecord)
+        {
+            if (!_runners.TryGetValue(arrayId, out var look)) _runners[arrayId] = look = backend.LookAtArrayRunner(arrayId, arrayRecord);
+            return look;
         }
     }
 

@@ -102,7 +102,7 @@ public sealed partial class LocalBackend
             .Where(e => !records.ContainsKey(e)).ToList();
         foreach (var (k, v) in await RecordMapAsync(elementIds, cancellationToken).ConfigureAwait(false)) records[k] = v;
 
-        var arrayRunners = new Dictionary<string, ArrayRunnerLook>(StringComparer.Ordinal); // each array's runner looked at once
+        var looks = new ArrayLooks(this); // each array's indices and runner worked out once per call, not per element
         var results = new List<JobQueryResult>(asked.Count);
         for (var i = 0; i < asked.Count; i++)
         {
@@ -115,11 +115,11 @@ public sealed partial class LocalBackend
 
             if (IsArray(records, id))
             {
-                results.Add(await ArrayResultAsync(given, id, records, arrayRunners, cancellationToken).ConfigureAwait(false));
+                results.Add(await ArrayResultAsync(given, id, records, looks, cancellationToken).ConfigureAwait(false));
                 continue;
             }
 
-            var r = await ElementOrJobAsync(id, records, arrayRunners, cancellationToken).ConfigureAwait(false);
+            var r = await ElementOrJobAsync(id, records, looks, cancellationToken).ConfigureAwait(false);
             results.Add(r with { JobId = given });
         }
 
@@ -127,12 +127,12 @@ public sealed partial class LocalBackend
     }
 
     private async Task<JobQueryResult> ArrayResultAsync(string given, string arrayId, Dictionary<string, (IReadOnlyDictionary<string, string>? Record, CcatException? Error)> records,
-        Dictionary<string, ArrayRunnerLook> arrayRunners, CancellationToken cancellationToken)
+        ArrayLooks looks, CancellationToken cancellationToken)
     {
         var elements = new List<HPCJobInfo>();
         foreach (var index in IndicesOf(records[arrayId].Record!))
         {
-            var r = await ElementOrJobAsync(ArrayElementId.Format(arrayId, index), records, arrayRunners, cancellationToken).ConfigureAwait(false);
+            var r = await ElementOrJobAsync(ArrayElementId.Format(arrayId, index), records, looks, cancellationToken).ConfigureAwait(false);
             if (r.Error is { } e) return new JobQueryResult(given, null, e);
             elements.Add(r.Info!);
         }
@@ -142,7 +142,7 @@ public sealed partial class LocalBackend
 
     /// <summary>One job or element (never an array's own id) from the records read.</summary>
     private async Task<JobQueryResult> ElementOrJobAsync(string id, Dictionary<string, (IReadOnlyDictionary<string, string>? Record, CcatException? Error)> records,
-        Dictionary<string, ArrayRunnerLook> arrayRunners, CancellationToken cancellationToken)
+        ArrayLooks looks, CancellationToken cancellationToken)
     {
         var (record, error) = records.TryGetValue(id, out var found) ? found : (null, null);
         if (error is not null) return new JobQueryResult(id, null, error);
@@ -150,8 +150,8 @@ public sealed partial class LocalBackend
         if (record is null)
         {
             if (!element || !IsArray(records, arrayId)) return new JobQueryResult(id, null, NotFound(id));
-            if (!IndicesOf(records[arrayId].Record!).Contains(index)) return new JobQueryResult(id, null, NotFound(id));
-            if (await UnstartedAsync(id, arrayId, index, new LocalJobRecord(records[arrayId].Record!), arrayRunners, cancellationToken).ConfigureAwait(false) is { } pending)
+            if (!looks.HasIndex(arrayId, records[arrayId].Record!, index)) return new JobQueryResult(id, null, NotFound(id));
+            if (await UnstartedAsync(id, arrayId, index, new LocalJobRecord(records[arrayId].Record!), looks, cancellationToken).ConfigureAwait(false) is { } pending)
             {
                 return new JobQueryResult(id, pending, null);
             }
@@ -181,13 +181,13 @@ public sealed partial class LocalBackend
     /// An element with no record yet: pending while its array runner lives (or is being
     /// started), failed (lost) when the array runner ended without starting it. Null when the
     /// element's folder has appeared meanwhile: its own record then tells. The array runner is
-    /// looked at once per call (<paramref name="arrayRunners"/>), not once per element.
+    /// looked at once per call (<paramref name="looks"/>), not once per element.
     /// </summary>
     private Task<HPCJobInfo?> UnstartedAsync(string id, string arrayId, int index, LocalJobRecord array,
-        Dictionary<string, ArrayRunnerLook> arrayRunners, CancellationToken cancellationToken)
+        ArrayLooks looks, CancellationToken cancellationToken)
     {
         _ = cancellationToken;
-        if (!arrayRunners.TryGetValue(arrayId, out var look)) arrayRunners[arrayId] = look = LookAtArrayRunner(arrayId, array);
+        var look = looks.Runner(arrayId, array);
         var name = array.Get(LocalJobRecord.Name);
         var submitted = array.Time(LocalJobRecord.SubmittedAt);
         HPCJobInfo? info;
