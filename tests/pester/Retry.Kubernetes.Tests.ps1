@@ -4,40 +4,10 @@
 # (namespace ccat-test really runs commands), and two processes waiting on one failing job
 # making exactly one retry (claims are resourceVersion-conditioned replaces of the record).
 BeforeAll {
-    $started = & bash (Join-Path $PSScriptRoot '../infra/kubernetes/start.sh')
-    if ($LASTEXITCODE -ne 0) { throw "tests/infra/kubernetes/start.sh failed with exit code $LASTEXITCODE" }
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
     $script:savedEnvironment = Save-TestEnvironment  # given back in the top-level AfterAll
     Import-Module (Get-ModuleManifestPath) -Force
-    $script:manifest = Get-ModuleManifestPath
-    $script:pwshDll = Join-Path $PSHOME 'pwsh.dll'
-
-    $script:state = Split-Path -Parent (($started | Where-Object { $_ -like 'KUBECONFIG=*' }) -replace '^KUBECONFIG=', '')
-    $script:url = (Get-Content (Join-Path $script:state 'url') -Raw).Trim()
-    $script:token = (Get-Content (Join-Path $script:state 'token') -Raw).Trim()
-    $script:work = Join-Path ([IO.Path]::GetTempPath()) "ccat-pester-retry-k8s-$PID"
-    Remove-Item -Recurse -Force $script:work -ErrorAction Ignore
-    New-Item -ItemType Directory -Force $script:work | Out-Null
-    Reset-CcatEnvironment -JobDir (Join-Path $script:work 'local-jobs')
-    $env:CCAT_WORKFLOW_MANAGER_HPC_BACKEND = 'kubernetes'
-    $env:CCAT_WORKFLOW_MANAGER_K8S_KUBECONFIG = Join-Path $script:state 'kubeconfig'
-    $env:CCAT_WORKFLOW_MANAGER_K8S_NAMESPACE = 'ccat-test'
-    $env:CCAT_WORKFLOW_MANAGER_POLL_INTERVAL_SECONDS = '0.3'
-
-    function Invoke-Double([string] $Path, $Body) {
-        Invoke-RestMethod -Uri "$($script:url)_double/$Path" -Method Post -SkipCertificateCheck -Body ($Body | ConvertTo-Json -Compress) -ContentType 'application/json'
-    }
-
-    function Invoke-Kube([string] $Path) {
-        Invoke-RestMethod -Uri "$($script:url)$Path" -Headers @{ Authorization = "Bearer $($script:token)" } -SkipCertificateCheck
-    }
-
-    function Start-Waiter([string] $JobId, [string] $Ready, [string] $OutFile) {
-        $file = Join-Path $script:work "$([guid]::NewGuid()).ps1"
-        Set-Content $file "Import-Module '$script:manifest'; `$ErrorActionPreference = 'Stop'; Set-Content '$Ready' ready; Wait-CcatJob -JobId '$JobId' -Backend Kubernetes -Timeout 600 | Export-Clixml '$OutFile'"
-        Start-Process dotnet -ArgumentList @($script:pwshDll, '-NoProfile', '-NonInteractive', '-File', $file) -PassThru
-    }
-
+    $script:work = (Use-CcatKubernetesDouble -Name 'retry-k8s' -PollSeconds '0.3').Work
 }
 
 AfterAll {
@@ -50,14 +20,14 @@ Describe 'Retry policies on Kubernetes' -Tag 'Service', 'Kubernetes' {
         $env:CCAT_WORKFLOW_MANAGER_K8S_NAMESPACE = 'ccat-manual'
         try {
             $job = Submit-CcatJob -ExecutionCommand 'python3 big.py' -JobName 'retry oom' -Resources @{ memory_gb = 0.5 } -RetryOn OutOfMemory -MemoryGrowth 2
-            Invoke-Double "jobs/ccat-manual/$($job.JobId)/state" @{ state = 'terminated'; exitCode = 137; reason = 'OOMKilled' } | Out-Null
+            Invoke-KubeDouble "jobs/ccat-manual/$($job.JobId)/state" @{ state = 'terminated'; exitCode = 137; reason = 'OOMKilled' } | Out-Null
             $second = $job | Get-CcatJobStatus
             $second.Attempt | Should -Be 2
             $second.AttemptJobId | Should -Not -Be $job.JobId
             # Attempt 2's Job asks for the grown memory.
             $manifest = Invoke-Kube "apis/batch/v1/namespaces/ccat-manual/jobs/$($second.AttemptJobId)"
             $manifest.spec.template.spec.containers[0].resources.limits.memory | Should -Be '1Gi'
-            Invoke-Double "jobs/ccat-manual/$($second.AttemptJobId)/state" @{ state = 'terminated'; exitCode = 0; reason = 'Completed' } | Out-Null
+            Invoke-KubeDouble "jobs/ccat-manual/$($second.AttemptJobId)/state" @{ state = 'terminated'; exitCode = 0; reason = 'Completed' } | Out-Null
             $r = $job | Wait-CcatJob -Timeout 60
             $r.JobId | Should -Be $job.JobId
             $r.Status | Should -Be 'Completed'
@@ -99,16 +69,13 @@ Describe 'Retry policies on Kubernetes' -Tag 'Service', 'Kubernetes' {
         $go = Join-Path $script:work 'go'
         $cmd = "echo `"`$CCAT_ATTEMPT`" >> '$runs'; [ `"`$CCAT_ATTEMPT`" -ge 2 ] && exit 0; while [ ! -e '$go' ]; do sleep 0.1; done; exit 1"
         $job = Submit-CcatJob -ExecutionCommand $cmd -JobName 'retry race' -RetryOn NonZeroExit -MaxAttempts 3
-        $waiters = 1..2 | ForEach-Object { Start-Waiter $job.JobId (Join-Path $script:work "ready-$_") (Join-Path $script:work "out-$_.xml") }
-        Wait-Until { (Test-Path (Join-Path $script:work 'ready-1')) -and (Test-Path (Join-Path $script:work 'ready-2')) } -Seconds 600
-        Start-Sleep -Seconds 1 # both are past their first poll (either order must give one retry)
-        Set-Content $go go
-        $waiters | Wait-Process -Timeout 600
-        $waiters | ForEach-Object { $_.ExitCode | Should -Be 0 }
-        foreach ($i in 1, 2) {
-            $seen = Import-Clixml (Join-Path $script:work "out-$i.xml")
-            $seen.Status.ToString() | Should -Be 'Completed' # deserialized: the enum comes back as a number that prints its name
-            [int] "$($seen.Attempt)" | Should -Be 2
+        $seen = Invoke-CcatWaiterRace -JobId $job.JobId -Backend Kubernetes -Folder $script:work -Release {
+            Start-Sleep -Seconds 1 # both are past their first poll (either order must give one retry)
+            Set-Content $go go
+        }
+        foreach ($one in $seen) {
+            $one.Status.ToString() | Should -Be 'Completed' # deserialized: the enum comes back as a number that prints its name
+            [int] "$($one.Attempt)" | Should -Be 2
         }
         (Get-Content $runs) | Should -Be @('1', '2')
     }

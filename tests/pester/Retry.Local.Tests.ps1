@@ -13,29 +13,8 @@ BeforeAll {
     $script:savedEnvironment = Save-TestEnvironment  # given back in the top-level AfterAll
     Import-Module (Get-ModuleManifestPath) -Force
     & bash (Join-Path (Get-RepoRoot) 'tests/infra/redis/start.sh') | Out-Null
-    $script:pwshDll = Join-Path $PSHOME 'pwsh.dll'
-    $script:manifest = Get-ModuleManifestPath
 
-    function Use-Store([string] $Store) {
-        $dir = Join-Path $TestDrive "retry-$Store"
-        Reset-CcatEnvironment -JobDir $dir
-        $env:CCAT_WORKFLOW_MANAGER_LOCAL_JOB_STORE = $Store
-        $env:CCAT_WORKFLOW_MANAGER_POLL_INTERVAL_SECONDS = '0.2'
-        if ($Store -eq 'redis') {
-            $env:CCAT_WORKFLOW_MANAGER_REDIS_HOST = '127.0.0.1'
-            $env:CCAT_WORKFLOW_MANAGER_REDIS_PORT = '16379'
-            $env:CCAT_WORKFLOW_MANAGER_REDIS_KEY_PREFIX = "ccat-test:$([guid]::NewGuid().ToString('N'))"
-        }
-        $dir
-    }
-
-    # A pwsh process (this process's environment) that says it is ready, then waits for the job.
-    function Start-Waiter([string] $JobId, [string] $Ready, [string] $OutFile) {
-        $file = Join-Path $TestDrive "$([guid]::NewGuid()).ps1"
-        Set-Content $file "Import-Module '$script:manifest'; `$ErrorActionPreference = 'Stop'; Set-Content '$Ready' ready; Wait-CcatJob -JobId '$JobId' -Backend Local -Timeout 600 | Export-Clixml '$OutFile'"
-        Start-Process dotnet -ArgumentList @($script:pwshDll, '-NoProfile', '-NonInteractive', '-File', $file) -PassThru
-    }
-
+    function Use-Store([string] $Store) { Use-CcatLocalStore -Root $TestDrive -Store $Store -Name 'retry' -PollSeconds '0.2' }
 }
 
 Describe 'Retry policies on Local with the <Store> store' -ForEach $stores -Tag 'Service', 'Local', 'Redis' {
@@ -94,17 +73,13 @@ Describe 'Retry policies on Local with the <Store> store' -ForEach $stores -Tag 
         # Attempt 1 waits for the go file, then fails; attempt 2 succeeds. Each run appends its attempt.
         $cmd = "echo `"`$CCAT_ATTEMPT`" >> '$runs'; [ `"`$CCAT_ATTEMPT`" -ge 2 ] && exit 0; while [ ! -e '$go' ]; do sleep 0.1; done; exit 1"
         $job = Submit-CcatJob -ExecutionCommand $cmd -JobName 'retry race' -RetryOn NonZeroExit -MaxAttempts 3
-        $waiters = 1..2 | ForEach-Object { Start-Waiter $job.JobId (Join-Path $TestDrive "ready-$Store-$_") (Join-Path $TestDrive "out-$Store-$_.xml") }
-        Wait-Until { (Test-Path (Join-Path $TestDrive "ready-$Store-1")) -and (Test-Path (Join-Path $TestDrive "ready-$Store-2")) } -Seconds 600
-        Start-Sleep -Seconds 1 # both are past their first poll (not a correctness margin: either order must give one retry)
-        Set-Content $go go
-        $waiters | Wait-Process -Timeout 600
-        $waiters | ForEach-Object { $_.ExitCode | Should -Be 0 }
-
-        foreach ($i in 1, 2) {
-            $seen = Import-Clixml (Join-Path $TestDrive "out-$Store-$i.xml")
-            $seen.Status.ToString() | Should -Be 'Completed' # deserialized: the enum comes back as a number that prints its name
-            [int] "$($seen.Attempt)" | Should -Be 2
+        $seen = Invoke-CcatWaiterRace -JobId $job.JobId -Backend Local -Folder $TestDrive -Release {
+            Start-Sleep -Seconds 1 # both are past their first poll (not a correctness margin: either order must give one retry)
+            Set-Content $go go
+        }
+        foreach ($one in $seen) {
+            $one.Status.ToString() | Should -Be 'Completed' # deserialized: the enum comes back as a number that prints its name
+            [int] "$($one.Attempt)" | Should -Be 2
         }
         # Exactly two runs: attempt 1 and one attempt 2.
         (Get-Content $runs) | Should -Be @('1', '2')
