@@ -79,4 +79,56 @@ Describe 'Retry policies on Kubernetes' -Tag 'Service', 'Kubernetes' {
         }
         (Get-Content $runs) | Should -Be @('1', '2')
     }
+
+    It 'an array element that fails for a retried reason is retried alone and completes; the array reads Completed' {
+        # One Indexed Job; element 1's attempt 1 exits 1 (NonZeroExit, retried), attempt 2 succeeds.
+        $cmd = 'echo "element $CCAT_ARRAY_INDEX attempt $CCAT_ATTEMPT"; [ "$CCAT_ARRAY_INDEX" = 1 ] && [ "$CCAT_ATTEMPT" = 1 ] && exit 1; exit 0'
+        $jobs = @(Submit-CcatJob -ArrayIndex '0-2' -ExecutionCommand $cmd -JobName 'retry array' -Resources @{ memory_gb = 0.25 } -RetryOn NonZeroExit -MaxAttempts 3 -MemoryGrowth 2)
+        $arrayId = $jobs[0].ArrayJobId
+        $done = @($jobs | Wait-CcatJob -Timeout 180 | Sort-Object ArrayIndex)
+        $done.Status | Should -Be @('Completed', 'Completed', 'Completed')
+        $done.Attempt | Should -Be @(1, 2, 1)
+        $one = $done[1]
+        $one.JobId | Should -Be "${arrayId}_1"
+        $one.ArrayJobId | Should -Be $arrayId
+        $one.AttemptJobId | Should -Not -Match '_'
+        $one.RequestedMemoryGb | Should -Be 0.25 -Because 'memory grows after OutOfMemory only'
+        $one.PreviousAttempts[0].JobId | Should -Be "${arrayId}_1"
+        $one.PreviousAttempts[0].Reason | Should -Be 'NonZeroExit'
+        # The array counts each element's latest attempt: waiting on its id ends with every element
+        # completed, and -RetryFailed finds nothing to re-run.
+        $all = @(Wait-CcatJob -JobId $arrayId -Backend Kubernetes -Timeout 120 | Sort-Object ArrayIndex)
+        $all.Status | Should -Be @('Completed', 'Completed', 'Completed')
+        $all.Attempt | Should -Be @(1, 2, 1)
+        Submit-CcatJob -RetryFailed $arrayId -Backend Kubernetes -ErrorVariable none -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $none[0].FullyQualifiedErrorId | Should -BeLike 'NoFailedElements,*'
+        (Get-CcatJobLog -JobId "${arrayId}_1" -Backend Kubernetes -Raw) | Should -Match 'element 1 attempt 2'
+        # The ledger is in the array's record ConfigMap, apart from other elements'.
+        $record = Invoke-Kube "api/v1/namespaces/ccat-test/configmaps/$arrayId"
+        $record.metadata.labels.'ccat-workflow/retry' | Should -Be 'plan'
+        $record.data.'retryElement.1.attempt.2' | Should -Match $one.AttemptJobId
+    }
+
+    It 'an array element failing for a reason not in -RetryOn is not retried' {
+        $jobs = @(Submit-CcatJob -ArrayIndex '0-2' -ExecutionCommand '[ "$CCAT_ARRAY_INDEX" = 2 ] && exit 3; exit 0' -JobName 'retry array not' -RetryOn OutOfMemory, Timeout -MemoryGrowth 1 -TimeGrowth 1)
+        $arrayId = $jobs[0].ArrayJobId
+        $done = @($jobs | Wait-CcatJob -Timeout 120 | Sort-Object ArrayIndex)
+        $done.Status | Should -Be @('Completed', 'Completed', 'Failed')
+        $done[2].Reason | Should -Be 'NonZeroExit'
+        $done.Attempt | Should -Be @(1, 1, 1)
+        (Get-CcatJobStatus -JobId $arrayId -Backend Kubernetes | Where-Object Status -EQ 'Failed').ArrayIndex | Should -Be 2
+        (Invoke-Kube "api/v1/namespaces/ccat-test/configmaps/$arrayId").data.PSObject.Properties.Name | Should -Not -Contain 'retryElement.2.attempt.2'
+    }
+
+    It 'two processes waiting on the same failing array element produce exactly one retry of it' {
+        $race = Invoke-CcatElementRace -Backend Kubernetes -Folder $script:work
+        foreach ($one in $race.Seen) {
+            $one.Status.ToString() | Should -Be 'Completed' # deserialized: the enum comes back as a number that prints its name
+            [int] "$($one.Attempt)" | Should -Be 2
+        }
+        # Exactly one new attempt of element 1, none of the others; the array completes.
+        $race.Runs | Should -Be @('0-1', '1-1', '1-2', '2-1')
+        @(Get-CcatJobStatus -JobId $race.ArrayId -Backend Kubernetes).Status | Should -Be @('Completed', 'Completed', 'Completed')
+    }
 }
+

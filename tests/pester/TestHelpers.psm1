@@ -228,6 +228,30 @@ function Invoke-CcatWaiterRace {
     $out | ForEach-Object { Import-Clixml $_ }
 }
 
+function Invoke-CcatElementRace {
+    <#
+    .SYNOPSIS
+        Two processes observing one failed array element: submits a 3-element array under
+        -RetryOn NonZeroExit whose element 1 fails its first attempt once released, races two
+        waiters on that element (Invoke-CcatWaiterRace), then waits for the whole array. Every
+        run appends "<index>-<attempt>" to a file. Returns @{ ArrayId; Seen (each waiter's
+        result); Runs (the file's lines, sorted) }.
+    #>
+    param([Parameter(Mandatory)] [string] $Backend, [Parameter(Mandatory)] [string] $Folder)
+    $runs = Join-Path $Folder "element-runs-$([guid]::NewGuid().ToString('N')).txt"
+    $go = "$runs.go"
+    $cmd = "echo `"`$CCAT_ARRAY_INDEX-`$CCAT_ATTEMPT`" >> '$runs'; [ `"`$CCAT_ARRAY_INDEX`" = 1 ] || exit 0; [ `"`$CCAT_ATTEMPT`" -ge 2 ] && exit 0; while [ ! -e '$go' ]; do sleep 0.1; done; exit 1"
+    $jobs = @(Submit-CcatJob -Backend $Backend -ArrayIndex '0-2' -ExecutionCommand $cmd -JobName 'retry array race' -RetryOn NonZeroExit -MaxAttempts 3)
+    $arrayId = $jobs[0].ArrayJobId
+    $seen = Invoke-CcatWaiterRace -JobId "${arrayId}_1" -Backend $Backend -Folder $Folder -Release {
+        Wait-Until { (Test-Path $runs) -and ((Get-Content $runs) -contains '1-1') } -What 'element 1 runs' -Seconds 300
+        Start-Sleep -Seconds 2 # both are past their first poll (not a correctness margin: either order must give one retry)
+        Set-Content $go go
+    }
+    $null = $jobs | Wait-CcatJob -Timeout 300
+    @{ ArrayId = $arrayId; Seen = $seen; Runs = @(Get-Content $runs | Sort-Object) }
+}
+
 Export-ModuleMember -Function Get-RepoRoot, Get-ModuleManifestPath, Reset-CcatEnvironment, Get-JobDirEntry, Get-WhatIfText,
     Save-TestEnvironment, Restore-TestEnvironment, Wait-Until, Set-LocalStore, Invoke-InOtherProcess, Use-CcatLocalStore,
-    New-CcatWorkFolder, Use-CcatSlurmCluster, Use-CcatKubernetesDouble, Invoke-Kube, Invoke-KubeDouble, Start-CcatWaiter, Invoke-CcatWaiterRace
+    New-CcatWorkFolder, Use-CcatSlurmCluster, Use-CcatKubernetesDouble, Invoke-Kube, Invoke-KubeDouble, Start-CcatWaiter, Invoke-CcatWaiterRace, Invoke-CcatElementRace
