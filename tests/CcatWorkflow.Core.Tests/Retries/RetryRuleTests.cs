@@ -287,6 +287,25 @@ public sealed class RetryRuleTests : IDisposable
     }
 
     [Fact]
+    public async Task Removing_an_array_removes_its_elements_later_attempts_and_never_retries()
+    {
+        var backend = Process(ElementOneNeedsThreeGb);
+        var ids = await backend.SubmitJobsAsync(ArraySubmission(2), default);
+        var arrayId = ArrayElementId.ArrayOf(ids[0])!;
+        await SettleAsync(backend, arrayId);
+        var attempt = (await backend.GetStatusAsync(ids[1], default)).AttemptJobId;
+        Assert.Null(Assert.Single(await backend.RemoveJobsAsync([arrayId], false, default)).Error);
+        Assert.False(_cluster.Arrays.ContainsKey(arrayId));
+        Assert.False(_cluster.Jobs.ContainsKey(attempt));
+        Assert.Empty(_cluster.Jobs);
+
+        // Not observed before the removal: the failed element is removed as it is, not retried.
+        var again = await backend.SubmitJobsAsync(ArraySubmission(2), default);
+        Assert.Null(Assert.Single(await backend.RemoveJobsAsync([ArrayElementId.ArrayOf(again[0])!], false, default)).Error);
+        Assert.Equal(3, _cluster.Submitted.Count);
+    }
+
+    [Fact]
     public void A_ledger_key_splits_elements_from_jobs()
     {
         Assert.Equal(new RetryLedgerKey("123", 7), RetryLedgerKey.Of("123_7"));
@@ -391,6 +410,11 @@ public sealed class RetryRuleTests : IDisposable
             foreach (var j in jobs)
             {
                 cluster.Jobs.TryRemove(j.JobId, out _);
+                if (cluster.Arrays.TryRemove(j.JobId, out var indices))
+                {
+                    foreach (var i in indices) cluster.Jobs.TryRemove(ArrayElementId.Format(j.JobId, i), out _);
+                }
+
                 Directory.Delete(Path.Combine(root, j.JobId), recursive: true);
             }
 
