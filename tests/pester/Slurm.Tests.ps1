@@ -487,9 +487,14 @@ Describe 'Slurm over SSH: one connection, a pinned host key, errors of their own
         try {
             $logins = Get-SshdCount 'Accepted publickey'
             (Get-CcatJobStatus -JobId $script:job.JobId -Backend Slurm).Status | Should -Be ([CcatWorkflow.HPCJobStatus]::Completed)
-            # The bastion once; the login node twice through the forwarded port: commands, and
-            # SFTP for the job's job.json (SSH.NET keeps the two on connections of their own).
-            ((Get-SshdCount 'Accepted publickey') - $logins) | Should -Be 3
+            # The bastion once, the login node once through the forwarded port (the commands; the
+            # job's job.json came with its folder's link, in the same remote command).
+            ((Get-SshdCount 'Accepted publickey') - $logins) | Should -Be 2
+            $logins = Get-SshdCount 'Accepted publickey'
+            $null = $script:job | Get-CcatJobLog
+            # SFTP, for the log: the login node once more through the same port (SSH.NET keeps
+            # commands and SFTP on connections of their own).
+            ((Get-SshdCount 'Accepted publickey') - $logins) | Should -Be 1
             $logins = Get-SshdCount 'Accepted publickey'
             $job = Submit-CcatJob -ExecutionCommand 'echo through-the-bastion' -JobName 'pester jump'
             ($job | Wait-Slurm -Timeout 60).Status | Should -Be ([CcatWorkflow.HPCJobStatus]::Completed)

@@ -39,6 +39,7 @@ public sealed partial class SlurmBackend : HPCBackend
     private readonly ConcurrentDictionary<string, byte> _cancelRequested = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string?> _names = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, SlurmJobFolder> _folders = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _stderrTails = new(StringComparer.Ordinal);
     // Ids squeue last reported pending or running: while every id asked about is one of them,
     // sacct is not asked (the controller's view is current; accounting adds nothing yet).
     private readonly ConcurrentDictionary<string, byte> _liveInSqueue = new(StringComparer.Ordinal);
@@ -351,8 +352,16 @@ public sealed partial class SlurmBackend : HPCBackend
     private string? JobNameOf(string id, SlurmJobFolder? folder) =>
         folder is null ? null : _names.TryGetValue(id, out var known) ? known : MetadataOf(folder) is { } m ? _names[id] = m.JobName : null;
 
-    // The last 8 KiB of the job's stderr, where slurmstepd writes why it killed the job.
-    private string? StderrTail(SlurmJobFolder folder) => Transport.Files.ReadEnd(folder.StderrPath, 8192);
+    // The last 8 KiB of the job's stderr, where slurmstepd writes why it killed the job. Asked
+    // for finished jobs only, whose stderr no longer changes: kept, so that repeated status
+    // calls of many failed jobs read each file once (over SSH each read is an SFTP round trip).
+    private string? StderrTail(SlurmJobFolder folder)
+    {
+        if (_stderrTails.TryGetValue(folder.StderrPath, out var known)) return known;
+        if (Transport.Files.ReadEnd(folder.StderrPath, 8192) is not { } tail) return null;
+        if (_stderrTails.Count > MetadataCacheLimit / 10) _stderrTails.Clear();
+        return _stderrTails[folder.StderrPath] = tail;
+    }
 
     // ------------------------------------------------------------------ cancel
 
