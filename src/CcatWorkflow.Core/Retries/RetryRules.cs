@@ -28,8 +28,8 @@ public static class RetryRules
 
     /// <summary>
     /// Refuses what a retry policy cannot honour, before anything is submitted: secret variables
-    /// (never written anywhere, so no other process could submit the job again with them) and
-    /// job arrays (per-element retries are a seam for later, docs/retries.md).
+    /// (never written anywhere, so no other process could submit the job again with them). An
+    /// array under a policy is retried per element (docs/retries.md).
     /// </summary>
     /// <param name="submission">The submission.</param>
     /// <param name="kind">The backend.</param>
@@ -43,11 +43,6 @@ public static class RetryRules
         {
             throw new CcatException(CcatErrorId.NotSupportedOnBackend,
                 $"Retry policies (-RetryOn) are not supported on {kind} here; nothing was submitted.{(unsupportedWhy is null ? "" : " " + unsupportedWhy)}");
-        }
-
-        if (submission.ArrayIndex is not null)
-        {
-            throw new CcatException(CcatErrorId.NotSupportedOnBackend, $"Retry policies (-RetryOn) are not yet supported for job arrays (-ArrayIndex) on {kind}; nothing was submitted.");
         }
 
         if (submission.SecretEnvironment.Count > 0)

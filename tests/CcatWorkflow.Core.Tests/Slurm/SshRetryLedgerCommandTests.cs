@@ -75,6 +75,13 @@ public sealed class SshRetryLedgerCommandTests : IDisposable
         Assert.Equal([2], entries["301"].Claims.Keys);
         Assert.Equal("{\"attempt\":2,\n\"jobId\":\"302\"}\n", entries["301"].Claims[2]);
         Assert.Equal("302", RetryClaim.FromJson(2, entries["301"].Claims[2]).JobId);
+
+        // An array element's claims live in its array's folder, apart from the array's own.
+        Assert.Equal(SshRetryLedger.Won, (await RunShAsync(SshRetryLedger.ClaimText(_root, "301", FileRetryLedger.ClaimFile("301_7", 2)), "{\"attempt\":2,\"jobId\":\"305\"}")).StandardOutput.Trim());
+        var elements = SshRetryLedger.ParseRead((await RunShAsync(SshRetryLedger.ReadText(_root, ["301_7", "301_8", "301"]))).StandardOutput, ["301_7", "301_8", "301"]);
+        Assert.Equal("305", RetryClaim.FromJson(2, elements["301_7"].Claims[2]).JobId);
+        Assert.Empty(elements["301_8"].Claims);
+        Assert.Equal("302", RetryClaim.FromJson(2, elements["301"].Claims[2]).JobId);
     }
 
     [Fact]

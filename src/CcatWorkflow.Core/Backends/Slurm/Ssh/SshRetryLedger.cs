@@ -9,7 +9,8 @@ namespace CcatWorkflow.Core.Backends.Slurm.Ssh;
 /// <summary>
 /// The retry ledger in the job folders on the cluster, reached over SSH: the same files as
 /// <see cref="FileRetryLedger"/> (<c>retry-plan.json</c>, one <c>retry-attempt-&lt;n&gt;.json</c>
-/// per claim) in <c>SLURM_JOB_DIR/&lt;id&gt;</c> on the login node's file system — which every
+/// per claim; an array element's in its array's folder, <see cref="RetryLedgerKey"/>) in
+/// <c>SLURM_JOB_DIR/&lt;id&gt;</c> on the login node's file system — which every
 /// host that submits to the cluster reaches the same way, so the claim is made where the folder
 /// is. Each operation is one remote command. A claim is an exclusive create there: a whole
 /// temporary file hard-linked into place (<c>ln</c> fails for every caller but one, on a local
@@ -56,21 +57,18 @@ public sealed class SshRetryLedger(SshConnection connection, string root) : IRet
     /// of every file as <c>grep -H</c> prints it (<c>id/file:line</c>; one process for all files),
     /// for the jobs whose folder holds a plan.
     /// </summary>
-    public static string ReadText(string root, IReadOnlyList<string> jobIds) =>
-        "cd -- " + ShellQuoting.Quote(root) + " 2>/dev/null || exit 0; set --; for i in " + ShellQuoting.Join(jobIds) + "; do "
-        + "[ -f \"$i/" + FileRetryLedger.PlanFile + "\" ] && set -- \"$@\" \"$i/" + FileRetryLedger.PlanFile + "\" \"$i\"/" + ClaimGlob + "; done; "
-        + "[ $# -eq 0 ] || grep -aH '' -- \"$@\" 2>/dev/null; exit 0";
-
-    private const string ClaimGlob = "retry-attempt-*.json";
-
-    // The attempt a claim file is for (FileRetryLedger.ClaimFile's name); null for any other file.
-    private static int? AttemptOf(string file)
+    public static string ReadText(string root, IReadOnlyList<string> jobIds)
     {
-        const string prefix = "retry-attempt-", suffix = ".json";
-        return file.Length > prefix.Length + suffix.Length && file.StartsWith(prefix, StringComparison.Ordinal) && file.EndsWith(suffix, StringComparison.Ordinal)
-            && int.TryParse(file.AsSpan(prefix.Length, file.Length - prefix.Length - suffix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var n)
-            ? n : null;
+        ArgumentNullException.ThrowIfNull(jobIds);
+        // An array element's ledger is in its array's folder: one folder per owner.
+        var owners = jobIds.Select(id => RetryLedgerKey.Of(id).OwnerId).Distinct(StringComparer.Ordinal).ToList();
+        return "cd -- " + ShellQuoting.Quote(root) + " 2>/dev/null || exit 0; set --; for i in " + ShellQuoting.Join(owners) + "; do "
+            + "[ -f \"$i/" + FileRetryLedger.PlanFile + "\" ] && set -- \"$@\" \"$i/" + FileRetryLedger.PlanFile + "\" \"$i\"/" + ClaimGlob + "; done; "
+            + "[ $# -eq 0 ] || grep -aH '' -- \"$@\" 2>/dev/null; exit 0";
     }
+
+    // Jobs' claims (retry-attempt-N.json) and array elements' (retry-element-I-attempt-N.json).
+    private const string ClaimGlob = "retry-*attempt-*.json";
 
     /// <summary>Splits <see cref="ReadText"/>'s output into each job's plan and claims.</summary>
     public static IReadOnlyDictionary<string, RetryLedgerEntry> ParseRead(string output, IReadOnlyList<string> jobIds)
@@ -91,14 +89,10 @@ public sealed class SshRetryLedger(SshConnection connection, string root) : IRet
         var found = new Dictionary<string, RetryLedgerEntry>(StringComparer.Ordinal);
         foreach (var id in jobIds.Distinct(StringComparer.Ordinal))
         {
-            if (!texts.TryGetValue((id, FileRetryLedger.PlanFile), out var plan)) continue;
-            var claims = new Dictionary<int, string>();
-            foreach (var ((owner, file), text) in texts)
-            {
-                if (owner == id && AttemptOf(file) is { } n) claims[n] = text.ToString();
-            }
-
-            found[id] = new RetryLedgerEntry(plan.ToString(), claims);
+            var owner = RetryLedgerKey.Of(id).OwnerId;
+            if (!texts.TryGetValue((owner, FileRetryLedger.PlanFile), out var plan)) continue;
+            var files = texts.Where(kv => kv.Key.Id == owner).Select(kv => new KeyValuePair<string, string>(kv.Key.File, kv.Value.ToString()));
+            found[id] = new RetryLedgerEntry(plan.ToString(), FileRetryLedger.ClaimsOf(id, files));
         }
 
         return found;
@@ -106,7 +100,7 @@ public sealed class SshRetryLedger(SshConnection connection, string root) : IRet
 
     /// <inheritdoc />
     public async Task WritePlanAsync(string jobId, string plan, CancellationToken cancellationToken) =>
-        await RunAsync(jobId, "record the retry plan", ReplaceText(root, jobId, FileRetryLedger.PlanFile), plan, cancellationToken).ConfigureAwait(false);
+        await RunAsync(jobId, "record the retry plan", ReplaceText(root, RetryLedgerKey.Of(jobId).OwnerId, FileRetryLedger.PlanFile), plan, cancellationToken).ConfigureAwait(false);
 
     /// <inheritdoc />
     public async Task<IReadOnlyDictionary<string, RetryLedgerEntry>> ReadAsync(IReadOnlyList<string> jobIds, CancellationToken cancellationToken)
@@ -122,17 +116,17 @@ public sealed class SshRetryLedger(SshConnection connection, string root) : IRet
     /// <inheritdoc />
     public async Task<bool> TryClaimAsync(string jobId, int attempt, string claim, CancellationToken cancellationToken)
     {
-        var answer = await RunAsync(jobId, $"claim attempt {attempt}", ClaimText(root, jobId, FileRetryLedger.ClaimFile(attempt)), claim, cancellationToken).ConfigureAwait(false);
+        var answer = await RunAsync(jobId, $"claim attempt {attempt}", ClaimText(root, RetryLedgerKey.Of(jobId).OwnerId, FileRetryLedger.ClaimFile(jobId, attempt)), claim, cancellationToken).ConfigureAwait(false);
         return answer.Trim() == Won;
     }
 
     /// <inheritdoc />
     public async Task UpdateClaimAsync(string jobId, int attempt, string claim, CancellationToken cancellationToken) =>
-        await RunAsync(jobId, $"record attempt {attempt}", ReplaceText(root, jobId, FileRetryLedger.ClaimFile(attempt)), claim, cancellationToken).ConfigureAwait(false);
+        await RunAsync(jobId, $"record attempt {attempt}", ReplaceText(root, RetryLedgerKey.Of(jobId).OwnerId, FileRetryLedger.ClaimFile(jobId, attempt)), claim, cancellationToken).ConfigureAwait(false);
 
     /// <inheritdoc />
     public async Task ReleaseClaimAsync(string jobId, int attempt, CancellationToken cancellationToken) =>
-        await RunAsync(jobId, $"release attempt {attempt}", Enter(root, jobId) + "rm -f -- " + ShellQuoting.Quote(FileRetryLedger.ClaimFile(attempt)), null, cancellationToken).ConfigureAwait(false);
+        await RunAsync(jobId, $"release attempt {attempt}", Enter(root, RetryLedgerKey.Of(jobId).OwnerId) + "rm -f -- " + ShellQuoting.Quote(FileRetryLedger.ClaimFile(jobId, attempt)), null, cancellationToken).ConfigureAwait(false);
 
     // The files are inside the job's folder: removing the job removes them.
     /// <inheritdoc />
