@@ -201,9 +201,11 @@ internal sealed class ArraySupervisor
 
     private void Record(int index, LocalJobDirectory dir, LocalJobResult result)
     {
+        var inFolder = false;
         try
         {
             if (!dir.TryWriteResult(result)) return; // a result stands already
+            inFolder = true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or CcatException)
         {
@@ -212,7 +214,8 @@ internal sealed class ArraySupervisor
 
         try
         {
-            _store.UpdateAsync(LocalArrayFiles.ElementId(_spec.Id, index), LocalJobRecord.ForResult(result), CancellationToken.None).GetAwaiter().GetResult();
+            var fields = inFolder ? LocalJobRecord.ForResult(result) : LocalJobRecord.ForResultNotInFolder(result);
+            _store.UpdateAsync(LocalArrayFiles.ElementId(_spec.Id, index), fields, CancellationToken.None).GetAwaiter().GetResult();
         }
         catch (CcatException e)
         {

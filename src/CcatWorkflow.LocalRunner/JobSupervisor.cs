@@ -708,7 +708,7 @@ internal sealed partial class JobSupervisor
                 return;
             }
 
-            if (_storeIsRedis && UpdateStore(LocalJobRecord.ForResult(result), attempts: 1))
+            if (_storeIsRedis && UpdateStore(LocalJobRecord.ForResultNotInFolder(result), attempts: 1))
             {
                 Log("the result is recorded in the store only (the job folder refused it)");
                 return;

@@ -168,6 +168,28 @@ Describe 'Local arrays with the <Store> store' -ForEach $stores -Tag 'Service', 
         $all | ForEach-Object { $_.Reason | Should -Be ([CcatWorkflow.HPCJobReason]::Cancelled) }
     }
 
+    It 'unstarted elements read pending behind the throttle while the array runner lives, and lost once it is killed' {
+        $go = Join-Path $script:work 'never-killed'
+        $jobs = @(Submit-CcatJob -ArrayIndex '0-3' -ThrottleLimit 1 -JobName 'runner killed' -ExecutionCommand (Gated $go 'true'))
+        $arrayId = $jobs[0].ArrayJobId
+        $null = Wait-Status $jobs[0] { param($s) $s.Status -eq 'Running' }
+        $all = @(Get-CcatJobStatus -JobId $arrayId -Backend Local)
+        $all.Status | Should -Be @('Running', 'Pending', 'Pending', 'Pending')
+        $all[1..3].Message | ForEach-Object { $_ | Should -Be 'Waiting for a slot: at most 1 elements of the array run at once.' }
+
+        $runner = Get-Content -Raw (Join-Path $script:dir "$arrayId/runner.json") | ConvertFrom-Json
+        Stop-Process -Id $runner.runner_pid -Force   # SIGKILL: the array runner ends without starting the rest
+        $one = Wait-Status $jobs[1] { param($s) $s.Status -eq 'Failed' }
+        $one.Reason | Should -Be ([CcatWorkflow.HPCJobReason]::Lost)
+        $all = @(Get-CcatJobStatus -JobId $arrayId -Backend Local)
+        $all[0].Status | Should -Be 'Running' -Because 'the started element has a runner of its own'
+        $all[1..3] | ForEach-Object {
+            $_.Reason | Should -Be ([CcatWorkflow.HPCJobReason]::Lost)
+            $_.Message | Should -Be "The array runner of $arrayId ended without starting this element."
+        }
+        $jobs[0] | Stop-CcatJob -Confirm:$false
+    }
+
     It 'Remove-CcatJob of a finished array id removes the array and every element: folders and records' {
         $small = @(Submit-CcatJob -ArrayIndex '0-2' -JobName 'remove me' -ExecutionCommand 'echo done')
         $arrayId = $small[0].ArrayJobId

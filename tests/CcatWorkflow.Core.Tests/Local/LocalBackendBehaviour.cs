@@ -11,7 +11,7 @@ namespace CcatWorkflow.Core.Tests.Local;
 /// The Local backend's behaviour, run once per job store (<see cref="FileStoreLocalBackendTests"/>,
 /// <see cref="RedisStoreLocalBackendTests"/>): real runner processes, real /bin/sh jobs.
 /// </summary>
-public abstract class LocalBackendBehaviour : IAsyncLifetime
+public abstract partial class LocalBackendBehaviour : IAsyncLifetime
 {
     protected LocalBackendBehaviour()
     {

@@ -50,6 +50,35 @@ public sealed class SafeFileTests : IDisposable
         Assert.Null(SafeFile.ReadCapped(Path.Combine(_dir, "missing.json")));
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(4095)]
+    [InlineData(4096)]
+    [InlineData(300_000)]
+    [InlineData(SafeFile.RecordCap)]
+    public void A_file_of_any_size_within_the_cap_is_read_whole(int size)
+    {
+        var path = Path.Combine(_dir, "record.json");
+        var bytes = new byte[size];
+        new Random(size).NextBytes(bytes);
+        File.WriteAllBytes(path, bytes);
+
+        Assert.Equal(bytes, SafeFile.ReadCapped(path));
+    }
+
+    [Fact]
+    public void A_kernel_file_that_says_it_is_empty_is_read_whole()
+    {
+        const string path = "/proc/self/maps"; // size 0 in stat; a .NET process maps far more than a page of it
+        Assert.Equal(0, new FileInfo(path).Length);
+
+        var text = SafeFile.ReadCappedText(path);
+
+        Assert.Equal(File.ReadAllText(path).Split('\n')[0], text!.Split('\n')[0]);
+        Assert.True(text.Length > 4096 && text.EndsWith('\n'), $"{text.Length} characters");
+    }
+
     [Fact]
     public void Folders_made_for_jobs_are_0700_with_their_missing_parents()
     {

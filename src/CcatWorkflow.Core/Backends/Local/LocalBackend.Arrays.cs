@@ -102,6 +102,7 @@ public sealed partial class LocalBackend
             .Where(e => !records.ContainsKey(e)).ToList();
         foreach (var (k, v) in await RecordMapAsync(elementIds, cancellationToken).ConfigureAwait(false)) records[k] = v;
 
+        var looks = new ArrayLooks(this); // each array's indices and runner worked out once per call, not per element
         var results = new List<JobQueryResult>(asked.Count);
         for (var i = 0; i < asked.Count; i++)
         {
@@ -114,23 +115,24 @@ public sealed partial class LocalBackend
 
             if (IsArray(records, id))
             {
-                results.Add(await ArrayResultAsync(given, id, records, cancellationToken).ConfigureAwait(false));
+                results.Add(await ArrayResultAsync(given, id, records, looks, cancellationToken).ConfigureAwait(false));
                 continue;
             }
 
-            var r = await ElementOrJobAsync(id, records, cancellationToken).ConfigureAwait(false);
+            var r = await ElementOrJobAsync(id, records, looks, cancellationToken).ConfigureAwait(false);
             results.Add(r with { JobId = given });
         }
 
         return results;
     }
 
-    private async Task<JobQueryResult> ArrayResultAsync(string given, string arrayId, Dictionary<string, (IReadOnlyDictionary<string, string>? Record, CcatException? Error)> records, CancellationToken cancellationToken)
+    private async Task<JobQueryResult> ArrayResultAsync(string given, string arrayId, Dictionary<string, (IReadOnlyDictionary<string, string>? Record, CcatException? Error)> records,
+        ArrayLooks looks, CancellationToken cancellationToken)
     {
         var elements = new List<HPCJobInfo>();
         foreach (var index in IndicesOf(records[arrayId].Record!))
         {
-            var r = await ElementOrJobAsync(ArrayElementId.Format(arrayId, index), records, cancellationToken).ConfigureAwait(false);
+            var r = await ElementOrJobAsync(ArrayElementId.Format(arrayId, index), records, looks, cancellationToken).ConfigureAwait(false);
             if (r.Error is { } e) return new JobQueryResult(given, null, e);
             elements.Add(r.Info!);
         }
@@ -139,7 +141,8 @@ public sealed partial class LocalBackend
     }
 
     /// <summary>One job or element (never an array's own id) from the records read.</summary>
-    private async Task<JobQueryResult> ElementOrJobAsync(string id, Dictionary<string, (IReadOnlyDictionary<string, string>? Record, CcatException? Error)> records, CancellationToken cancellationToken)
+    private async Task<JobQueryResult> ElementOrJobAsync(string id, Dictionary<string, (IReadOnlyDictionary<string, string>? Record, CcatException? Error)> records,
+        ArrayLooks looks, CancellationToken cancellationToken)
     {
         var (record, error) = records.TryGetValue(id, out var found) ? found : (null, null);
         if (error is not null) return new JobQueryResult(id, null, error);
@@ -147,8 +150,8 @@ public sealed partial class LocalBackend
         if (record is null)
         {
             if (!element || !IsArray(records, arrayId)) return new JobQueryResult(id, null, NotFound(id));
-            if (!IndicesOf(records[arrayId].Record!).Contains(index)) return new JobQueryResult(id, null, NotFound(id));
-            if (await UnstartedAsync(id, arrayId, index, new LocalJobRecord(records[arrayId].Record!), cancellationToken).ConfigureAwait(false) is { } pending)
+            if (!looks.HasIndex(arrayId, records[arrayId].Record!, index)) return new JobQueryResult(id, null, NotFound(id));
+            if (await UnstartedAsync(id, arrayId, index, new LocalJobRecord(records[arrayId].Record!), looks, cancellationToken).ConfigureAwait(false) is { } pending)
             {
                 return new JobQueryResult(id, pending, null);
             }
@@ -177,33 +180,21 @@ public sealed partial class LocalBackend
     /// <summary>
     /// An element with no record yet: pending while its array runner lives (or is being
     /// started), failed (lost) when the array runner ended without starting it. Null when the
-    /// element's folder has appeared meanwhile: its own record then tells.
+    /// element's folder has appeared meanwhile: its own record then tells. The array runner is
+    /// looked at once per call (<paramref name="looks"/>), not once per element.
     /// </summary>
-    private Task<HPCJobInfo?> UnstartedAsync(string id, string arrayId, int index, LocalJobRecord array, CancellationToken cancellationToken)
+    private Task<HPCJobInfo?> UnstartedAsync(string id, string arrayId, int index, LocalJobRecord array,
+        ArrayLooks looks, CancellationToken cancellationToken)
     {
         _ = cancellationToken;
-        var arrayDir = _inspector.DirectoryOf(arrayId);
+        var look = looks.Runner(arrayId, array);
         var name = array.Get(LocalJobRecord.Name);
         var submitted = array.Time(LocalJobRecord.SubmittedAt);
-        var runner = arrayDir.Exists ? arrayDir.TryReadRunner() : null;
-        var now = DateTimeOffset.UtcNow;
-        bool alive;
-        if (runner is not null && !runner.IsOnThisMachine())
-        {
-            alive = arrayDir.LastSignOfLife() is { } seen && now - seen < _options.HeartbeatStale;
-        }
-        else
-        {
-            var lockState = arrayDir.ProbeLock();
-            alive = lockState == RunnerLockState.Held
-                || (runner is null && lockState is RunnerLockState.Absent && submitted is { } s && now - s < _options.LaunchGrace);
-        }
-
         HPCJobInfo? info;
-        if (alive)
+        if (look.Alive)
         {
-            var waiting = array.Get(LocalJobRecord.DependsOn) is not null && !File.Exists(arrayDir.FilePath(LocalArrayFiles.ParentsMetFile));
-            var cancelling = arrayDir.Exists && LocalArrayFiles.ElementCancelRequested(arrayDir, index);
+            var waiting = look.WaitingForParents;
+            var cancelling = look.CancelRequested(index);
             var message = cancelling ? "Cancel requested."
                 : waiting ? "Waiting for the jobs its array depends on."
                 : array.Get(LocalJobRecord.ThrottleLimit) is { } n ? $"Waiting for a slot: at most {n} elements of the array run at once."

@@ -80,6 +80,14 @@ public sealed partial class LocalBackend : HPCBackend
 
     internal ILocalJobStore Store => _store;
 
+    /// <inheritdoc />
+    /// <remarks>
+    /// Above the default: the status of a few thousand Local jobs stays one batch read of the
+    /// store (one pipelined round trip with Redis, a few MB of replies at most); a finished job
+    /// then costs nothing more (<see cref="LocalJobInspector.InspectAsync"/>).
+    /// </remarks>
+    protected override int MaxBatch => 10_000;
+
     internal LocalBackendOptions Options => _options;
 
     // ------------------------------------------------------------------ submit
@@ -244,7 +252,7 @@ public sealed partial class LocalBackend : HPCBackend
         var ids = await _store.ListAsync(cancellationToken).ConfigureAwait(false);
         var extra = _options.Store.IsRedis ? FoldersNotIn(ids) : [];
         var infos = new List<HPCJobInfo>(ids.Count + extra.Count);
-        foreach (var chunk in ids.Concat(extra).Chunk(500))
+        foreach (var chunk in ids.Concat(extra).Chunk(MaxBatch))
         {
             var results = await GetStatusesAsync(chunk, cancellationToken).ConfigureAwait(false);
             // An array lists as its elements (each also has a record of its own once started).

@@ -7,6 +7,8 @@ namespace CcatWorkflow.Core.Backends.Local;
 /// <summary>
 /// The status rule of the Local backend — no false states:
 /// <list type="number">
+/// <item>The record holds the runner's final result, and result.json the same
+/// (<see cref="LocalJobRecord.SettledResult"/>) → final, from the record alone: no file is read.</item>
 /// <item><c>result.json</c> present → final, whatever the store says (and the store is healed from it).</item>
 /// <item>Else a runner is recorded in <c>runner.json</c>: on this machine (same boot id and pid
 /// namespace) it is alive only if its pid exists, is not a zombie and started at the recorded
@@ -35,10 +37,18 @@ internal sealed class LocalJobInspector
     public LocalJobDirectory DirectoryOf(string id) => new(Path.Combine(_options.JobRoot, id));
 
     /// <summary>The job's info from its record and its directory, with what was asked at submission.</summary>
+    /// <remarks>
+    /// A record holding the runner's settled result (<see cref="LocalJobRecord.SettledResult"/>)
+    /// is answered from the record alone: no file of the folder is looked at, so the status of a
+    /// thousand finished jobs costs the store's one batch read and nothing per job. Every other
+    /// record is checked against the folder (result.json, the runner's lock).
+    /// </remarks>
     public async Task<HPCJobInfo> InspectAsync(string id, LocalJobRecord record, CancellationToken cancellationToken)
     {
-        var info = await InspectStateAsync(id, record, cancellationToken).ConfigureAwait(false);
         var dir = DirectoryOf(id);
+        var info = record.SettledResult() is { } settled
+            ? FromResult(id, null, record, settled)
+            : await InspectStateAsync(id, record, cancellationToken).ConfigureAwait(false);
         return record.WithSubmission(info, () => dir.Exists ? dir.TryReadSpec() : null, dir.StdoutPath);
     }
 
@@ -56,7 +66,11 @@ internal sealed class LocalJobInspector
         {
             // The runner's folder refused the result (full or read-only disk), the store took it.
             result = inStore;
-            TryWriteResult(dir, inStore);
+            if (TryWriteResult(dir, inStore)) await ForgetMissingResultFileAsync(id, record, cancellationToken).ConfigureAwait(false);
+        }
+        else if (result is not null && record.Get(LocalJobRecord.ResultFile) is not null)
+        {
+            await ForgetMissingResultFileAsync(id, record, cancellationToken).ConfigureAwait(false); // written meanwhile
         }
 
         if (result is null)
@@ -79,6 +93,20 @@ internal sealed class LocalJobInspector
         }
 
         return FromResult(id, spec, record, result);
+    }
+
+    /// <summary>result.json is in the folder now: the record's mark that it was not goes, so later reads answer from the record alone.</summary>
+    private async Task ForgetMissingResultFileAsync(string id, LocalJobRecord record, CancellationToken cancellationToken)
+    {
+        if (record.Get(LocalJobRecord.ResultFile) is null) return;
+        try
+        {
+            await _store.UpdateAsync(id, new Dictionary<string, string> { [LocalJobRecord.ResultFile] = "" }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CcatException e) when (e.ErrorId == CcatErrorId.StoreUnavailable)
+        {
+            // the mark stays: the next read looks at the folder again, and finds result.json
+        }
     }
 
     /// <summary>Running or pending (info set), or the lost verdict (result set).</summary>

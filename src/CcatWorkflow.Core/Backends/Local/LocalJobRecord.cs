@@ -19,6 +19,13 @@ internal sealed class LocalJobRecord
     /// <summary>Field name of the cgroups the job runs in (see <see cref="LocalRunnerState.CgroupUse"/>).</summary>
     public const string Cgroup = "cgroup";
 
+    /// <summary>
+    /// Field set to <see cref="ResultFileMissing"/> by a runner whose job folder refused
+    /// result.json (a full or read-only disk): the store alone holds the result, and readers
+    /// write it to the folder (then empty the field) as soon as the folder takes it.
+    /// </summary>
+    public const string ResultFile = "result_file", ResultFileMissing = "missing";
+
     /// <summary>Field names of what was asked at submission (empty when not asked).</summary>
     public const string RequestedCpu = "cpu", RequestedMemoryGb = "memory_gb", RequestedTimeHours = "time_hours", RequestedGpu = "gpu";
 
@@ -138,6 +145,25 @@ internal sealed class LocalJobRecord
             RecordedBy = "runner",
             Host = Get(Host),
         };
+    }
+
+    /// <summary>
+    /// The final result the runner recorded here when result.json holds the very same one: the
+    /// runner writes result.json first, create-only, and then these fields (or, when a result
+    /// stood already, that result's, recorded by whoever wrote it), so the record alone answers
+    /// and the folder need not be read. Null for anything else: a record not final yet, a
+    /// verdict of a reader (one from another host is not in result.json), a result the folder
+    /// refused (<see cref="ResultFile"/>).
+    /// </summary>
+    public LocalJobResult? SettledResult() =>
+        Get(ResultFile) is null && RunnerResult() is { } result ? result : null;
+
+    /// <summary>The fields a runner writes when its job folder refused the result: the result, marked as not in the folder.</summary>
+    public static Dictionary<string, string> ForResultNotInFolder(LocalJobResult r)
+    {
+        var fields = ForResult(r);
+        fields[ResultFile] = ResultFileMissing;
+        return fields;
     }
 
     /// <summary>True when the record already says what the result says (no heal needed).</summary>

@@ -94,27 +94,39 @@ internal static unsafe partial class SafeFile
             var facts = FStat(fd) ?? throw new IOException($"Cannot stat {path}.");
             if (!facts.IsRegular) throw new IOException($"{path} is not a regular file; job files must be regular files.");
             if (facts.Size > (ulong)cap) throw new IOException($"{path} is {facts.Size} bytes, more than the {cap} a job file may have.");
-            var buffer = new byte[cap + 1];
+            // Sized by what fstat said (at least a page: /proc and cgroup files say 0; one byte
+            // more, to see a file that grew meanwhile), not by the cap: a status of a thousand
+            // jobs reads thousands of these files, and a megabyte buffer each was most of its
+            // time (allocation, zeroing, collections).
+            var buffer = new byte[(int)Math.Min(Math.Max(facts.Size, 4095UL), (ulong)cap) + 1];
             var total = 0;
-            fixed (byte* p = buffer)
+            while (true)
             {
-                while (total < buffer.Length)
+                if (total == buffer.Length)
                 {
-                    var n = ReadNative(fd, p + total, buffer.Length - total);
-                    if (n < 0)
-                    {
-                        var err = Marshal.GetLastPInvokeError();
-                        if (err == LocalNative.EINTR) continue;
-                        throw new IOException($"Cannot read {path}: {Marshal.PtrToStringUTF8(strerror(err))}.");
-                    }
-
-                    if (n == 0) break;
-                    total += (int)n;
+                    if (buffer.Length > cap) break; // cap + 1 bytes: over the cap
+                    Array.Resize(ref buffer, (int)Math.Min((long)buffer.Length * 2, cap + 1L));
                 }
+
+                nint n;
+                fixed (byte* p = buffer)
+                {
+                    n = ReadNative(fd, p + total, buffer.Length - total);
+                }
+
+                if (n < 0)
+                {
+                    var err = Marshal.GetLastPInvokeError();
+                    if (err == LocalNative.EINTR) continue;
+                    throw new IOException($"Cannot read {path}: {Marshal.PtrToStringUTF8(strerror(err))}.");
+                }
+
+                if (n == 0) break;
+                total += (int)n;
             }
 
             if (total > cap) throw new IOException($"{path} grew beyond the {cap} bytes a job file may have.");
-            return buffer[..total];
+            return total == buffer.Length ? buffer : buffer[..total];
         }
         finally
         {
