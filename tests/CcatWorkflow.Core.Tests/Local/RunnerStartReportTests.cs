@@ -8,6 +8,7 @@ namespace CcatWorkflow.Core.Tests.Local;
 /// The runner's start report: the submitter is woken by the runner's byte or by its end, not
 /// by a timer, and the job never sees the runner's end of it.
 /// </summary>
+[Trait("Tier", "Process")] // starts processes, one a real Local job
 public sealed class RunnerStartReportTests : IAsyncLifetime
 {
     private static readonly TimeSpan Long = TimeSpan.FromMinutes(2);
