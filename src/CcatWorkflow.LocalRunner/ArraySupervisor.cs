@@ -73,33 +73,7 @@ internal sealed class ArraySupervisor
             return 2;
         }
 
-        var state = new LocalRunnerState
-        {
-            Host = Environment.MachineName,
-            BootId = ProcFs.BootId,
-            PidNamespace = ProcFs.PidNamespace,
-            RunnerPid = Environment.ProcessId,
-            RunnerStartTicks = ProcFs.TryReadStat(Environment.ProcessId)?.StartTicks ?? 0,
-            JobPid = 0,
-            JobStartTicks = 0,
-            StartedAt = DateTimeOffset.UtcNow,
-            Runner = System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported ? "managed" : "native",
-        };
-        try
-        {
-            if (!_dir.TryCreateRunner(state))
-            {
-                Log("runner.json exists already: another runner has this array; not starting it");
-                return 3;
-            }
-
-            _dir.TouchHeartbeat();
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            Log($"cannot write runner.json, so no element is started: {e.Message}");
-            return 4;
-        }
+        if (RunnerClaim.Claim(_dir, RunnerClaim.NewState(), "any element", Log) is { } notClaimed) return notClaimed;
 
         // Elements that already have a folder (none, unless a runner ran here before) are left alone.
         var pending = new List<int>(indices.Where(i => !ElementDir(i).Exists));
@@ -136,15 +110,7 @@ internal sealed class ArraySupervisor
             Reap();
             if (DateTime.UtcNow >= nextHeartbeat)
             {
-                try
-                {
-                    _dir.TouchHeartbeat();
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    Log($"heartbeat failed: {e.Message}");
-                }
-
+                RunnerClaim.Heartbeat(_dir, Log);
                 nextHeartbeat = DateTime.UtcNow + HeartbeatInterval;
             }
 

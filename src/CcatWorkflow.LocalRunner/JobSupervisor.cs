@@ -55,6 +55,7 @@ internal sealed partial class JobSupervisor
     private readonly List<int> _lockFds = [];
     private string? _cgroup;
     private JobMemoryCgroup? _memory;
+    private JobCpuCgroup? _cpu;
     private LocalRunnerState? _state;
 
     /// <summary>job.json as it was read: what a restored folder gets back (never the secrets merged into <see cref="_spec"/>).</summary>
@@ -174,6 +175,12 @@ internal sealed partial class JobSupervisor
             Log(_memory is not null ? $"memory cgroup {_memory.Path} (v{_memory.Version}), limit {_memory.LimitBytes} bytes: the kernel enforces memory_gb" : $"no memory cgroup ({noMemory}); memory_gb is checked by sampling");
         }
 
+        if (_spec.Cpu is { } cpus)
+        {
+            _cpu = JobCpuCgroup.TryCreate(_spec.Id, cpus, out var noCpu);
+            Log(_cpu is not null ? $"cpu cgroup {_cpu.Path} (v{_cpu.Version}), quota {_cpu.QuotaMicros} us per {JobCpuCgroup.PeriodMicros} us: the kernel holds the job to cpu" : $"no cpu cgroup ({noCpu}); cpu is not limited");
+        }
+
         try
         {
             return RunInCgroup();
@@ -182,6 +189,7 @@ internal sealed partial class JobSupervisor
         {
             if (_cgroup is not null) JobCgroup.TryLeaveAndRemove(_spec.Id);
             _memory?.Remove();
+            _cpu?.Remove();
         }
     }
 
@@ -222,36 +230,14 @@ internal sealed partial class JobSupervisor
 
         // runner.json exists before the job does: a submitter that finds the runner gone without
         // it knows for certain that the job never ran (and rolls back); with it, the job stands.
-        var state = new LocalRunnerState
+        var state = RunnerClaim.NewState() with
         {
-            Host = Environment.MachineName,
-            BootId = ProcFs.BootId,
-            PidNamespace = ProcFs.PidNamespace,
-            RunnerPid = _self,
-            RunnerStartTicks = ProcFs.TryReadStat(_self)?.StartTicks ?? 0,
-            JobPid = 0,
-            JobStartTicks = 0,
-            StartedAt = DateTimeOffset.UtcNow,
             Cgroup = _cgroup,
             CgroupUse = CgroupUse(),
             MemoryCgroup = _memory?.Path,
-            Runner = System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported ? "managed" : "native",
+            CpuCgroup = _cpu?.Path,
         };
-        try
-        {
-            if (!_dir.TryCreateRunner(state))
-            {
-                Log("runner.json exists already: another runner has this job; not starting it");
-                return 3;
-            }
-
-            _dir.TouchHeartbeat();
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            Log($"cannot write runner.json, so the job is not started: {e.Message}");
-            return 4;
-        }
+        if (RunnerClaim.Claim(_dir, state, "the job", Log) is { } notClaimed) return notClaimed;
 
         EnterJobCgroup();
         state = state with { Cgroup = _cgroup, CgroupUse = CgroupUse() };
@@ -262,10 +248,10 @@ internal sealed partial class JobSupervisor
         var startedAt = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
         var environment = BuildEnvironment();
-        EnterMemoryCgroup(); // last: what the runner allocates in there is charged to the job
+        EnterLimitCgroups(); // last: what the runner allocates in there is charged to the job
         var err = RunnerNative.Spawn("/bin/sh", ["/bin/sh", "-c", _spec.Command], environment,
             _dir.StdoutPath, _dir.StderrPath, out var pid);
-        if (_memory is not null && !_memory.Leave()) Log($"warning: the runner could not leave the job's memory cgroup {_memory.Path}; its own memory counts against the job's");
+        LeaveLimitCgroups();
         if (mark >= 0) SafeFile.Close(mark); // the job has it; the runner does not need it
         if (err != 0)
         {
@@ -281,7 +267,7 @@ internal sealed partial class JobSupervisor
         // Not reaped yet, so its /proc entry exists even if it has already exited.
         var ticks = ProcFs.TryReadStat(pid)?.StartTicks ?? 0;
         Sample(); // at once: a job of a few milliseconds is otherwise never seen
-        state = state with { JobPid = pid, JobStartTicks = ticks, StartedAt = startedAt, CgroupUse = CgroupUse(), MemoryCgroup = _memory?.Path };
+        state = state with { JobPid = pid, JobStartTicks = ticks, StartedAt = startedAt, CgroupUse = CgroupUse(), MemoryCgroup = _memory?.Path, CpuCgroup = _cpu?.Path };
         _state = state;
         try
         {
@@ -308,7 +294,11 @@ internal sealed partial class JobSupervisor
         var (exitCode, signal) = RunnerNative.DecodeStatus(status);
         // The kernel's word, where a memory cgroup held the job: its peak, and whether it OOM-killed.
         var kernel = _memory?.ReadEvidence();
+        // And how often the CPU quota held it back (read first: on v2 it is the same folder).
+        var throttling = _cpu?.ReadEvidence();
         _memory?.Remove(); // before the result: a job that reads finished has no cgroup left
+        _cpu?.Remove();
+        if (throttling is not null) Log($"cpu quota: throttled in {throttling.ThrottledPeriods?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"} of {throttling.Periods?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"} periods, {throttling.ThrottledSeconds?.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) ?? "?"} s in all");
         peak = kernel?.PeakBytes ?? peak;
         if (action is null && kernel is not null && kernel.KilledForMemory(exitCode, signal))
         {
@@ -332,6 +322,8 @@ internal sealed partial class JobSupervisor
             UserCpuSeconds = usage.UserCpu,
             SystemCpuSeconds = usage.SystemCpu,
             PeakRssBytes = peak,
+            CpuThrottledPeriods = throttling?.ThrottledPeriods,
+            CpuThrottledSeconds = throttling?.ThrottledSeconds,
             StartedAt = startedAt,
             FinishedAt = startedAt + clock.Elapsed,
             Message = action is null ? (exitCode == 127 ? "Exit code 127: the shell did not find the command." : message) : message,
@@ -353,26 +345,42 @@ internal sealed partial class JobSupervisor
     }
 
     /// <summary>
-    /// Moves the runner into the job's memory cgroup for the start of the job's shell (which is
-    /// born in it); where that fails, the job runs without it and memory_gb is sampled.
+    /// Moves the runner into the job's memory and CPU cgroups for the start of the job's shell
+    /// (which is born in them); where that fails, the job runs without the one it could not
+    /// enter (memory_gb is then sampled, cpu not limited).
     /// </summary>
-    private void EnterMemoryCgroup()
+    private void EnterLimitCgroups()
     {
-        if (_memory is null || _memory.Enter(out var why)) return;
-        Log($"cannot enter the memory cgroup {_memory.Path} ({why}); memory_gb is checked by sampling");
-        _memory.Remove();
-        _memory = null;
+        if (_memory is not null && !_memory.Enter(out var why))
+        {
+            Log($"cannot enter the memory cgroup {_memory.Path} ({why}); memory_gb is checked by sampling");
+            _memory.Remove();
+            _memory = null;
+        }
+
+        if (_cpu is not null && !_cpu.Enter(out var noCpu))
+        {
+            Log($"cannot enter the cpu cgroup {_cpu.Path} ({noCpu}); cpu is not limited");
+            _cpu.Remove();
+            _cpu = null;
+        }
     }
 
-    /// <summary>The cgroups the job runs in, for runner.json and the record: "v1 pids+memory", "v1 pids", "v2 memory" or "none".</summary>
+    /// <summary>Moves the runner back out of the job's memory and CPU cgroups once the job's shell is started.</summary>
+    private void LeaveLimitCgroups()
+    {
+        if (_memory is not null && !_memory.Leave()) Log($"warning: the runner could not leave the job's memory cgroup {_memory.Path}; its own memory counts against the job's");
+        if (_cpu is not null && !_cpu.Leave()) Log($"warning: the runner could not leave the job's cpu cgroup {_cpu.Path}; its own CPU time counts against the job's quota");
+    }
+
+    /// <summary>The cgroups the job runs in, for runner.json and the record: "v1 pids+memory+cpu", "v1 pids", "v2 memory" or "none".</summary>
     private string CgroupUse()
     {
-        if (_cgroup is null && _memory is null) return "none";
-        var version = _cgroup is not null ? 1 : _memory!.Version;
-        var parts = new List<string>();
-        if (_cgroup is not null) parts.Add("pids");
-        if (_memory is not null) parts.Add(_memory.Version == version ? "memory" : $"memory (v{_memory.Version})");
-        return $"v{version} {string.Join('+', parts)}";
+        var parts = new List<(string, int)>(3);
+        if (_cgroup is not null) parts.Add(("pids", 1));
+        if (_memory is not null) parts.Add(("memory", _memory.Version));
+        if (_cpu is not null) parts.Add(("cpu", _cpu.Version));
+        return JobCgroup.UseText(parts);
     }
 
     /// <summary>Opens runner.lock (0600, no symlink) and takes its exclusive flock; null when done, else why not.</summary>
@@ -478,7 +486,7 @@ internal sealed partial class JobSupervisor
 
             if (now >= nextHeartbeat)
             {
-                if (missingLooks == 0) Heartbeat();
+                if (missingLooks == 0) RunnerClaim.Heartbeat(_dir, Log);
                 nextHeartbeat = now + HeartbeatInterval;
             }
 
@@ -666,18 +674,6 @@ internal sealed partial class JobSupervisor
 
     private TimeSpan Grace(LocalCancelRequest? request) =>
         TimeSpan.FromSeconds(Math.Clamp(request?.GraceSeconds ?? _spec.CancelGraceSeconds, 0, 3600));
-
-    private void Heartbeat()
-    {
-        try
-        {
-            _dir.TouchHeartbeat();
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            Log($"heartbeat failed: {e.Message}");
-        }
-    }
 
     private string[] BuildEnvironment()
     {

@@ -66,12 +66,12 @@ public sealed class GetCcatConfigurationCommand : CcatCmdlet
                 false, settings.Environment));
         }
 
-        // Read-only: the cgroups Local jobs get here (memory_gb enforced by the kernel, or sampled).
+        // Read-only: the cgroups Local jobs get here (memory_gb and cpu enforced by the kernel; else memory_gb sampled).
         if (patterns is null || patterns.Any(p => p.IsMatch(LocalCgroupInUse)))
         {
             var cgroups = LocalBackend.DescribeCgroups();
             WriteObject(new CcatSetting(LocalCgroupInUse, cgroups.Kind, cgroups.Kind, "Detected", cgroups.Location,
-                "The cgroups each Local job gets on this machine (read-only): the pids cgroup marks its processes; with memory_gb a memory cgroup lets the kernel enforce the request (OutOfMemory and the peak from the kernel's counters). none: no writable hierarchy (not root, no delegation): memory_gb is checked by sampling.",
+                "The cgroups each Local job gets on this machine (read-only): the pids cgroup marks its processes; with memory_gb a memory cgroup lets the kernel enforce the request (OutOfMemory and the peak from the kernel's counters); with cpu a cpu cgroup holds the job to that many CPUs (a CFS quota: cpu.cfs_quota_us on v1, cpu.max on v2). none: no writable hierarchy (not root, no delegation): memory_gb is checked by sampling and cpu is not limited.",
                 false, settings.Environment));
         }
 

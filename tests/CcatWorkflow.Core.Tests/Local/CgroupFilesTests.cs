@@ -132,16 +132,7 @@ public sealed class CgroupFilesTests : IDisposable
     {
         var id = "xunit-" + Guid.NewGuid().ToString("N");
         var cgroup = JobMemoryCgroup.TryCreate(id, 64L * 1024 * 1024, out var why);
-        var writable = CgroupFiles.MemoryHierarchy() is { } h && CgroupNative.IsWritable(h.Root);
-        if (!writable)
-        {
-            // not root, no delegation: no cgroup, and a reason
-            Assert.Null(cgroup);
-            Assert.False(string.IsNullOrEmpty(why));
-            return;
-        }
-
-        Assert.NotNull(cgroup);
+        if (!MadeWhereWritable(cgroup, why, CgroupFiles.MemoryHierarchy())) return;
         try
         {
             var limitFile = cgroup.Version == 1 ? "memory.limit_in_bytes" : "memory.max";
@@ -156,6 +147,24 @@ public sealed class CgroupFilesTests : IDisposable
         }
 
         Assert.False(Directory.Exists(cgroup.Path));
+    }
+
+    /// <summary>
+    /// A job cgroup's making, checked against whether this process may make one in
+    /// <paramref name="hierarchy"/>: where it may not (not root, no delegation), none was made
+    /// and a reason was given (false: nothing more to check); where it may, one was made (true).
+    /// </summary>
+    internal static bool MadeWhereWritable([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] JobLimitCgroup? cgroup, string? why, CgroupHierarchy? hierarchy)
+    {
+        if (hierarchy is null || !CgroupNative.IsWritable(hierarchy.Root))
+        {
+            Assert.Null(cgroup);
+            Assert.False(string.IsNullOrEmpty(why));
+            return false;
+        }
+
+        Assert.NotNull(cgroup);
+        return true;
     }
 }
 

@@ -28,6 +28,67 @@ internal static class CgroupFiles
         return HasController(Path.Combine(hybrid, "cgroup.controllers"), "memory") ? new CgroupHierarchy(hybrid, 2) : null;
     }
 
+    /// <summary>
+    /// The CPU controller's hierarchy, from the mount table (<c>/proc/self/mounts</c> unless
+    /// <paramref name="mountsText"/> is given): see <see cref="ControllerHierarchy"/>. Null when there is none.
+    /// </summary>
+    public static CgroupHierarchy? CpuHierarchy(string? mountsText = null) =>
+        (mountsText ?? ReadText("/proc/self/mounts")) is { } text
+            ? ControllerHierarchy(text, "cpu", root => HasController(Path.Combine(root, "cgroup.controllers"), "cpu"))
+            : null;
+
+    /// <summary>
+    /// Where <paramref name="controller"/> is mounted, read from a mount table's text: the
+    /// cgroup v1 mount whose options list it — on its own (<c>…/cpu</c>) or co-mounted with
+    /// others (<c>…/cpu,cpuacct</c>, options <c>rw,cpu,cpuacct</c>) — else the first cgroup2
+    /// mount whose root lists it as available (<paramref name="unifiedHas"/>: its
+    /// <c>cgroup.controllers</c>). A controller serves one hierarchy at a time, so a v1 mount
+    /// that has it means the v2 tree (a hybrid layout's <c>unified</c>) does not.
+    /// </summary>
+    public static CgroupHierarchy? ControllerHierarchy(string mountsText, string controller, Func<string, bool> unifiedHas)
+    {
+        var unified = new List<string>();
+        foreach (var line in mountsText.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            // device mount-point type options dump pass; the mount point escapes spaces as \040
+            var fields = line.Split(' ');
+            if (fields.Length < 4) continue;
+            var mountPoint = UnescapeMountField(fields[1]);
+            if (fields[2] == "cgroup" && fields[3].Split(',').Contains(controller)) return new CgroupHierarchy(mountPoint, 1);
+            if (fields[2] == "cgroup2") unified.Add(mountPoint);
+        }
+
+        foreach (var root in unified)
+        {
+            if (unifiedHas(root)) return new CgroupHierarchy(root, 2);
+        }
+
+        return null;
+    }
+
+    /// <summary>A mount table field with its octal escapes (<c>\040</c> for a space, …) decoded.</summary>
+    private static string UnescapeMountField(string field)
+    {
+        if (!field.Contains('\\')) return field;
+        var text = new System.Text.StringBuilder(field.Length);
+        for (var i = 0; i < field.Length; i++)
+        {
+            if (field[i] == '\\' && i + 3 < field.Length && IsOctal(field[i + 1]) && IsOctal(field[i + 2]) && IsOctal(field[i + 3]))
+            {
+                text.Append((char)Convert.ToInt32(field.Substring(i + 1, 3), 8));
+                i += 3;
+            }
+            else
+            {
+                text.Append(field[i]);
+            }
+        }
+
+        return text.ToString();
+    }
+
+    private static bool IsOctal(char c) => c is >= '0' and <= '7';
+
     private static bool HasController(string controllersFile, string controller) =>
         ReadText(controllersFile) is { } text && text.Split([' ', '\n'], StringSplitOptions.RemoveEmptyEntries).Contains(controller);
 
@@ -86,6 +147,25 @@ internal static class CgroupFiles
         {
             return null;
         }
+    }
+}
+
+/// <summary>
+/// What a job's CPU cgroup says at the end (its <c>cpu.stat</c>): how often the kernel held the
+/// job back at its quota, and for how long.
+/// </summary>
+/// <param name="Periods">Enforcement periods that elapsed while the job could run (<c>nr_periods</c>).</param>
+/// <param name="ThrottledPeriods">Periods in which the job used up its quota and was held back (<c>nr_throttled</c>).</param>
+/// <param name="ThrottledSeconds">How long it was held back in all (v1 <c>throttled_time</c> in ns, v2 <c>throttled_usec</c>).</param>
+internal sealed record JobCpuEvidence(long? Periods, long? ThrottledPeriods, double? ThrottledSeconds)
+{
+    /// <summary>The evidence in a <c>cpu.stat</c> file's text of cgroup <paramref name="version"/> (1 or 2).</summary>
+    public static JobCpuEvidence Parse(string? cpuStat, int version)
+    {
+        double? seconds = version == 1
+            ? CgroupFiles.ParseKeyed(cpuStat, "throttled_time") / 1e9
+            : CgroupFiles.ParseKeyed(cpuStat, "throttled_usec") / 1e6;
+        return new JobCpuEvidence(CgroupFiles.ParseKeyed(cpuStat, "nr_periods"), CgroupFiles.ParseKeyed(cpuStat, "nr_throttled"), seconds);
     }
 }
 

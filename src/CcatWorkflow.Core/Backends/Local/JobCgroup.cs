@@ -63,7 +63,7 @@ internal static class JobCgroup
         }
     }
 
-    /// <summary>Removes the empty job cgroups (pids, memory) left by a runner that died.</summary>
+    /// <summary>Removes the empty job cgroups (pids, memory, cpu) left by a runner that died.</summary>
     public static void TryRemove(string jobId)
     {
         try
@@ -75,17 +75,18 @@ internal static class JobCgroup
         }
 
         JobMemoryCgroup.TryRemove(jobId);
+        JobCpuCgroup.TryRemove(jobId);
     }
 
     /// <summary>
-    /// The pids in the job's cgroups (empty when there is none): its pids cgroup and its memory
-    /// cgroup (<see cref="JobMemoryCgroup"/>), which only root (or the delegated tree's owner)
-    /// can join either.
+    /// The pids in the job's cgroups (empty when there is none): its pids cgroup, its memory
+    /// cgroup (<see cref="JobMemoryCgroup"/>) and its CPU cgroup (<see cref="JobCpuCgroup"/>),
+    /// which only root (or the delegated tree's owner) can join either.
     /// </summary>
     public static List<int> Members(string jobId)
     {
         var list = ReadProcs(Path.Combine(PathOf(jobId), "cgroup.procs"));
-        foreach (var pid in JobMemoryCgroup.Members(jobId))
+        foreach (var pid in JobMemoryCgroup.Members(jobId).Concat(JobCpuCgroup.Members(jobId)))
         {
             if (!list.Contains(pid)) list.Add(pid);
         }
@@ -138,30 +139,41 @@ internal static class JobCgroup
 
     /// <summary>
     /// What a job submitted here gets (shown by Get-CcatConfiguration as LOCAL_CGROUP_IN_USE):
-    /// "v1 pids+memory", "v1 pids", "v2 memory" … or "none", and where (or why not).
+    /// "v1 pids+memory+cpu", "v1 pids", "v2 memory+cpu" … or "none", and where (or why not).
     /// Writable means: this process may make folders there (root, or a delegated tree).
     /// </summary>
     public static (string Kind, string Location) Describe(string mount = CgroupFiles.Mount)
     {
-        var parts = new List<string>();
+        var parts = new List<(string, int)>();
         var where = new List<string>();
-        var version = 0;
         if (File.Exists(Path.Combine(Hierarchy, "cgroup.procs")) && CgroupNative.IsWritable(Hierarchy))
         {
-            version = 1;
-            parts.Add("pids");
+            parts.Add(("pids", 1));
             where.Add(Path.Combine(Hierarchy, Parent));
         }
 
-        if (CgroupFiles.MemoryHierarchy(mount) is { } memory && CgroupNative.IsWritable(memory.Root))
+        foreach (var (controller, hierarchy) in new[] { ("memory", CgroupFiles.MemoryHierarchy(mount)), ("cpu", CgroupFiles.CpuHierarchy()) })
         {
-            version = version == 0 ? memory.Version : version;
-            parts.Add(memory.Version == version ? "memory" : $"memory (v{memory.Version})");
-            where.Add(Path.Combine(memory.Root, Parent));
+            if (hierarchy is null || !CgroupNative.IsWritable(hierarchy.Root)) continue;
+            parts.Add((controller, hierarchy.Version));
+            var folder = Path.Combine(hierarchy.Root, Parent);
+            if (!where.Contains(folder)) where.Add(folder);
         }
 
         return parts.Count == 0
-            ? ("none", $"no writable cgroup hierarchy under {mount}: job memory limits are checked by sampling, not enforced by the kernel")
-            : ($"v{version} {string.Join('+', parts)}", string.Join(", ", where));
+            ? (UseText([]), $"no writable cgroup hierarchy under {mount}: job memory limits are checked by sampling, not enforced by the kernel, and cpu is not limited")
+            : (UseText(parts), string.Join(", ", where));
+    }
+
+    /// <summary>
+    /// How the record's <c>cgroup</c> field and LOCAL_CGROUP_IN_USE spell a set of job cgroups,
+    /// each a controller and its cgroup version: "v1 pids+memory+cpu", "v2 memory+cpu", one of
+    /// another version than the first marked "memory (v2)"; "none" for none.
+    /// </summary>
+    public static string UseText(IReadOnlyList<(string Controller, int Version)> parts)
+    {
+        if (parts.Count == 0) return "none";
+        var version = parts[0].Version;
+        return $"v{version} " + string.Join('+', parts.Select(p => p.Version == version ? p.Controller : $"{p.Controller} (v{p.Version})"));
     }
 }

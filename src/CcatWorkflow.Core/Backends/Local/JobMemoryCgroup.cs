@@ -12,34 +12,20 @@ namespace CcatWorkflow.Core.Backends.Local;
 /// the evidence (<see cref="ReadEvidence"/>) from which the runner reads the job's peak and
 /// whether it was killed for memory.
 /// <para>
-/// Only the job is charged, not its runner: the runner enters the cgroup just to start the
-/// job's shell (which inherits it) and goes back to its own cgroup at once, so the kernel never
+/// Only the job is charged, not its runner (<see cref="JobLimitCgroup"/>), so the kernel never
 /// picks the runner to kill and its memory never counts against the job.
 /// </para>
 /// </summary>
-internal sealed class JobMemoryCgroup
+internal sealed class JobMemoryCgroup : JobLimitCgroup
 {
-    private readonly CgroupHierarchy _hierarchy;
-    private string? _home;
-
     private JobMemoryCgroup(CgroupHierarchy hierarchy, string path, long limitBytes)
+        : base(hierarchy, path, "memory")
     {
-        _hierarchy = hierarchy;
-        Path = path;
         LimitBytes = limitBytes;
     }
 
-    /// <summary>The cgroup's folder.</summary>
-    public string Path { get; }
-
     /// <summary>The memory limit set on it, in bytes.</summary>
     public long LimitBytes { get; }
-
-    /// <summary>The cgroup version of its hierarchy (1 or 2).</summary>
-    public int Version => _hierarchy.Version;
-
-    /// <summary>The job's memory cgroup folder in <paramref name="hierarchy"/> (it may not exist).</summary>
-    public static string PathOf(CgroupHierarchy hierarchy, string jobId) => System.IO.Path.Combine(hierarchy.Root, JobCgroup.Parent, jobId);
 
     /// <summary>
     /// Makes the job's memory cgroup with a limit of <paramref name="limitBytes"/>. Returns it,
@@ -47,99 +33,30 @@ internal sealed class JobMemoryCgroup
     /// </summary>
     public static JobMemoryCgroup? TryCreate(string jobId, long limitBytes, out string? why, string mount = CgroupFiles.Mount)
     {
-        why = null;
         if (CgroupFiles.MemoryHierarchy(mount) is not { } hierarchy)
         {
             why = $"no cgroup memory controller under {mount}";
             return null;
         }
 
-        var path = PathOf(hierarchy, jobId);
-        try
+        var limit = limitBytes.ToString(CultureInfo.InvariantCulture);
+        var path = TryMake(hierarchy, jobId, "memory", folder =>
         {
-            var parent = System.IO.Path.Combine(hierarchy.Root, JobCgroup.Parent);
-            Directory.CreateDirectory(parent);
-            if (hierarchy.Version == 2)
-            {
-                // v2 hands a controller down only where each parent enables it for its children.
-                EnableMemory(hierarchy.Root);
-                EnableMemory(parent);
-            }
-
-            Directory.CreateDirectory(path);
-            var limit = limitBytes.ToString(CultureInfo.InvariantCulture);
             if (hierarchy.Version == 1)
             {
-                File.WriteAllText(System.IO.Path.Combine(path, "memory.limit_in_bytes"), limit);
+                File.WriteAllText(System.IO.Path.Combine(folder, "memory.limit_in_bytes"), limit);
                 // With swap accounting, memory + swap too: the job may not spill past its request.
-                var memsw = System.IO.Path.Combine(path, "memory.memsw.limit_in_bytes");
+                var memsw = System.IO.Path.Combine(folder, "memory.memsw.limit_in_bytes");
                 if (File.Exists(memsw)) File.WriteAllText(memsw, limit);
             }
             else
             {
-                File.WriteAllText(System.IO.Path.Combine(path, "memory.max"), limit);
-                var swap = System.IO.Path.Combine(path, "memory.swap.max");
+                File.WriteAllText(System.IO.Path.Combine(folder, "memory.max"), limit);
+                var swap = System.IO.Path.Combine(folder, "memory.swap.max");
                 if (File.Exists(swap)) File.WriteAllText(swap, "0");
             }
-
-            return new JobMemoryCgroup(hierarchy, path, limitBytes);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            why = e.Message;
-            TryRemoveFolder(path);
-            return null;
-        }
-    }
-
-    private static void EnableMemory(string cgroup)
-    {
-        var control = System.IO.Path.Combine(cgroup, "cgroup.subtree_control");
-        if (CgroupFiles.ReadText(control)?.Split([' ', '\n'], StringSplitOptions.RemoveEmptyEntries).Contains("memory") == true) return;
-        File.WriteAllText(control, "+memory");
-    }
-
-    /// <summary>
-    /// Moves the calling process into the cgroup, so that the next process it starts is born
-    /// in it; <see cref="Leave"/> right after the start. False (with the reason) when the move failed.
-    /// </summary>
-    public bool Enter(out string? why)
-    {
-        why = null;
-        try
-        {
-            _home = CgroupFiles.ReadText("/proc/self/cgroup") is { } text
-                ? CgroupFiles.CgroupOf(text, _hierarchy.Version == 1 ? "memory" : null)
-                : null;
-            File.WriteAllText(System.IO.Path.Combine(Path, "cgroup.procs"), Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
-            return true;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            why = e.Message;
-            return false;
-        }
-    }
-
-    /// <summary>Moves the calling process back to the cgroup it came from (else the hierarchy's root). False when it could not.</summary>
-    public bool Leave()
-    {
-        var self = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
-        foreach (var target in new[] { _home, "/" })
-        {
-            if (target is null) continue;
-            try
-            {
-                File.WriteAllText(System.IO.Path.Combine(_hierarchy.Root + target.TrimEnd('/'), "cgroup.procs"), self);
-                return true;
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // its home is gone or closed to us: the root, then
-            }
-        }
-
-        return false;
+        }, out why);
+        return path is null ? null : new JobMemoryCgroup(hierarchy, path, limitBytes);
     }
 
     /// <summary>The kernel's counters for the job (read once its processes have ended).</summary>
@@ -161,16 +78,6 @@ internal sealed class JobMemoryCgroup
             CgroupFiles.ParseKeyed(events, "max"));
     }
 
-    /// <summary>Removes the cgroup once its processes have ended (the kernel refuses while any is left).</summary>
-    public void Remove()
-    {
-        for (var i = 0; i < 20 && Directory.Exists(Path); i++)
-        {
-            if (TryRemoveFolder(Path)) return;
-            Thread.Sleep(50); // the last member's exit is still being torn down
-        }
-    }
-
     /// <summary>The pids in the job's memory cgroup (empty when there is none).</summary>
     public static List<int> Members(string jobId, string mount = CgroupFiles.Mount) =>
         CgroupFiles.MemoryHierarchy(mount) is { } h ? JobCgroup.ReadProcs(System.IO.Path.Combine(PathOf(h, jobId), "cgroup.procs")) : [];
@@ -179,18 +86,5 @@ internal sealed class JobMemoryCgroup
     public static void TryRemove(string jobId, string mount = CgroupFiles.Mount)
     {
         if (CgroupFiles.MemoryHierarchy(mount) is { } h) TryRemoveFolder(PathOf(h, jobId));
-    }
-
-    private static bool TryRemoveFolder(string path)
-    {
-        try
-        {
-            if (Directory.Exists(path)) Directory.Delete(path);
-            return true;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return false;
-        }
     }
 }

@@ -63,8 +63,8 @@ public sealed partial class LocalBackend : HPCBackend
     }
 
     /// <summary>
-    /// Which cgroups Local jobs get on this machine (shown as LOCAL_CGROUP_IN_USE): "v1 pids+memory",
-    /// "v2 memory" … or "none" (memory_gb is then sampled, not enforced by the kernel), and where.
+    /// Which cgroups Local jobs get on this machine (shown as LOCAL_CGROUP_IN_USE): "v1 pids+memory+cpu",
+    /// "v2 memory+cpu" … or "none" (memory_gb is then sampled, not enforced by the kernel, and cpu not limited), and where.
     /// </summary>
     public static LocalRunnerDescription DescribeCgroups()
     {

@@ -36,6 +36,15 @@ internal sealed record LocalJobResult
     /// <summary>Peak resident memory of the process tree in bytes.</summary>
     public long? PeakRssBytes { get; init; }
 
+    /// <summary>
+    /// Enforcement periods in which the kernel held the job back at its CPU quota (cpu.stat
+    /// <c>nr_throttled</c>); null when the job had no CPU cgroup.
+    /// </summary>
+    public long? CpuThrottledPeriods { get; init; }
+
+    /// <summary>How long, in all, the kernel held the job back at its CPU quota; null when the job had no CPU cgroup.</summary>
+    public double? CpuThrottledSeconds { get; init; }
+
     /// <summary>When the command started.</summary>
     public DateTimeOffset? StartedAt { get; init; }
 

@@ -44,14 +44,17 @@ internal sealed record LocalRunnerState
     public string? Runner { get; init; }
 
     /// <summary>
-    /// The cgroups the job runs in, as the record's <c>cgroup</c> field shows them: "v1 pids+memory",
+    /// The cgroups the job runs in, as the record's <c>cgroup</c> field shows them: "v1 pids+memory+cpu",
     /// "v1 pids", "v2 memory", or "none" (no cgroup could be made: a memory request is then checked
-    /// by sampling, not enforced by the kernel). Null in a state written before this field existed.
+    /// by sampling, not enforced by the kernel, and a cpu request is not limited). Null in a state written before this field existed.
     /// </summary>
     public string? CgroupUse { get; init; }
 
     /// <summary>The job's memory cgroup (the kernel enforces memory_gb there), or null when it has none.</summary>
     public string? MemoryCgroup { get; init; }
+
+    /// <summary>The job's CPU cgroup (the kernel holds the job to its cpu request there), or null when it has none.</summary>
+    public string? CpuCgroup { get; init; }
 
     /// <summary>True when this state was recorded on this machine, in this pid namespace, this boot.</summary>
     public bool IsOnThisMachine() =>
