@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using CcatWorkflow.Core.Arrays;
 using CcatWorkflow.Core.Diagnostics;
 using CcatWorkflow.Core.Errors;
 using CcatWorkflow.Core.Logs;
@@ -31,6 +32,15 @@ public abstract partial class HPCBackend
     /// <summary>True when this backend runs retry policies.</summary>
     public bool SupportsRetries => RetryLedger is not null;
 
+    /// <summary>
+    /// Primitive: the variables a retried array element's new attempt (a job of its own) gets so
+    /// its command sees the index it had in the array: <c>CCAT_ARRAY_INDEX</c> on every backend;
+    /// a backend adds its own array variable where a command may read it (Slurm's
+    /// <c>SLURM_ARRAY_TASK_ID</c>).
+    /// </summary>
+    protected virtual IReadOnlyList<KeyValuePair<string, string>> ElementAttemptEnvironment(string arrayId, int index) =>
+        [new(ArrayElementId.IndexVariable, index.ToString(CultureInfo.InvariantCulture))];
+
     private static JobSubmission FirstAttempt(JobSubmission submission) =>
         submission.Retry is null ? submission : RetryRules.ForAttempt(submission, 1);
 
@@ -60,20 +70,38 @@ public abstract partial class HPCBackend
     private async Task<IReadOnlyList<JobQueryResult>> ResolveRetriesAsync(IReadOnlyList<JobQueryResult> results, bool startRetries, CancellationToken cancellationToken)
     {
         if (RetryLedger is null) return results;
-        // Only a failed first attempt can have later ones: jobs that did not fail cost nothing here.
-        var firsts = results.Where(r => r.Elements is null && r.Info is { Status: HPCJobStatus.Failed }).Select(r => r.Info!).ToList();
+        // Only a failed first attempt can have later ones: jobs (and array elements) that did not
+        // fail cost nothing here. An array's elements are retried one by one.
+        var firsts = results.SelectMany(r => r.Elements ?? (r.Info is { } i ? [i] : []))
+            .Where(i => i.Status == HPCJobStatus.Failed).DistinctBy(i => i.JobId).ToList();
         if (firsts.Count == 0) return results;
         var (latest, _) = await ResolveAsync(firsts, null, startRetries, cancellationToken).ConfigureAwait(false);
-        return latest.Count == 0
-            ? results
-            : results.Select(r => r.Elements is null && r.Info is { } i && latest.TryGetValue(i.JobId, out var l) ? r with { Info = l } : r).ToList();
+        return latest.Count == 0 ? results : results.Select(r => WithLatest(r, latest)).ToList();
+    }
+
+    /// <summary>
+    /// <paramref name="r"/> with each job or element as its latest attempt; an array's summary
+    /// counts each element's latest attempt (an element being retried is not failed).
+    /// </summary>
+    private JobQueryResult WithLatest(JobQueryResult r, Dictionary<string, HPCJobInfo> latest)
+    {
+        if (r.Elements is not { } elements)
+        {
+            return r.Info is { } i && latest.TryGetValue(i.JobId, out var l) ? r with { Info = l } : r;
+        }
+
+        if (!elements.Any(e => latest.ContainsKey(e.JobId)) || r.Info is not { } summary) return r;
+        var now = elements.Select(e => latest.GetValueOrDefault(e.JobId, e)).ToList();
+        var again = ArrayStatus.Aggregate(summary.JobId, Kind, now)
+            .WithScheduling(summary.Partition, summary.Account, summary.Qos, summary.Namespace);
+        return r with { Info = again, Elements = now };
     }
 
     /// <summary>A listing with each retried job once, under its first id, as its latest attempt (later attempts' own entries folded in).</summary>
     private async Task<IReadOnlyList<HPCJobInfo>> FoldRetriesAsync(IReadOnlyList<HPCJobInfo> jobs, CancellationToken cancellationToken)
     {
         if (RetryLedger is null) return jobs;
-        var firsts = jobs.Where(j => j.Status == HPCJobStatus.Failed && j.ArrayJobId is null).ToList();
+        var firsts = jobs.Where(j => j.Status == HPCJobStatus.Failed).ToList();
         if (firsts.Count == 0) return jobs;
         var known = jobs.GroupBy(j => j.JobId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         var (latest, attemptIds) = await ResolveAsync(firsts, known, startRetries: true, cancellationToken).ConfigureAwait(false);
@@ -209,7 +237,7 @@ public abstract partial class HPCBackend
             string newId;
             try
             {
-                newId = await SubmitAsync(s.Plan.ToSubmission(m + 1, next), cancellationToken).ConfigureAwait(false);
+                newId = await SubmitAsync(AttemptSubmission(s, m + 1, next), cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is OperationCanceledException || e is CcatException { IsUnavailable: true })
             {
@@ -235,6 +263,16 @@ public abstract partial class HPCBackend
         }
 
         throw new CcatException(CcatErrorId.InternalError, $"The attempts of job {s.JobId} did not settle.", s.JobId);
+    }
+
+    /// <summary>Attempt <paramref name="attempt"/> as submitted: an array element's is a job of its own that sees the element's index.</summary>
+    private JobSubmission AttemptSubmission(RetryState s, int attempt, ResourceRequirements resources)
+    {
+        var submission = s.Plan.ToSubmission(attempt, resources);
+        if (s.Element is not { } e) return submission;
+        var extra = ElementAttemptEnvironment(e.ArrayId, e.Index);
+        var names = extra.Select(kv => kv.Key).ToHashSet(StringComparer.Ordinal);
+        return submission with { Environment = [.. submission.Environment.Where(kv => !names.Contains(kv.Key)), .. extra] };
     }
 
     private async Task ReleaseQuietlyAsync(string jobId, int attempt)
@@ -283,6 +321,9 @@ public abstract partial class HPCBackend
 
     private static HPCJobInfo Present(RetryState s, HPCJobInfo info, int attempt)
     {
+        // An element's later attempt is a job of its own: it is shown as the element it stands for.
+        if (s.Element is { } e && info.ArrayJobId is null) info = info.WithArrayElement(e.ArrayId, e.Index);
+
         var previous = new List<HPCJobAttempt>();
         for (var k = 1; k < attempt; k++)
         {
@@ -302,14 +343,22 @@ public abstract partial class HPCBackend
     /// For Stop-CcatJob: the attempt to cancel for each id under a retry policy, after claiming
     /// the next attempt's slot as "stopped" — so no observer retries a job someone stopped.
     /// </summary>
-    private async Task<Dictionary<string, string>> StopRetriesAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken)
+    /// <remarks>The ids among <paramref name="ids"/> that are arrays under a policy are added to <paramref name="plannedArrays"/> (their elements are stopped one by one).</remarks>
+    private async Task<Dictionary<string, string>> StopRetriesAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken, List<string>? plannedArrays = null)
     {
         var targets = new Dictionary<string, string>(StringComparer.Ordinal);
         if (RetryLedger is not { } ledger || ids.Count == 0) return targets;
         var entries = await ledger.ReadAsync(ids, cancellationToken).ConfigureAwait(false);
         foreach (var (id, entry) in entries)
         {
+            // An array's own id: its elements are stopped one by one (StopElementRetriesAsync).
             if (RetryState.From(id, entry) is not { } s) continue;
+            if (s.Plan.ArrayIndex is not null && s.Element is null)
+            {
+                plannedArrays?.Add(id);
+                continue;
+            }
+
             for (var round = 0; ; round++)
             {
                 var m = s.LatestAttempt;
@@ -341,6 +390,25 @@ public abstract partial class HPCBackend
         }
 
         return targets;
+    }
+
+    /// <summary>
+    /// For Stop-CcatJob on arrays under a policy (<paramref name="arrays"/>): claims "stopped"
+    /// for every element that failed or was retried, so no observer retries it after the
+    /// cancel, and returns the ids of the attempts those elements run as jobs of their own (to
+    /// cancel with the array). Elements still at their first attempt are cancelled with the array.
+    /// </summary>
+    private async Task<List<string>> StopElementRetriesAsync(IReadOnlyList<string> arrays, CancellationToken cancellationToken)
+    {
+        var extra = new List<string>();
+        if (arrays.Count == 0) return extra;
+        var statuses = await QueryJobsCoreAsync(arrays, startRetries: false, cancellationToken).ConfigureAwait(false);
+        var elements = statuses.SelectMany(r => r.Elements ?? []).Where(e => e.Attempt > 1 || e.Status == HPCJobStatus.Failed).Select(e => e.JobId).ToList();
+        if (elements.Count == 0) return extra;
+        var targets = await StopRetriesAsync(elements, cancellationToken).ConfigureAwait(false);
+        // An element's first attempt is the array's to cancel; later ones are jobs of their own.
+        extra.AddRange(targets.Values.Where(t => ArrayElementId.ArrayOf(t) is null));
+        return extra;
     }
 
     /// <summary>The backend id whose log is read for <paramref name="jobId"/>: the latest submitted attempt, or attempt <paramref name="attempt"/>.</summary>
@@ -385,14 +453,21 @@ public abstract partial class HPCBackend
     /// For Remove-CcatJob: a retried job (as resolved, finished) stands for every attempt's own
     /// backend job, as the backend reports each; the ledger is removed with it.
     /// </summary>
-    private async Task<List<HPCJobInfo>> ExpandAttemptsAsync(List<HPCJobInfo> finished, CancellationToken cancellationToken)
+    private async Task<List<HPCJobInfo>> ExpandAttemptsAsync(List<HPCJobInfo> finished, IReadOnlyList<HPCJobInfo> elements, CancellationToken cancellationToken)
     {
         if (RetryLedger is not { } ledger) return finished;
         // What the ledger keeps outside the jobs' own records (Redis) goes with them.
         await ledger.RemoveAsync(finished.Select(f => f.JobId).ToList(), cancellationToken).ConfigureAwait(false);
-        if (!finished.Any(f => f.Attempt > 1)) return finished;
         var expanded = new List<HPCJobInfo>();
         var ids = new List<string>();
+        // A removed array takes its retried elements' later attempts (jobs of their own) with it.
+        foreach (var e in elements.Where(e => e.Attempt > 1))
+        {
+            ids.AddRange(e.PreviousAttempts.Select(a => a.JobId).OfType<string>().Where(a => ArrayElementId.ArrayOf(a) is null));
+            ids.Add(e.AttemptJobId);
+        }
+
+        if (!finished.Any(f => f.Attempt > 1) && ids.Count == 0) return finished;
         foreach (var f in finished)
         {
             if (f.Attempt <= 1)
@@ -425,6 +500,10 @@ public abstract partial class HPCBackend
         public string JobId { get; }
 
         public RetryPlan Plan { get; }
+
+        /// <summary>For an element of an array under the policy: its array and index.</summary>
+        public (string ArrayId, int Index)? Element =>
+            Plan.ArrayIndex is not null && ArrayElementId.TryParse(JobId, out var a, out var i) ? (a, i) : null;
 
         public SortedDictionary<int, RetryClaim> Claims { get; }
 

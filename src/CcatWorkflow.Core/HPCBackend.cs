@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using CcatWorkflow.Core.Arrays;
 using CcatWorkflow.Core.Errors;
 using CcatWorkflow.Core.Logs;
 using CcatWorkflow.Core.Retries;
@@ -212,7 +213,8 @@ public abstract partial class HPCBackend : IAsyncDisposable
             throw new InvalidOperationException($"The {Kind} backend returned no job id.");
         }
 
-        await RecordRetryPlanAsync(ids[0], submission, cancellationToken).ConfigureAwait(false);
+        // An array's plan is recorded under the array's id and serves each of its elements.
+        await RecordRetryPlanAsync(submission.ArrayIndex is null ? ids[0] : ArrayElementId.ArrayOf(ids[0]) ?? ids[0], submission, cancellationToken).ConfigureAwait(false);
         return ids;
     }
 
@@ -287,10 +289,15 @@ public abstract partial class HPCBackend : IAsyncDisposable
         {
             results = await FanOutAsync(jobIds, async (chunk, ct) =>
             {
-                var targets = await StopRetriesAsync(chunk, ct).ConfigureAwait(false);
+                var arrays = new List<string>();
+                var targets = await StopRetriesAsync(chunk, ct, arrays).ConfigureAwait(false);
                 var back = targets.ToDictionary(kv => kv.Value, kv => kv.Key, StringComparer.Ordinal);
-                var answers = await CancelManyAsync(chunk.Select(id => targets.GetValueOrDefault(id, id)).Distinct(StringComparer.Ordinal).ToList(), ct).ConfigureAwait(false);
-                return answers.Select(r => back.TryGetValue(r.JobId, out var logical) ? r with { JobId = logical } : r).ToList();
+                var ids = chunk.Select(id => targets.GetValueOrDefault(id, id)).Distinct(StringComparer.Ordinal).ToList();
+                // Cancelling an array under a policy also stops its elements' retries and cancels the attempts they run as jobs of their own.
+                var extra = await StopElementRetriesAsync(arrays, ct).ConfigureAwait(false);
+                var answers = await CancelManyAsync([.. ids, .. extra.Where(e => !ids.Contains(e, StringComparer.Ordinal))], ct).ConfigureAwait(false);
+                var given = ids.ToHashSet(StringComparer.Ordinal);
+                return answers.Where(r => given.Contains(r.JobId)).Select(r => back.TryGetValue(r.JobId, out var logical) ? r with { JobId = logical } : r).ToList();
             }, cancellationToken).ConfigureAwait(false);
         }
 
@@ -381,7 +388,7 @@ public abstract partial class HPCBackend : IAsyncDisposable
 
         // The primitive answers by the backend's canonical id (the info's); map back to the id given.
         var given = statuses.Where(s => s.Info is { IsFinished: true }).ToDictionary(s => s.Info!.JobId, s => s.JobId, StringComparer.Ordinal);
-        finished = await ExpandAttemptsAsync(finished, cancellationToken).ConfigureAwait(false);
+        finished = await ExpandAttemptsAsync(finished, statuses.Where(s => s.Info is { IsFinished: true }).SelectMany(s => s.Elements ?? []).ToList(), cancellationToken).ConfigureAwait(false);
         foreach (var chunk in finished.Chunk(Math.Max(1, MaxBatch)))
         {
             foreach (var r in await RemoveFinishedAsync(chunk, cancellationToken).ConfigureAwait(false))

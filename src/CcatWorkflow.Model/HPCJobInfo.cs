@@ -147,10 +147,10 @@ public sealed class HPCJobInfo
     public double? AllocatedCpuHours { get; }
 
     /// <summary>For an element of a job array, the array's id; null for a job that is not an array element.</summary>
-    public string? ArrayJobId { get; }
+    public string? ArrayJobId { get; private set; }
 
     /// <summary>For an element of a job array, its index (what the job sees in CCAT_ARRAY_INDEX); null otherwise.</summary>
-    public int? ArrayIndex { get; }
+    public int? ArrayIndex { get; private set; }
 
     /// <summary>CPUs asked for at submission; null when not asked (the backend's default applied).</summary>
     public int? RequestedCpu => _requestedCpu;
@@ -278,6 +278,22 @@ public sealed class HPCJobInfo
         copy._jobId = logicalJobId;
         copy._attempt = attempt;
         copy._previousAttempts = previousAttempts?.ToArray() ?? [];
+        return copy;
+    }
+
+    /// <summary>
+    /// A copy of this record as element <paramref name="arrayIndex"/> of array
+    /// <paramref name="arrayJobId"/> (ArrayJobId and ArrayIndex set, everything else kept): the
+    /// latest attempt of a retried array element, which the backend ran as a job of its own.
+    /// </summary>
+    /// <param name="arrayJobId">The array's id.</param>
+    /// <param name="arrayIndex">The element's index.</param>
+    public HPCJobInfo WithArrayElement(string arrayJobId, int arrayIndex)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(arrayJobId);
+        var copy = (HPCJobInfo)MemberwiseClone();
+        copy.ArrayJobId = arrayJobId;
+        copy.ArrayIndex = arrayIndex;
         return copy;
     }
 

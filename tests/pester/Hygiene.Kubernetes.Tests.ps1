@@ -3,31 +3,10 @@
 # another process, Measure-CcatJob's time figure, and Remove-CcatJob leaving nothing behind
 # (Jobs, pods and ConfigMaps labelled with the job's id, counted through the API).
 BeforeAll {
-    $started = & bash (Join-Path $PSScriptRoot '../infra/kubernetes/start.sh')
-    if ($LASTEXITCODE -ne 0) { throw "tests/infra/kubernetes/start.sh failed with exit code $LASTEXITCODE" }
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
     $script:savedEnvironment = Save-TestEnvironment  # given back in the top-level AfterAll
     Import-Module (Get-ModuleManifestPath) -Force
-    $script:manifest = Get-ModuleManifestPath
-    $script:pwshDll = Join-Path $PSHOME 'pwsh.dll'
-
-    $script:state = Split-Path -Parent (($started | Where-Object { $_ -like 'KUBECONFIG=*' }) -replace '^KUBECONFIG=', '')
-    $script:url = (Get-Content (Join-Path $script:state 'url') -Raw).Trim()
-    $script:token = (Get-Content (Join-Path $script:state 'token') -Raw).Trim()
-    $script:work = Join-Path ([IO.Path]::GetTempPath()) "ccat-pester-hygiene-k8s-$PID"
-    Remove-Item -Recurse -Force $script:work -ErrorAction Ignore
-    New-Item -ItemType Directory -Force $script:work | Out-Null
-    Reset-CcatEnvironment -JobDir (Join-Path $script:work 'local-jobs')
-    $env:CCAT_WORKFLOW_MANAGER_HPC_BACKEND = 'kubernetes'
-    $env:CCAT_WORKFLOW_MANAGER_K8S_KUBECONFIG = Join-Path $script:state 'kubeconfig'
-    $env:CCAT_WORKFLOW_MANAGER_K8S_NAMESPACE = 'ccat-test'
-    $env:CCAT_WORKFLOW_MANAGER_POLL_INTERVAL_SECONDS = '0.5'
-
-    function Invoke-Kube([string] $Path, [string] $Method = 'Get', $Body) {
-        $params = @{ Uri = "$($script:url)$Path"; Method = $Method; Headers = @{ Authorization = "Bearer $($script:token)" }; SkipCertificateCheck = $true }
-        if ($null -ne $Body) { $params.Body = ($Body | ConvertTo-Json -Compress -Depth 5); $params.ContentType = 'application/json' }
-        Invoke-RestMethod @params
-    }
+    $script:work = (Use-CcatKubernetesDouble -Name 'hygiene-k8s').Work
 
     # Every object labelled with the job's id: Jobs, pods, ConfigMaps (record and log).
     function Get-KubeTrace([string] $Id) {
@@ -48,10 +27,7 @@ AfterAll {
 Describe 'Campaign hygiene on Kubernetes' -Tag 'Service', 'Kubernetes' {
     It 'reads what was asked back in another process: resources and command' {
         $job = Submit-CcatJob -ExecutionCommand 'echo asked' -JobName 'hygiene asked' -Resources @{ cpu = 1; memory_gb = 0.5; time_hours = 0.25 } | Wait-CcatJob -Timeout 60
-        $file = Join-Path $script:work "$([guid]::NewGuid()).ps1"
-        Set-Content $file "Import-Module '$script:manifest'; `$ErrorActionPreference = 'Stop'; Get-CcatJobStatus -Backend Kubernetes -JobId '$($job.JobId)'"
-        $other = & dotnet $script:pwshDll -NoProfile -NonInteractive -OutputFormat xml -File $file
-        $LASTEXITCODE | Should -Be 0
+        $other = Invoke-InOtherProcess "Get-CcatJobStatus -Backend Kubernetes -JobId '$($job.JobId)'"
         $other.RequestedCpu | Should -Be 1
         $other.RequestedMemoryGb | Should -Be 0.5
         $other.RequestedTimeHours | Should -Be 0.25

@@ -14,12 +14,7 @@ BeforeAll {
     Import-Module (Get-ModuleManifestPath) -Force
     & bash (Join-Path (Get-RepoRoot) 'tests/infra/redis/start.sh') | Out-Null
 
-    function Use-Store([string] $Store, [string] $Name) {
-        $dir = Join-Path $TestDrive "$Name-$Store"
-        Set-LocalStore -JobDir $dir -Store $Store
-        $env:CCAT_WORKFLOW_MANAGER_POLL_INTERVAL_SECONDS = '0.2'
-        $dir
-    }
+    function Use-Store([string] $Store, [string] $Name) { Use-CcatLocalStore -Root $TestDrive -Store $Store -Name $Name -PollSeconds '0.2' }
 
     # Everything the store holds about a job: its record file, or its Redis keys and index entry.
     function Get-StoreTrace([string] $Store, [string] $Dir, [string] $Id) {

@@ -3,19 +3,12 @@
 # figures, and Remove-CcatJob leaving nothing of the module's behind (folder and link counted;
 # Slurm's accounting record is the cluster's and stays).
 BeforeAll {
-    & bash (Join-Path $PSScriptRoot '../infra/slurm/start.sh')
-    if ($LASTEXITCODE -ne 0) { throw "tests/infra/slurm/start.sh failed with exit code $LASTEXITCODE" }
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
     $script:savedEnvironment = Save-TestEnvironment  # given back in the top-level AfterAll
     Import-Module (Get-ModuleManifestPath) -Force
-
-    $script:work = Join-Path ([IO.Path]::GetTempPath()) "ccat-pester-hygiene-slurm-$PID"
-    Remove-Item -Recurse -Force $script:work -ErrorAction Ignore
-    Reset-CcatEnvironment -JobDir (Join-Path $script:work 'local-jobs')
-    $script:jobDir = Join-Path $script:work 'slurm-jobs'
-    $env:CCAT_WORKFLOW_MANAGER_HPC_BACKEND = 'slurm'
-    $env:CCAT_WORKFLOW_MANAGER_SLURM_JOB_DIR = $script:jobDir
-    $env:CCAT_WORKFLOW_MANAGER_POLL_INTERVAL_SECONDS = '1'
+    $slurm = Use-CcatSlurmCluster -Name 'hygiene-slurm'
+    $script:work = $slurm.Work
+    $script:jobDir = $slurm.JobDir
 
     # Submitted first, checked later: the cluster runs them while the other tests run.
     $spin = 'i=0; while [ $i -lt 400000 ]; do i=$((i+1)); done'

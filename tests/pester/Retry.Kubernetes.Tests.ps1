@@ -4,40 +4,10 @@
 # (namespace ccat-test really runs commands), and two processes waiting on one failing job
 # making exactly one retry (claims are resourceVersion-conditioned replaces of the record).
 BeforeAll {
-    $started = & bash (Join-Path $PSScriptRoot '../infra/kubernetes/start.sh')
-    if ($LASTEXITCODE -ne 0) { throw "tests/infra/kubernetes/start.sh failed with exit code $LASTEXITCODE" }
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
     $script:savedEnvironment = Save-TestEnvironment  # given back in the top-level AfterAll
     Import-Module (Get-ModuleManifestPath) -Force
-    $script:manifest = Get-ModuleManifestPath
-    $script:pwshDll = Join-Path $PSHOME 'pwsh.dll'
-
-    $script:state = Split-Path -Parent (($started | Where-Object { $_ -like 'KUBECONFIG=*' }) -replace '^KUBECONFIG=', '')
-    $script:url = (Get-Content (Join-Path $script:state 'url') -Raw).Trim()
-    $script:token = (Get-Content (Join-Path $script:state 'token') -Raw).Trim()
-    $script:work = Join-Path ([IO.Path]::GetTempPath()) "ccat-pester-retry-k8s-$PID"
-    Remove-Item -Recurse -Force $script:work -ErrorAction Ignore
-    New-Item -ItemType Directory -Force $script:work | Out-Null
-    Reset-CcatEnvironment -JobDir (Join-Path $script:work 'local-jobs')
-    $env:CCAT_WORKFLOW_MANAGER_HPC_BACKEND = 'kubernetes'
-    $env:CCAT_WORKFLOW_MANAGER_K8S_KUBECONFIG = Join-Path $script:state 'kubeconfig'
-    $env:CCAT_WORKFLOW_MANAGER_K8S_NAMESPACE = 'ccat-test'
-    $env:CCAT_WORKFLOW_MANAGER_POLL_INTERVAL_SECONDS = '0.3'
-
-    function Invoke-Double([string] $Path, $Body) {
-        Invoke-RestMethod -Uri "$($script:url)_double/$Path" -Method Post -SkipCertificateCheck -Body ($Body | ConvertTo-Json -Compress) -ContentType 'application/json'
-    }
-
-    function Invoke-Kube([string] $Path) {
-        Invoke-RestMethod -Uri "$($script:url)$Path" -Headers @{ Authorization = "Bearer $($script:token)" } -SkipCertificateCheck
-    }
-
-    function Start-Waiter([string] $JobId, [string] $Ready, [string] $OutFile) {
-        $file = Join-Path $script:work "$([guid]::NewGuid()).ps1"
-        Set-Content $file "Import-Module '$script:manifest'; `$ErrorActionPreference = 'Stop'; Set-Content '$Ready' ready; Wait-CcatJob -JobId '$JobId' -Backend Kubernetes -Timeout 600 | Export-Clixml '$OutFile'"
-        Start-Process dotnet -ArgumentList @($script:pwshDll, '-NoProfile', '-NonInteractive', '-File', $file) -PassThru
-    }
-
+    $script:work = (Use-CcatKubernetesDouble -Name 'retry-k8s' -PollSeconds '0.3').Work
 }
 
 AfterAll {
@@ -50,14 +20,14 @@ Describe 'Retry policies on Kubernetes' -Tag 'Service', 'Kubernetes' {
         $env:CCAT_WORKFLOW_MANAGER_K8S_NAMESPACE = 'ccat-manual'
         try {
             $job = Submit-CcatJob -ExecutionCommand 'python3 big.py' -JobName 'retry oom' -Resources @{ memory_gb = 0.5 } -RetryOn OutOfMemory -MemoryGrowth 2
-            Invoke-Double "jobs/ccat-manual/$($job.JobId)/state" @{ state = 'terminated'; exitCode = 137; reason = 'OOMKilled' } | Out-Null
+            Invoke-KubeDouble "jobs/ccat-manual/$($job.JobId)/state" @{ state = 'terminated'; exitCode = 137; reason = 'OOMKilled' } | Out-Null
             $second = $job | Get-CcatJobStatus
             $second.Attempt | Should -Be 2
             $second.AttemptJobId | Should -Not -Be $job.JobId
             # Attempt 2's Job asks for the grown memory.
             $manifest = Invoke-Kube "apis/batch/v1/namespaces/ccat-manual/jobs/$($second.AttemptJobId)"
             $manifest.spec.template.spec.containers[0].resources.limits.memory | Should -Be '1Gi'
-            Invoke-Double "jobs/ccat-manual/$($second.AttemptJobId)/state" @{ state = 'terminated'; exitCode = 0; reason = 'Completed' } | Out-Null
+            Invoke-KubeDouble "jobs/ccat-manual/$($second.AttemptJobId)/state" @{ state = 'terminated'; exitCode = 0; reason = 'Completed' } | Out-Null
             $r = $job | Wait-CcatJob -Timeout 60
             $r.JobId | Should -Be $job.JobId
             $r.Status | Should -Be 'Completed'
@@ -99,17 +69,66 @@ Describe 'Retry policies on Kubernetes' -Tag 'Service', 'Kubernetes' {
         $go = Join-Path $script:work 'go'
         $cmd = "echo `"`$CCAT_ATTEMPT`" >> '$runs'; [ `"`$CCAT_ATTEMPT`" -ge 2 ] && exit 0; while [ ! -e '$go' ]; do sleep 0.1; done; exit 1"
         $job = Submit-CcatJob -ExecutionCommand $cmd -JobName 'retry race' -RetryOn NonZeroExit -MaxAttempts 3
-        $waiters = 1..2 | ForEach-Object { Start-Waiter $job.JobId (Join-Path $script:work "ready-$_") (Join-Path $script:work "out-$_.xml") }
-        Wait-Until { (Test-Path (Join-Path $script:work 'ready-1')) -and (Test-Path (Join-Path $script:work 'ready-2')) } -Seconds 600
-        Start-Sleep -Seconds 1 # both are past their first poll (either order must give one retry)
-        Set-Content $go go
-        $waiters | Wait-Process -Timeout 600
-        $waiters | ForEach-Object { $_.ExitCode | Should -Be 0 }
-        foreach ($i in 1, 2) {
-            $seen = Import-Clixml (Join-Path $script:work "out-$i.xml")
-            $seen.Status.ToString() | Should -Be 'Completed' # deserialized: the enum comes back as a number that prints its name
-            [int] "$($seen.Attempt)" | Should -Be 2
+        $seen = Invoke-CcatWaiterRace -JobId $job.JobId -Backend Kubernetes -Folder $script:work -Release {
+            Start-Sleep -Seconds 1 # both are past their first poll (either order must give one retry)
+            Set-Content $go go
+        }
+        foreach ($one in $seen) {
+            $one.Status.ToString() | Should -Be 'Completed' # deserialized: the enum comes back as a number that prints its name
+            [int] "$($one.Attempt)" | Should -Be 2
         }
         (Get-Content $runs) | Should -Be @('1', '2')
     }
+
+    It 'an array element that fails for a retried reason is retried alone and completes; the array reads Completed' {
+        # One Indexed Job; element 1's attempt 1 exits 1 (NonZeroExit, retried), attempt 2 succeeds.
+        $cmd = 'echo "element $CCAT_ARRAY_INDEX attempt $CCAT_ATTEMPT"; [ "$CCAT_ARRAY_INDEX" = 1 ] && [ "$CCAT_ATTEMPT" = 1 ] && exit 1; exit 0'
+        $jobs = @(Submit-CcatJob -ArrayIndex '0-2' -ExecutionCommand $cmd -JobName 'retry array' -Resources @{ memory_gb = 0.25 } -RetryOn NonZeroExit -MaxAttempts 3 -MemoryGrowth 2)
+        $arrayId = $jobs[0].ArrayJobId
+        $done = @($jobs | Wait-CcatJob -Timeout 180 | Sort-Object ArrayIndex)
+        $done.Status | Should -Be @('Completed', 'Completed', 'Completed')
+        $done.Attempt | Should -Be @(1, 2, 1)
+        $one = $done[1]
+        $one.JobId | Should -Be "${arrayId}_1"
+        $one.ArrayJobId | Should -Be $arrayId
+        $one.AttemptJobId | Should -Not -Match '_'
+        $one.RequestedMemoryGb | Should -Be 0.25 -Because 'memory grows after OutOfMemory only'
+        $one.PreviousAttempts[0].JobId | Should -Be "${arrayId}_1"
+        $one.PreviousAttempts[0].Reason | Should -Be 'NonZeroExit'
+        # The array counts each element's latest attempt: waiting on its id ends with every element
+        # completed, and -RetryFailed finds nothing to re-run.
+        $all = @(Wait-CcatJob -JobId $arrayId -Backend Kubernetes -Timeout 120 | Sort-Object ArrayIndex)
+        $all.Status | Should -Be @('Completed', 'Completed', 'Completed')
+        $all.Attempt | Should -Be @(1, 2, 1)
+        Submit-CcatJob -RetryFailed $arrayId -Backend Kubernetes -ErrorVariable none -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $none[0].FullyQualifiedErrorId | Should -BeLike 'NoFailedElements,*'
+        (Get-CcatJobLog -JobId "${arrayId}_1" -Backend Kubernetes -Raw) | Should -Match 'element 1 attempt 2'
+        # The ledger is in the array's record ConfigMap, apart from other elements'.
+        $record = Invoke-Kube "api/v1/namespaces/ccat-test/configmaps/$arrayId"
+        $record.metadata.labels.'ccat-workflow/retry' | Should -Be 'plan'
+        $record.data.'retryElement.1.attempt.2' | Should -Match $one.AttemptJobId
+    }
+
+    It 'an array element failing for a reason not in -RetryOn is not retried' {
+        $jobs = @(Submit-CcatJob -ArrayIndex '0-2' -ExecutionCommand '[ "$CCAT_ARRAY_INDEX" = 2 ] && exit 3; exit 0' -JobName 'retry array not' -RetryOn OutOfMemory, Timeout -MemoryGrowth 1 -TimeGrowth 1)
+        $arrayId = $jobs[0].ArrayJobId
+        $done = @($jobs | Wait-CcatJob -Timeout 120 | Sort-Object ArrayIndex)
+        $done.Status | Should -Be @('Completed', 'Completed', 'Failed')
+        $done[2].Reason | Should -Be 'NonZeroExit'
+        $done.Attempt | Should -Be @(1, 1, 1)
+        (Get-CcatJobStatus -JobId $arrayId -Backend Kubernetes | Where-Object Status -EQ 'Failed').ArrayIndex | Should -Be 2
+        (Invoke-Kube "api/v1/namespaces/ccat-test/configmaps/$arrayId").data.PSObject.Properties.Name | Should -Not -Contain 'retryElement.2.attempt.2'
+    }
+
+    It 'two processes waiting on the same failing array element produce exactly one retry of it' {
+        $race = Invoke-CcatElementRace -Backend Kubernetes -Folder $script:work
+        foreach ($one in $race.Seen) {
+            $one.Status.ToString() | Should -Be 'Completed' # deserialized: the enum comes back as a number that prints its name
+            [int] "$($one.Attempt)" | Should -Be 2
+        }
+        # Exactly one new attempt of element 1, none of the others; the array completes.
+        $race.Runs | Should -Be @('0-1', '1-1', '1-2', '2-1')
+        @(Get-CcatJobStatus -JobId $race.ArrayId -Backend Kubernetes).Status | Should -Be @('Completed', 'Completed', 'Completed')
+    }
 }
+

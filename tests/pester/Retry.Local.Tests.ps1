@@ -13,29 +13,8 @@ BeforeAll {
     $script:savedEnvironment = Save-TestEnvironment  # given back in the top-level AfterAll
     Import-Module (Get-ModuleManifestPath) -Force
     & bash (Join-Path (Get-RepoRoot) 'tests/infra/redis/start.sh') | Out-Null
-    $script:pwshDll = Join-Path $PSHOME 'pwsh.dll'
-    $script:manifest = Get-ModuleManifestPath
 
-    function Use-Store([string] $Store) {
-        $dir = Join-Path $TestDrive "retry-$Store"
-        Reset-CcatEnvironment -JobDir $dir
-        $env:CCAT_WORKFLOW_MANAGER_LOCAL_JOB_STORE = $Store
-        $env:CCAT_WORKFLOW_MANAGER_POLL_INTERVAL_SECONDS = '0.2'
-        if ($Store -eq 'redis') {
-            $env:CCAT_WORKFLOW_MANAGER_REDIS_HOST = '127.0.0.1'
-            $env:CCAT_WORKFLOW_MANAGER_REDIS_PORT = '16379'
-            $env:CCAT_WORKFLOW_MANAGER_REDIS_KEY_PREFIX = "ccat-test:$([guid]::NewGuid().ToString('N'))"
-        }
-        $dir
-    }
-
-    # A pwsh process (this process's environment) that says it is ready, then waits for the job.
-    function Start-Waiter([string] $JobId, [string] $Ready, [string] $OutFile) {
-        $file = Join-Path $TestDrive "$([guid]::NewGuid()).ps1"
-        Set-Content $file "Import-Module '$script:manifest'; `$ErrorActionPreference = 'Stop'; Set-Content '$Ready' ready; Wait-CcatJob -JobId '$JobId' -Backend Local -Timeout 600 | Export-Clixml '$OutFile'"
-        Start-Process dotnet -ArgumentList @($script:pwshDll, '-NoProfile', '-NonInteractive', '-File', $file) -PassThru
-    }
-
+    function Use-Store([string] $Store) { Use-CcatLocalStore -Root $TestDrive -Store $Store -Name 'retry' -PollSeconds '0.2' }
 }
 
 Describe 'Retry policies on Local with the <Store> store' -ForEach $stores -Tag 'Service', 'Local', 'Redis' {
@@ -94,17 +73,13 @@ Describe 'Retry policies on Local with the <Store> store' -ForEach $stores -Tag 
         # Attempt 1 waits for the go file, then fails; attempt 2 succeeds. Each run appends its attempt.
         $cmd = "echo `"`$CCAT_ATTEMPT`" >> '$runs'; [ `"`$CCAT_ATTEMPT`" -ge 2 ] && exit 0; while [ ! -e '$go' ]; do sleep 0.1; done; exit 1"
         $job = Submit-CcatJob -ExecutionCommand $cmd -JobName 'retry race' -RetryOn NonZeroExit -MaxAttempts 3
-        $waiters = 1..2 | ForEach-Object { Start-Waiter $job.JobId (Join-Path $TestDrive "ready-$Store-$_") (Join-Path $TestDrive "out-$Store-$_.xml") }
-        Wait-Until { (Test-Path (Join-Path $TestDrive "ready-$Store-1")) -and (Test-Path (Join-Path $TestDrive "ready-$Store-2")) } -Seconds 600
-        Start-Sleep -Seconds 1 # both are past their first poll (not a correctness margin: either order must give one retry)
-        Set-Content $go go
-        $waiters | Wait-Process -Timeout 600
-        $waiters | ForEach-Object { $_.ExitCode | Should -Be 0 }
-
-        foreach ($i in 1, 2) {
-            $seen = Import-Clixml (Join-Path $TestDrive "out-$Store-$i.xml")
-            $seen.Status.ToString() | Should -Be 'Completed' # deserialized: the enum comes back as a number that prints its name
-            [int] "$($seen.Attempt)" | Should -Be 2
+        $seen = Invoke-CcatWaiterRace -JobId $job.JobId -Backend Local -Folder $TestDrive -Release {
+            Start-Sleep -Seconds 1 # both are past their first poll (not a correctness margin: either order must give one retry)
+            Set-Content $go go
+        }
+        foreach ($one in $seen) {
+            $one.Status.ToString() | Should -Be 'Completed' # deserialized: the enum comes back as a number that prints its name
+            [int] "$($one.Attempt)" | Should -Be 2
         }
         # Exactly two runs: attempt 1 and one attempt 2.
         (Get-Content $runs) | Should -Be @('1', '2')
@@ -119,6 +94,71 @@ Describe 'Retry policies on Local with the <Store> store' -ForEach $stores -Tag 
         $r.Status | Should -Be 'Failed'
         $r.Reason | Should -Be 'Cancelled'
         $r.Attempt | Should -Be 1
+    }
+}
+
+Describe 'Retry policies on Local arrays (per element) with the <Store> store' -ForEach $stores -Tag 'Service', 'Local', 'Redis' {
+    BeforeAll { $script:dir = Use-Store $Store }
+    AfterAll { Get-CcatJob -Backend Local -Status Pending, Running | Stop-CcatJob -Confirm:$false }
+
+    It 'an element that exceeds its memory is retried alone with more and completes; the array reads Completed' {
+        # Element 1 touches 300 MiB: over 0.2 GiB (204.8 MiB), under 0.2 × 2.5 = 0.5 GiB; elements 0 and 2 touch nothing.
+        $cmd = 'echo "element $CCAT_ARRAY_INDEX attempt $CCAT_ATTEMPT"; [ "$CCAT_ARRAY_INDEX" = 1 ] || exit 0; python3 -c "b = bytearray(300 * 1024 * 1024); b[::4096] = b\"x\" * len(b[::4096]); import time; time.sleep(3)"'
+        $jobs = @(Submit-CcatJob -ArrayIndex '0-2' -ExecutionCommand $cmd -JobName 'retry array oom' -Resources @{ memory_gb = 0.2 } -RetryOn OutOfMemory -MaxAttempts 3 -MemoryGrowth 2.5)
+        $jobs.Count | Should -Be 3
+        $arrayId = $jobs[0].ArrayJobId
+        $done = @($jobs | Wait-CcatJob -Timeout 240 | Sort-Object ArrayIndex)
+        $done.Status | Should -Be @('Completed', 'Completed', 'Completed')
+        $done.Attempt | Should -Be @(1, 2, 1)
+        $done.JobId | Should -Be @("${arrayId}_0", "${arrayId}_1", "${arrayId}_2")
+        $one = $done[1]
+        $one.ArrayJobId | Should -Be $arrayId
+        $one.ArrayIndex | Should -Be 1
+        $one.AttemptJobId | Should -Not -Be "${arrayId}_1"
+        $one.RequestedMemoryGb | Should -Be 0.5
+        $one.PreviousAttempts[0].JobId | Should -Be "${arrayId}_1"
+        $one.PreviousAttempts[0].Reason | Should -Be 'OutOfMemory'
+        $done[0].RequestedMemoryGb | Should -Be 0.2
+
+        # The array counts each element's latest attempt: waiting on its id ends with every element
+        # completed, and -RetryFailed finds nothing to re-run.
+        $all = @(Wait-CcatJob -JobId $arrayId -Backend Local -Timeout 120 | Sort-Object ArrayIndex)
+        $all.Status | Should -Be @('Completed', 'Completed', 'Completed')
+        $all.Attempt | Should -Be @(1, 2, 1)
+        Submit-CcatJob -RetryFailed $arrayId -Backend Local -ErrorVariable none -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $none[0].FullyQualifiedErrorId | Should -BeLike 'NoFailedElements,*'
+        # The new attempt sees the element's index; both attempts' logs stay readable.
+        (Get-CcatJobLog -JobId "${arrayId}_1" -Backend Local -Raw) | Should -Match 'element 1 attempt 2'
+        (Get-CcatJobLog -JobId "${arrayId}_1" -Backend Local -Attempt 1 -Raw) | Should -Match 'element 1 attempt 1'
+        # A listing shows each element once (the new attempt's own job folded in).
+        @(Get-CcatJob -Backend Local -Name 'retry array oom').Count | Should -Be 3
+    }
+
+    It 'an element failing for a reason not in -RetryOn is not retried; -RetryFailed still re-runs it' {
+        $flag = Join-Path $TestDrive "fixed-$Store"
+        $jobs = @(Submit-CcatJob -ArrayIndex '0-2' -ExecutionCommand "[ `"`$CCAT_ARRAY_INDEX`" = 2 ] && [ ! -e '$flag' ] && exit 3; exit 0" -JobName 'retry array not' -RetryOn OutOfMemory, Timeout -MemoryGrowth 1 -TimeGrowth 1)
+        $arrayId = $jobs[0].ArrayJobId
+        $done = @($jobs | Wait-CcatJob -Timeout 120 | Sort-Object ArrayIndex)
+        $done.Status | Should -Be @('Completed', 'Completed', 'Failed')
+        $done[2].Reason | Should -Be 'NonZeroExit'
+        $done.Attempt | Should -Be @(1, 1, 1)
+        (Get-CcatJobStatus -JobId $arrayId -Backend Local | Where-Object Status -EQ 'Failed').ArrayIndex | Should -Be 2
+
+        New-Item -ItemType File $flag | Out-Null
+        $again = @(Submit-CcatJob -RetryFailed $arrayId -Backend Local)
+        $again.ArrayIndex | Should -Be @(2)
+        ($again | Wait-CcatJob -Timeout 120).Status | Should -Be 'Completed'
+    }
+
+    It 'two processes waiting on the same failing element produce exactly one retry of it' {
+        $race = Invoke-CcatElementRace -Backend Local -Folder $TestDrive
+        foreach ($one in $race.Seen) {
+            $one.Status.ToString() | Should -Be 'Completed' # deserialized: the enum comes back as a number that prints its name
+            [int] "$($one.Attempt)" | Should -Be 2
+        }
+        # Exactly one new attempt of element 1, none of the others; the array completes.
+        $race.Runs | Should -Be @('0-1', '1-1', '1-2', '2-1')
+        @(Get-CcatJobStatus -JobId $race.ArrayId -Backend Local).Status | Should -Be @('Completed', 'Completed', 'Completed')
     }
 }
 

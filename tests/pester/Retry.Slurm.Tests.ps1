@@ -3,22 +3,12 @@
 # retried with more time (whole minutes: Slurm's step), a failure not in -RetryOn left alone,
 # two processes waiting on one failing job making exactly one retry, and --no-requeue.
 BeforeAll {
-    & bash (Join-Path $PSScriptRoot '../infra/slurm/start.sh')
-    if ($LASTEXITCODE -ne 0) { throw "tests/infra/slurm/start.sh failed with exit code $LASTEXITCODE" }
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
     $script:savedEnvironment = Save-TestEnvironment  # given back in the top-level AfterAll
     Import-Module (Get-ModuleManifestPath) -Force
-    $script:pwshDll = Join-Path $PSHOME 'pwsh.dll'
-    $script:manifest = Get-ModuleManifestPath
-
-    $script:work = Join-Path ([IO.Path]::GetTempPath()) "ccat-pester-retry-slurm-$PID"
-    Remove-Item -Recurse -Force $script:work -ErrorAction Ignore
-    New-Item -ItemType Directory -Force $script:work | Out-Null
-    Reset-CcatEnvironment -JobDir (Join-Path $script:work 'local-jobs')
-    $script:jobDir = Join-Path $script:work 'slurm-jobs'
-    $env:CCAT_WORKFLOW_MANAGER_HPC_BACKEND = 'slurm'
-    $env:CCAT_WORKFLOW_MANAGER_SLURM_JOB_DIR = $script:jobDir
-    $env:CCAT_WORKFLOW_MANAGER_POLL_INTERVAL_SECONDS = '1'
+    $slurm = Use-CcatSlurmCluster -Name 'retry-slurm'
+    $script:work = $slurm.Work
+    $script:jobDir = $slurm.JobDir
 
     # Submitted first, checked later: the cluster runs them while the other tests run.
     # 400 MB touched by dd: over 0.25 GiB, under 0.25 × 3 = 0.75 GiB.
@@ -26,12 +16,11 @@ BeforeAll {
     # One minute, 75 s of work: attempt 2 gets 3 minutes.
     $script:timeout = Submit-CcatJob -ExecutionCommand 'sleep 75' -JobName 'retry timeout' -Resources @{ time_hours = 1 / 60 } -RetryOn Timeout -TimeGrowth 3
     $script:plain = Submit-CcatJob -ExecutionCommand 'exit 3' -JobName 'retry not' -RetryOn OutOfMemory -MemoryGrowth 1
-
-    function Start-Waiter([string] $JobId, [string] $Ready, [string] $OutFile) {
-        $file = Join-Path $script:work "$([guid]::NewGuid()).ps1"
-        Set-Content $file "Import-Module '$script:manifest'; `$ErrorActionPreference = 'Stop'; Set-Content '$Ready' ready; Wait-CcatJob -JobId '$JobId' -Backend Slurm -Timeout 600 | Export-Clixml '$OutFile'"
-        Start-Process dotnet -ArgumentList @($script:pwshDll, '-NoProfile', '-NonInteractive', '-File', $file) -PassThru
-    }
+    # Arrays under a policy, retried per element: element 1 runs out of memory (as above), or exits 3 (not retried).
+    $script:oomArray = @(Submit-CcatJob -ArrayIndex '0-2' -JobName 'retry array oom' -Resources @{ memory_gb = 0.25 } -RetryOn OutOfMemory -MemoryGrowth 3 `
+        -ExecutionCommand 'echo "element $CCAT_ARRAY_INDEX/$SLURM_ARRAY_TASK_ID attempt $CCAT_ATTEMPT"; [ "$CCAT_ARRAY_INDEX" = 1 ] || exit 0; dd if=/dev/zero bs=400M count=1 2>/dev/null | sleep 8')
+    $script:plainArray = @(Submit-CcatJob -ArrayIndex '0-2' -JobName 'retry array not' -RetryOn OutOfMemory -MemoryGrowth 1 `
+        -ExecutionCommand '[ "$CCAT_ARRAY_INDEX" = 2 ] && exit 3; exit 0')
 
 }
 
@@ -84,18 +73,62 @@ Describe 'Retry policies on Slurm' -Tag 'Service', 'Slurm' {
         $go = Join-Path $script:work 'go'
         $cmd = "echo `"`$CCAT_ATTEMPT`" >> '$runs'; [ `"`$CCAT_ATTEMPT`" -ge 2 ] && exit 0; while [ ! -e '$go' ]; do sleep 0.2; done; exit 1"
         $job = Submit-CcatJob -ExecutionCommand $cmd -JobName 'retry race' -RetryOn NonZeroExit -MaxAttempts 3
-        $waiters = 1..2 | ForEach-Object { Start-Waiter $job.JobId (Join-Path $script:work "ready-$_") (Join-Path $script:work "out-$_.xml") }
-        Wait-Until { (Test-Path (Join-Path $script:work 'ready-1')) -and (Test-Path (Join-Path $script:work 'ready-2')) } -Seconds 600
-        Wait-Until { Test-Path $runs } -Seconds 150 # attempt 1 runs
-        Start-Sleep -Seconds 2 # both are past their first poll (either order must give one retry)
-        Set-Content $go go
-        $waiters | Wait-Process -Timeout 600
-        $waiters | ForEach-Object { $_.ExitCode | Should -Be 0 }
-        foreach ($i in 1, 2) {
-            $seen = Import-Clixml (Join-Path $script:work "out-$i.xml")
-            $seen.Status.ToString() | Should -Be 'Completed' # deserialized: the enum comes back as a number that prints its name
-            [int] "$($seen.Attempt)" | Should -Be 2
+        $seen = Invoke-CcatWaiterRace -JobId $job.JobId -Backend Slurm -Folder $script:work -Release {
+            Wait-Until { Test-Path $runs } -Seconds 150 # attempt 1 runs
+            Start-Sleep -Seconds 2 # both are past their first poll (either order must give one retry)
+            Set-Content $go go
+        }
+        foreach ($one in $seen) {
+            $one.Status.ToString() | Should -Be 'Completed' # deserialized: the enum comes back as a number that prints its name
+            [int] "$($one.Attempt)" | Should -Be 2
         }
         (Get-Content $runs) | Should -Be @('1', '2')
+    }
+
+    It 'an array element that exceeds its memory is retried alone with more and completes; the array reads Completed' {
+        $arrayId = $script:oomArray[0].ArrayJobId
+        $done = @($script:oomArray | Wait-CcatJob -Timeout 400 | Sort-Object ArrayIndex)
+        $done.Status | Should -Be @('Completed', 'Completed', 'Completed')
+        $done.Attempt | Should -Be @(1, 2, 1)
+        $one = $done[1]
+        $one.JobId | Should -Be "${arrayId}_1"
+        $one.ArrayJobId | Should -Be $arrayId
+        $one.AttemptJobId | Should -Not -Match '_' # a job of its own
+        $one.RequestedMemoryGb | Should -Be 0.75
+        $one.PreviousAttempts[0].JobId | Should -Be "${arrayId}_1"
+        $one.PreviousAttempts[0].Reason | Should -Be 'OutOfMemory'
+        # The array counts each element's latest attempt: waiting on its id ends with every element
+        # completed, and -RetryFailed finds nothing to re-run.
+        $all = @(Wait-CcatJob -JobId $arrayId -Backend Slurm -Timeout 120 | Sort-Object ArrayIndex)
+        $all.Status | Should -Be @('Completed', 'Completed', 'Completed')
+        $all.Attempt | Should -Be @(1, 2, 1)
+        Submit-CcatJob -RetryFailed $arrayId -Backend Slurm -ErrorVariable none -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $none[0].FullyQualifiedErrorId | Should -BeLike 'NoFailedElements,*'
+        # The new attempt sees the element's index in both variables; attempt 1's log stays readable.
+        (Get-CcatJobLog -JobId "${arrayId}_1" -Backend Slurm -Raw) | Should -Match 'element 1/1 attempt 2'
+        (Get-CcatJobLog -JobId "${arrayId}_1" -Backend Slurm -Attempt 1 -Raw) | Should -Match 'element 1/1 attempt 1'
+        # The claim is in the array's folder, apart from other elements'.
+        Test-Path (Join-Path $script:jobDir "$arrayId/retry-element-1-attempt-2.json") | Should -BeTrue
+    }
+
+    It 'an array element failing for a reason not in -RetryOn is not retried' {
+        $arrayId = $script:plainArray[0].ArrayJobId
+        $done = @($script:plainArray | Wait-CcatJob -Timeout 200 | Sort-Object ArrayIndex)
+        $done.Status | Should -Be @('Completed', 'Completed', 'Failed')
+        $done[2].Reason | Should -Be 'NonZeroExit'
+        $done.Attempt | Should -Be @(1, 1, 1)
+        (Get-CcatJobStatus -JobId $arrayId -Backend Slurm | Where-Object Status -EQ 'Failed').ArrayIndex | Should -Be 2
+        @(Get-ChildItem (Join-Path $script:jobDir $arrayId) -Filter 'retry-element-*').Count | Should -Be 0
+    }
+
+    It 'two processes waiting on the same failing array element produce exactly one retry of it' {
+        $race = Invoke-CcatElementRace -Backend Slurm -Folder $script:work
+        foreach ($one in $race.Seen) {
+            $one.Status.ToString() | Should -Be 'Completed' # deserialized: the enum comes back as a number that prints its name
+            [int] "$($one.Attempt)" | Should -Be 2
+        }
+        # Exactly one new attempt of element 1, none of the others; the array completes.
+        $race.Runs | Should -Be @('0-1', '1-1', '1-2', '2-1')
+        @(Get-CcatJobStatus -JobId $race.ArrayId -Backend Slurm).Status | Should -Be @('Completed', 'Completed', 'Completed')
     }
 }

@@ -122,11 +122,136 @@ function Use-CcatLocalStore {
         'redis': the shared test Redis with a private key prefix, so suites never see each
         other's jobs) and a 2 s cancel grace (Set-LocalStore). Returns the job folder.
     #>
-    param([Parameter(Mandatory)] [string] $Root, [Parameter(Mandatory)] [string] $Store, [Parameter(Mandatory)] [string] $Name)
+    param([Parameter(Mandatory)] [string] $Root, [Parameter(Mandatory)] [string] $Store, [Parameter(Mandatory)] [string] $Name, [string] $PollSeconds)
     $dir = Join-Path $Root "$Name-$Store"
     Set-LocalStore -JobDir $dir -Store $Store
+    if ($PollSeconds) { $env:CCAT_WORKFLOW_MANAGER_POLL_INTERVAL_SECONDS = $PollSeconds }
     $dir
 }
 
+function New-CcatWorkFolder {
+    <# A fresh, empty folder under the temporary directory for one test file (named after it and this process). #>
+    param([Parameter(Mandatory)] [string] $Name)
+    $work = Join-Path ([IO.Path]::GetTempPath()) "ccat-pester-$Name-$PID"
+    Remove-Item -Recurse -Force $work -ErrorAction Ignore
+    New-Item -ItemType Directory -Force $work | Out-Null
+    $work
+}
+
+function Use-CcatSlurmCluster {
+    <#
+    .SYNOPSIS
+        Starts the test Slurm cluster (tests/infra/slurm, idempotent), resets the settings and
+        makes Slurm the default backend with a private SLURM_JOB_DIR in a fresh work folder.
+        Returns @{ Work; JobDir }.
+    #>
+    param([Parameter(Mandatory)] [string] $Name, [string] $PollSeconds = '1')
+    & bash (Join-Path $script:RepoRoot 'tests/infra/slurm/start.sh') | Out-Null
+    if ($LASTEXITCODE -ne 0) { throw "tests/infra/slurm/start.sh failed with exit code $LASTEXITCODE" }
+    $work = New-CcatWorkFolder $Name
+    Reset-CcatEnvironment -JobDir (Join-Path $work 'local-jobs')
+    $jobDir = Join-Path $work 'slurm-jobs'
+    $env:CCAT_WORKFLOW_MANAGER_HPC_BACKEND = 'slurm'
+    $env:CCAT_WORKFLOW_MANAGER_SLURM_JOB_DIR = $jobDir
+    $env:CCAT_WORKFLOW_MANAGER_POLL_INTERVAL_SECONDS = $PollSeconds
+    @{ Work = $work; JobDir = $jobDir }
+}
+
+function Use-CcatKubernetesDouble {
+    <#
+    .SYNOPSIS
+        Starts the Kubernetes API double (tests/infra/kubernetes, idempotent), resets the settings
+        and makes Kubernetes the default backend on it (namespace ccat-test, which really runs
+        each pod's command). Invoke-Kube and Invoke-KubeDouble then talk to it. Returns
+        @{ State; Url; Token; Work } (Work: a fresh work folder).
+    #>
+    param([Parameter(Mandatory)] [string] $Name, [string] $PollSeconds = '0.5')
+    $started = & bash (Join-Path $script:RepoRoot 'tests/infra/kubernetes/start.sh')
+    if ($LASTEXITCODE -ne 0) { throw "tests/infra/kubernetes/start.sh failed with exit code $LASTEXITCODE" }
+    $state = Split-Path -Parent (($started | Where-Object { $_ -like 'KUBECONFIG=*' }) -replace '^KUBECONFIG=', '')
+    $script:KubeUrl = (Get-Content (Join-Path $state 'url') -Raw).Trim()
+    $script:KubeToken = (Get-Content (Join-Path $state 'token') -Raw).Trim()
+    $work = New-CcatWorkFolder $Name
+    Reset-CcatEnvironment -JobDir (Join-Path $work 'local-jobs')
+    $env:CCAT_WORKFLOW_MANAGER_HPC_BACKEND = 'kubernetes'
+    $env:CCAT_WORKFLOW_MANAGER_K8S_KUBECONFIG = Join-Path $state 'kubeconfig'
+    $env:CCAT_WORKFLOW_MANAGER_K8S_NAMESPACE = 'ccat-test'
+    $env:CCAT_WORKFLOW_MANAGER_POLL_INTERVAL_SECONDS = $PollSeconds
+    @{ State = $state; Url = $script:KubeUrl; Token = $script:KubeToken; Work = $work }
+}
+
+function Invoke-Kube {
+    <# A call to the Kubernetes API of the double that Use-CcatKubernetesDouble started (path relative to the server, e.g. api/v1/namespaces/ccat-test/configmaps). #>
+    param([Parameter(Mandatory)] [string] $Path, [string] $Method = 'Get', $Body)
+    $params = @{ Uri = "$($script:KubeUrl)$Path"; Method = $Method; Headers = @{ Authorization = "Bearer $($script:KubeToken)" }; SkipCertificateCheck = $true }
+    if ($null -ne $Body) { $params.Body = ($Body | ConvertTo-Json -Compress -Depth 5); $params.ContentType = 'application/json' }
+    Invoke-RestMethod @params
+}
+
+function Invoke-KubeDouble {
+    <# A call to the double's own control endpoints (_double/<path>, e.g. jobs/<ns>/<job>/state to end a pod by hand in ccat-manual). #>
+    param([Parameter(Mandatory)] [string] $Path, $Body)
+    Invoke-RestMethod -Uri "$($script:KubeUrl)_double/$Path" -Method Post -SkipCertificateCheck -Body ($Body | ConvertTo-Json -Compress) -ContentType 'application/json'
+}
+
+function Start-CcatWaiter {
+    <#
+    .SYNOPSIS
+        A pwsh process (this process's environment and the built module) that writes -Ready, then
+        waits for the job (Wait-CcatJob) and exports what it returned to -OutFile (CLIXML).
+    #>
+    param([Parameter(Mandatory)] [string] $JobId, [Parameter(Mandatory)] [string] $Backend,
+        [Parameter(Mandatory)] [string] $Ready, [Parameter(Mandatory)] [string] $OutFile)
+    $file = Join-Path ([IO.Path]::GetTempPath()) "ccat-waiter-$([guid]::NewGuid()).ps1"
+    Set-Content $file "Import-Module '$(Get-ModuleManifestPath)'; `$ErrorActionPreference = 'Stop'; Set-Content '$Ready' ready; Wait-CcatJob -JobId '$JobId' -Backend $Backend -Timeout 600 | Export-Clixml '$OutFile'"
+    Start-Process dotnet -ArgumentList @((Join-Path $PSHOME 'pwsh.dll'), '-NoProfile', '-NonInteractive', '-File', $file) -PassThru
+}
+
+function Invoke-CcatWaiterRace {
+    <#
+    .SYNOPSIS
+        Several processes observing one failure at once: starts -Count waiters on the job
+        (Start-CcatWaiter), and once every one is waiting runs -Release (what lets the job's
+        attempt fail); returns what each waiter's Wait-CcatJob returned (deserialized). A waiter
+        that fails throws.
+    #>
+    param([Parameter(Mandatory)] [string] $JobId, [Parameter(Mandatory)] [string] $Backend,
+        [Parameter(Mandatory)] [string] $Folder, [Parameter(Mandatory)] [scriptblock] $Release, [int] $Count = 2)
+    $tag = [guid]::NewGuid().ToString('N')
+    $ready = 1..$Count | ForEach-Object { Join-Path $Folder "ready-$tag-$_" }
+    $out = 1..$Count | ForEach-Object { Join-Path $Folder "out-$tag-$_.xml" }
+    $waiters = 0..($Count - 1) | ForEach-Object { Start-CcatWaiter $JobId $Backend $ready[$_] $out[$_] }
+    Wait-Until { @($ready | Where-Object { Test-Path $_ }).Count -eq $Count } -What 'every waiter is waiting' -Seconds 600
+    & $Release
+    $waiters | Wait-Process -Timeout 600
+    foreach ($w in $waiters) { if ($w.ExitCode -ne 0) { throw "A waiter on $JobId exited with $($w.ExitCode)." } }
+    $out | ForEach-Object { Import-Clixml $_ }
+}
+
+function Invoke-CcatElementRace {
+    <#
+    .SYNOPSIS
+        Two processes observing one failed array element: submits a 3-element array under
+        -RetryOn NonZeroExit whose element 1 fails its first attempt once released, races two
+        waiters on that element (Invoke-CcatWaiterRace), then waits for the whole array. Every
+        run appends "<index>-<attempt>" to a file. Returns @{ ArrayId; Seen (each waiter's
+        result); Runs (the file's lines, sorted) }.
+    #>
+    param([Parameter(Mandatory)] [string] $Backend, [Parameter(Mandatory)] [string] $Folder)
+    $runs = Join-Path $Folder "element-runs-$([guid]::NewGuid().ToString('N')).txt"
+    $go = "$runs.go"
+    $cmd = "echo `"`$CCAT_ARRAY_INDEX-`$CCAT_ATTEMPT`" >> '$runs'; [ `"`$CCAT_ARRAY_INDEX`" = 1 ] || exit 0; [ `"`$CCAT_ATTEMPT`" -ge 2 ] && exit 0; while [ ! -e '$go' ]; do sleep 0.1; done; exit 1"
+    $jobs = @(Submit-CcatJob -Backend $Backend -ArrayIndex '0-2' -ExecutionCommand $cmd -JobName 'retry array race' -RetryOn NonZeroExit -MaxAttempts 3)
+    $arrayId = $jobs[0].ArrayJobId
+    $seen = Invoke-CcatWaiterRace -JobId "${arrayId}_1" -Backend $Backend -Folder $Folder -Release {
+        Wait-Until { (Test-Path $runs) -and ((Get-Content $runs) -contains '1-1') } -What 'element 1 runs' -Seconds 300
+        Start-Sleep -Seconds 2 # both are past their first poll (not a correctness margin: either order must give one retry)
+        Set-Content $go go
+    }
+    $null = $jobs | Wait-CcatJob -Timeout 300
+    @{ ArrayId = $arrayId; Seen = $seen; Runs = @(Get-Content $runs | Sort-Object) }
+}
+
 Export-ModuleMember -Function Get-RepoRoot, Get-ModuleManifestPath, Reset-CcatEnvironment, Get-JobDirEntry, Get-WhatIfText,
-    Save-TestEnvironment, Restore-TestEnvironment, Wait-Until, Set-LocalStore, Invoke-InOtherProcess, Use-CcatLocalStore
+    Save-TestEnvironment, Restore-TestEnvironment, Wait-Until, Set-LocalStore, Invoke-InOtherProcess, Use-CcatLocalStore,
+    New-CcatWorkFolder, Use-CcatSlurmCluster, Use-CcatKubernetesDouble, Invoke-Kube, Invoke-KubeDouble, Start-CcatWaiter, Invoke-CcatWaiterRace, Invoke-CcatElementRace

@@ -10,17 +10,22 @@ namespace CcatWorkflow.Core.Retries;
 /// <c>retry-attempt-&lt;n&gt;.json</c> per claimed attempt. A claim is an exclusive create of its
 /// file — a whole temporary file hard-linked into place (<see cref="AtomicFile.CreateNew"/>),
 /// which fails with EEXIST for every caller but one, on a local disk and on NFS alike, and is
-/// never seen half written. Files are 0600, like everything else in the folder.
+/// never seen half written. Files are 0600, like everything else in the folder. An array
+/// element's claims are in its array's folder, <c>retry-element-&lt;index&gt;-attempt-&lt;n&gt;.json</c>,
+/// under the array's plan (<see cref="RetryLedgerKey"/>).
 /// </summary>
 internal sealed class FileRetryLedger(Func<string, string> folderOf, string what) : IRetryLedger
 {
     /// <summary>The plan's file name.</summary>
     public const string PlanFile = "retry-plan.json";
 
-    private const string ClaimPrefix = "retry-attempt-", ClaimSuffix = ".json";
+    private const string ClaimPrefix = "retry-attempt-", ElementPrefix = "retry-element-", ElementAttemptPrefix = "-attempt-", ClaimSuffix = ".json";
 
     /// <summary>The file of attempt <paramref name="attempt"/>'s claim.</summary>
     public static string ClaimFile(int attempt) => ClaimPrefix + attempt.ToString(CultureInfo.InvariantCulture) + ClaimSuffix;
+
+    /// <summary>The file of attempt <paramref name="attempt"/>'s claim of <paramref name="jobId"/> (a job, or an array element: in its array's folder).</summary>
+    public static string ClaimFile(string jobId, int attempt) => RetryLedgerKey.Of(jobId).ClaimName(ClaimPrefix, ElementPrefix, ElementAttemptPrefix, attempt) + ClaimSuffix;
 
     public Task WritePlanAsync(string jobId, string plan, CancellationToken cancellationToken) =>
         Guard(jobId, "record the retry plan", () =>
@@ -33,48 +38,46 @@ internal sealed class FileRetryLedger(Func<string, string> folderOf, string what
         Guard<IReadOnlyDictionary<string, RetryLedgerEntry>>(null, "read retry plans", () =>
         {
             var found = new Dictionary<string, RetryLedgerEntry>(StringComparer.Ordinal);
-            foreach (var id in jobIds)
+            // The elements of one array share its folder and plan: each folder is read once.
+            foreach (var owner in jobIds.GroupBy(id => RetryLedgerKey.Of(id).OwnerId, StringComparer.Ordinal))
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var folder = Folder(id);
+                var folder = Folder(owner.Key);
                 if (SafeFile.ReadCappedText(Path.Combine(folder, PlanFile)) is not { } plan) continue;
-                var claims = new Dictionary<int, string>();
-                foreach (var file in Directory.EnumerateFiles(folder, ClaimPrefix + "*" + ClaimSuffix))
+                var files = Directory.EnumerateFiles(folder, "retry-*" + ClaimSuffix).Select(Path.GetFileName).OfType<string>().ToList();
+                foreach (var id in owner)
                 {
-                    var name = Path.GetFileName(file);
-                    if (int.TryParse(name.AsSpan(ClaimPrefix.Length, name.Length - ClaimPrefix.Length - ClaimSuffix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var n))
-                    {
-                        claims[n] = SafeFile.ReadCappedText(file) ?? "";
-                    }
+                    var key = RetryLedgerKey.Of(id);
+                    var mine = key.Claims(files.Select(f => new KeyValuePair<string, string>(f, f)), ClaimPrefix, ElementPrefix, ElementAttemptPrefix, ClaimSuffix);
+                    found[id] = new RetryLedgerEntry(plan, mine.ToDictionary(kv => kv.Key, kv => SafeFile.ReadCappedText(Path.Combine(folder, kv.Value)) ?? ""));
                 }
-
-                found[id] = new RetryLedgerEntry(plan, claims);
             }
 
             return found;
         });
 
     public Task<bool> TryClaimAsync(string jobId, int attempt, string claim, CancellationToken cancellationToken) =>
-        Guard(jobId, $"claim attempt {attempt}", () => AtomicFile.CreateNew(Path.Combine(Folder(jobId), ClaimFile(attempt)), claim));
+        Guard(jobId, $"claim attempt {attempt}", () => AtomicFile.CreateNew(Path.Combine(Folder(jobId), ClaimFile(jobId, attempt)), claim));
 
     public Task UpdateClaimAsync(string jobId, int attempt, string claim, CancellationToken cancellationToken) =>
         Guard(jobId, $"record attempt {attempt}", () =>
         {
-            AtomicFile.Replace(Path.Combine(Folder(jobId), ClaimFile(attempt)), claim);
+            AtomicFile.Replace(Path.Combine(Folder(jobId), ClaimFile(jobId, attempt)), claim);
             return true;
         });
 
     public Task ReleaseClaimAsync(string jobId, int attempt, CancellationToken cancellationToken) =>
         Guard(jobId, $"release attempt {attempt}", () =>
         {
-            File.Delete(Path.Combine(Folder(jobId), ClaimFile(attempt)));
+            File.Delete(Path.Combine(Folder(jobId), ClaimFile(jobId, attempt)));
             return true;
         });
 
     // The files are inside the job's folder: removing the job removes them.
     public Task RemoveAsync(IReadOnlyList<string> jobIds, CancellationToken cancellationToken) => Task.CompletedTask;
 
-    private string Folder(string jobId) => folderOf(jobId);
+    // An element's claims are in its array's folder.
+    private string Folder(string jobId) => folderOf(RetryLedgerKey.Of(jobId).OwnerId);
 
     private Task<T> Guard<T>(string? jobId, string operation, Func<T> action)
     {

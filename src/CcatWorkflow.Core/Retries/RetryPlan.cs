@@ -7,7 +7,8 @@ namespace CcatWorkflow.Core.Retries;
 /// <summary>
 /// What is recorded with a job submitted under a retry policy: the policy and everything needed
 /// to submit the job again from any process. Secret variables are never part of it (a retry
-/// policy refuses -SecretEnvironment), nor are array indices or dependencies.
+/// policy refuses -SecretEnvironment), nor are dependencies; an array's plan names its indices
+/// and serves each of its elements.
 /// </summary>
 public sealed record RetryPlan
 {
@@ -74,6 +75,13 @@ public sealed record RetryPlan
     /// <summary>The (non-secret) environment variables as given, in order.</summary>
     public IReadOnlyList<RetryPlanVariable> Environment { get; init; } = [];
 
+    /// <summary>
+    /// For an array under the policy, its index list (<c>0-99</c>): each element is retried on
+    /// its own, as a job of its own with the element's index (docs/retries.md); null for a job
+    /// that is not an array.
+    /// </summary>
+    public string? ArrayIndex { get; init; }
+
     /// <summary>The first attempt's resources.</summary>
     [JsonIgnore]
     public ResourceRequirements Resources => new(Cpu, MemoryGb, TimeHours, Gpu);
@@ -104,6 +112,7 @@ public sealed record RetryPlan
             Directives = submission.SchedulerOptions.Directives,
             Namespace = submission.SchedulerOptions.Namespace,
             Environment = submission.Environment.Where(kv => kv.Key != RetryRules.AttemptVariable).Select(kv => new RetryPlanVariable(kv.Key, kv.Value)).ToList(),
+            ArrayIndex = submission.ArrayIndex?.Text,
         };
     }
 

@@ -28,8 +28,8 @@ public static class RetryRules
 
     /// <summary>
     /// Refuses what a retry policy cannot honour, before anything is submitted: secret variables
-    /// (never written anywhere, so no other process could submit the job again with them) and
-    /// job arrays (per-element retries are a seam for later, docs/retries.md).
+    /// (never written anywhere, so no other process could submit the job again with them). An
+    /// array under a policy is retried per element (docs/retries.md).
     /// </summary>
     public static void Check(JobSubmission submission, HPCBackendKind kind, bool supported)
     {
@@ -38,11 +38,6 @@ public static class RetryRules
         if (!supported)
         {
             throw new CcatException(CcatErrorId.NotSupportedOnBackend, $"Retry policies (-RetryOn) are not supported on {kind} here; nothing was submitted.");
-        }
-
-        if (submission.ArrayIndex is not null)
-        {
-            throw new CcatException(CcatErrorId.NotSupportedOnBackend, $"Retry policies (-RetryOn) are not yet supported for job arrays (-ArrayIndex) on {kind}; nothing was submitted.");
         }
 
         if (submission.SecretEnvironment.Count > 0)

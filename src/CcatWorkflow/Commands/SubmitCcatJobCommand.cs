@@ -158,7 +158,7 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
     [Parameter]
     public DependencyCondition DependencyCondition { get; set; } = DependencyCondition.AfterOk;
 
-    /// <summary>Retry the job when it fails for one of these reasons (OutOfMemory, Timeout, Preempted, NodeFailure, Evicted, NonZeroExit, …). The job keeps its id; each attempt sees CCAT_ATTEMPT. See docs/retries.md.</summary>
+    /// <summary>Retry the job when it fails for one of these reasons (OutOfMemory, Timeout, Preempted, NodeFailure, Evicted, NonZeroExit, …). The job keeps its id; each attempt sees CCAT_ATTEMPT. With -ArrayIndex each element is retried on its own (its new attempt sees the same CCAT_ARRAY_INDEX). See docs/retries.md.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     public HPCJobReason[]? RetryOn { get; set; }

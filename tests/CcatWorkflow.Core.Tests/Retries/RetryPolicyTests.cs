@@ -142,12 +142,13 @@ public class RetryPolicyTests
     }
 
     [Fact]
-    public void Secrets_and_arrays_are_refused_with_a_retry_policy()
+    public void Secrets_are_refused_with_a_retry_policy_and_arrays_are_not()
     {
         var s = new JobSubmission { ExecutionCommand = "true", Retry = Policy(mem: 1, time: 1), SecretEnvironment = [new("TOKEN", "x")] };
         Assert.Equal(CcatErrorId.InvalidRetryPolicy, Assert.Throws<CcatException>(() => RetryRules.Check(s, HPCBackendKind.Local, true)).ErrorId);
         var a = new JobSubmission { ExecutionCommand = "true", Retry = Policy(mem: 1, time: 1), ArrayIndex = Core.Arrays.ArrayIndexSpec.Parse("0-3") };
-        Assert.Equal(CcatErrorId.NotSupportedOnBackend, Assert.Throws<CcatException>(() => RetryRules.Check(a, HPCBackendKind.Slurm, true)).ErrorId);
+        RetryRules.Check(a, HPCBackendKind.Slurm, true); // retried per element (docs/retries.md)
+        Assert.Equal("0-3", RetryPlan.Of(a).ArrayIndex);
         Assert.Equal(CcatErrorId.NotSupportedOnBackend, Assert.Throws<CcatException>(() => RetryRules.Check(s with { SecretEnvironment = [] }, HPCBackendKind.Slurm, false)).ErrorId);
     }
 }

@@ -12,14 +12,16 @@ namespace CcatWorkflow.Core.Backends.Kubernetes;
 /// <c>retryPlan</c> and <c>retryAttempt.&lt;n&gt;</c>, label <c>ccat-workflow/retry=plan</c>). A claim
 /// is a replace of the record conditioned on the resourceVersion just read: when another
 /// client changed the record in between, the API answers 409 Conflict and the claim is decided
-/// again on the fresh record — exactly one client adds the attempt's key.
+/// again on the fresh record — exactly one client adds the attempt's key. An element of an array
+/// under a policy keeps its claims in its array's record, keys
+/// <c>retryElement.&lt;index&gt;.attempt.&lt;n&gt;</c>, under the array's plan (<see cref="RetryLedgerKey"/>).
 /// </summary>
 public sealed partial class KubernetesBackend
 {
     /// <summary>The record's label that marks a job under a retry policy.</summary>
     public const string RetryLabel = "ccat-workflow/retry";
 
-    internal const string RetryPlanKey = "retryPlan", RetryAttemptKeyPrefix = "retryAttempt.";
+    internal const string RetryPlanKey = "retryPlan", RetryAttemptKeyPrefix = "retryAttempt.", RetryElementKeyPrefix = "retryElement.", RetryElementAttemptKeyPrefix = ".attempt.";
 
     // Past this many ids, one labelled listing is cheaper than one read per record.
     private const int MaxRetryReadsOneByOne = 8;
@@ -31,11 +33,18 @@ public sealed partial class KubernetesBackend
 
     internal static string RetryAttemptKey(int attempt) => RetryAttemptKeyPrefix + attempt.ToString(CultureInfo.InvariantCulture);
 
+    /// <summary>The record key of attempt <paramref name="attempt"/>'s claim of <paramref name="jobId"/> (a job, or an array element: in its array's record).</summary>
+    internal static string RetryAttemptKey(string jobId, int attempt) => RetryLedgerKey.Of(jobId).ClaimName(RetryAttemptKeyPrefix, RetryElementKeyPrefix, RetryElementAttemptKeyPrefix, attempt);
+
     private sealed class RecordLedger(KubernetesBackend backend) : IRetryLedger
     {
         // A job outside K8S_NAMESPACE is known as namespace/name: its record is in that namespace.
-        private (string Namespace, string Name) Where(string jobId) =>
-            SplitJobId(jobId) is ({ } ns, var name) ? (ns, name) : (backend._options.Namespace, jobId);
+        // An element's ledger is in its array's record.
+        private (string Namespace, string Name) Where(string jobId)
+        {
+            var owner = RetryLedgerKey.Of(jobId).OwnerId;
+            return SplitJobId(owner) is ({ } ns, var name) ? (ns, name) : (backend._options.Namespace, owner);
+        }
 
         public async Task WritePlanAsync(string jobId, string plan, CancellationToken cancellationToken)
         {
@@ -53,22 +62,25 @@ public sealed partial class KubernetesBackend
         {
             var found = new Dictionary<string, RetryLedgerEntry>(StringComparer.Ordinal);
             if (jobIds.Count == 0) return found;
+            // The elements of one array share its record: each record is read once.
+            var owners = jobIds.Select(id => RetryLedgerKey.Of(id).OwnerId).Distinct(StringComparer.Ordinal).ToList();
             IEnumerable<(string Id, V1ConfigMap? Record)> records;
-            if (jobIds.Count <= MaxRetryReadsOneByOne || jobIds.Any(IsQualifiedJobId))
+            if (owners.Count <= MaxRetryReadsOneByOne || owners.Any(IsQualifiedJobId))
             {
-                records = await Task.WhenAll(jobIds.Select(async id => (id, await ReadRecordAsync(id, cancellationToken).ConfigureAwait(false)))).ConfigureAwait(false);
+                records = await Task.WhenAll(owners.Select(async id => (id, await ReadRecordAsync(id, cancellationToken).ConfigureAwait(false)))).ConfigureAwait(false);
             }
             else
             {
-                var wanted = jobIds.ToHashSet(StringComparer.Ordinal);
+                var wanted = owners.ToHashSet(StringComparer.Ordinal);
                 var list = await backend.CallAsync("listing retried job records", (c, ct) => c.CoreV1.ListNamespacedConfigMapAsync(backend._options.Namespace,
-                    labelSelector: $"{KubernetesNames.RecordLabel}=job,{RetryLabel}=plan,{KubernetesNames.ManagedBySelector}", cancellationToken: ct), cancellationToken).ConfigureAwait(false);
+                    labelSelector: $"{RetryLabel}=plan,{KubernetesNames.ManagedBySelector}", cancellationToken: ct), cancellationToken).ConfigureAwait(false);
                 records = list.Items.Where(cm => wanted.Contains(cm.Metadata.Name)).Select(cm => (cm.Metadata.Name, (V1ConfigMap?)cm));
             }
 
-            foreach (var (id, cm) in records)
+            var byOwner = records.Where(r => r.Record is not null).ToDictionary(r => r.Id, r => r.Record!, StringComparer.Ordinal);
+            foreach (var id in jobIds)
             {
-                if (cm is not null && Entry(cm) is { } e) found[id] = e;
+                if (byOwner.TryGetValue(RetryLedgerKey.Of(id).OwnerId, out var cm) && Entry(id, cm) is { } e) found[id] = e;
             }
 
             return found;
@@ -77,20 +89,20 @@ public sealed partial class KubernetesBackend
         public Task<bool> TryClaimAsync(string jobId, int attempt, string claim, CancellationToken cancellationToken) =>
             ReplaceAsync(jobId, $"claiming attempt {attempt} of {jobId}", data =>
             {
-                if (data.ContainsKey(RetryAttemptKey(attempt))) return false;
-                data[RetryAttemptKey(attempt)] = claim;
+                if (data.ContainsKey(RetryAttemptKey(jobId, attempt))) return false;
+                data[RetryAttemptKey(jobId, attempt)] = claim;
                 return true;
             }, cancellationToken);
 
         public Task UpdateClaimAsync(string jobId, int attempt, string claim, CancellationToken cancellationToken) =>
             ReplaceAsync(jobId, $"recording attempt {attempt} of {jobId}", data =>
             {
-                data[RetryAttemptKey(attempt)] = claim;
+                data[RetryAttemptKey(jobId, attempt)] = claim;
                 return true;
             }, cancellationToken);
 
         public Task ReleaseClaimAsync(string jobId, int attempt, CancellationToken cancellationToken) =>
-            ReplaceAsync(jobId, $"releasing attempt {attempt} of {jobId}", data => data.Remove(RetryAttemptKey(attempt)), cancellationToken);
+            ReplaceAsync(jobId, $"releasing attempt {attempt} of {jobId}", data => data.Remove(RetryAttemptKey(jobId, attempt)), cancellationToken);
 
         // The ledger is inside the record ConfigMap: removing the job removes it.
         public Task RemoveAsync(IReadOnlyList<string> jobIds, CancellationToken cancellationToken) => Task.CompletedTask;
@@ -134,20 +146,9 @@ public sealed partial class KubernetesBackend
             }
         }
 
-        private static RetryLedgerEntry? Entry(V1ConfigMap cm)
-        {
-            if (cm.Data is not { } data || !data.TryGetValue(RetryPlanKey, out var plan)) return null;
-            var claims = new Dictionary<int, string>();
-            foreach (var (key, value) in data)
-            {
-                if (key.StartsWith(RetryAttemptKeyPrefix, StringComparison.Ordinal)
-                    && int.TryParse(key.AsSpan(RetryAttemptKeyPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var n))
-                {
-                    claims[n] = value;
-                }
-            }
-
-            return new RetryLedgerEntry(plan, claims);
-        }
+        private static RetryLedgerEntry? Entry(string jobId, V1ConfigMap cm) =>
+            cm.Data is { } data && data.TryGetValue(RetryPlanKey, out var plan)
+                ? new RetryLedgerEntry(plan, RetryLedgerKey.Of(jobId).Claims(data, RetryAttemptKeyPrefix, RetryElementKeyPrefix, RetryElementAttemptKeyPrefix))
+                : null;
     }
 }
