@@ -275,6 +275,40 @@ public sealed class RedisJobStoreTests : JobStoreContract, IClassFixture<RedisSe
         }
     }
 
+    [Fact]
+    public async Task A_server_that_refuses_scripts_still_takes_a_batch_one_transaction_per_record()
+    {
+        // Sites may take @scripting away from the store's user: the batch must not fail for that.
+        var infra = TestInfra.NewTempDirectory("rnoscript");
+        var env = new Dictionary<string, string> { ["CCAT_INFRA_DIR"] = infra, ["CCAT_REDIS_PORT"] = "0" };
+        var socket = TestInfra.RunScript("tests/infra/redis/start.sh", env)["REDIS_SOCKET"];
+        try
+        {
+            await using var admin = await RedisServerFixture.ConnectAsync(socket);
+            await admin.GetDatabase().ExecuteAsync("ACL", "SETUSER", "default", "-@scripting");
+            await using var store = new RedisJobStore(new LocalStoreOptions { Kind = "redis", JobRoot = Root, RedisHost = socket, RedisKeyPrefix = _prefix });
+            var taken = Guid.NewGuid().ToString("D");
+            await store.CreateAsync(taken, new Dictionary<string, string> { ["name"] = "first" }, DateTimeOffset.UtcNow, default);
+            var ids = Enumerable.Range(0, 5).Select(_ => Guid.NewGuid().ToString("D")).Append(taken).ToList();
+            var before = await CommandCallsAsync(admin.GetDatabase());
+
+            var errors = await store.CreateManyAsync(ids.Select(id => new LocalRecordDraft(id, new Dictionary<string, string> { ["name"] = id }, DateTimeOffset.UtcNow)).ToList(), default);
+
+            var after = await CommandCallsAsync(admin.GetDatabase());
+            Assert.All(errors.Take(5), Assert.Null);
+            Assert.Equal(CcatErrorId.StoreUnavailable, Assert.IsType<CcatException>(errors[5]).ErrorId); // the taken id alone
+            // One transaction per new record; the taken id's may stop at its WATCHed condition before MULTI.
+            Assert.InRange(after.GetValueOrDefault("multi") - before.GetValueOrDefault("multi"), 5, 6);
+            Assert.Equal(ids.Take(5), (await store.GetManyAsync(ids.Take(5).ToList(), default)).Select(r => r!["name"]));
+            Assert.Equal("first", (await store.GetManyAsync([taken], default))[0]!["name"]);
+        }
+        finally
+        {
+            TestInfra.RunScript("tests/infra/redis/stop.sh", env);
+            Directory.Delete(infra, recursive: true);
+        }
+    }
+
     // INFO commandstats: calls per command.
     private static async Task<Dictionary<string, long>> CommandCallsAsync(IDatabase db)
     {

@@ -67,7 +67,7 @@ internal sealed partial class RedisJobStore : ILocalJobStore
             }
         }
 
-        var made = await Guard<long[]>(null, $"create the records of {records.Count} jobs", async db =>
+        var made = await Guard<long[]?>(null, $"create the records of {records.Count} jobs", async db =>
         {
             var keys = new List<RedisKey>(records.Count + 1) { IndexKey };
             var args = new List<RedisValue>();
@@ -84,12 +84,42 @@ internal sealed partial class RedisJobStore : ILocalJobStore
                 }
             }
 
-            return (long[])(await db.ScriptEvaluateAsync(CreateManyScript, keys.ToArray(), args.ToArray()).ConfigureAwait(false))!;
+            try
+            {
+                return (long[])(await db.ScriptEvaluateAsync(CreateManyScript, keys.ToArray(), args.ToArray()).ConfigureAwait(false))!;
+            }
+            catch (RedisServerException e) when (ScriptingRefused(e))
+            {
+                return null; // a server whose ACL (or rename-command) takes scripting away: one transaction per record below
+            }
         }, cancellationToken).ConfigureAwait(false);
+        if (made is null)
+        {
+            var errors = new List<CcatException?>(records.Count);
+            foreach (var r in records)
+            {
+                try
+                {
+                    await CreateAsync(r.Id, r.Fields, r.SubmittedAt, cancellationToken).ConfigureAwait(false);
+                    errors.Add(null);
+                }
+                catch (CcatException e)
+                {
+                    errors.Add(e);
+                }
+            }
+
+            return errors;
+        }
+
         return records.Select((r, i) => made[i] == 1
             ? null
             : new CcatException(CcatErrorId.StoreUnavailable, $"A record for job {r.Id} exists already in the {Description}.", r.Id)).ToList();
     }
+
+    /// <summary>True when the server refuses scripts themselves (ACL without @scripting, EVAL renamed away), not this batch.</summary>
+    internal static bool ScriptingRefused(RedisServerException e) =>
+        e.Message.StartsWith("NOPERM", StringComparison.Ordinal) || e.Message.Contains("unknown command", StringComparison.OrdinalIgnoreCase);
 
     // KEYS[1]: the index; KEYS[2..]: the job keys. ARGV per record: id, score, field count, then name/value pairs.
     private const string CreateManyScript = """
