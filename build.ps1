@@ -33,7 +33,10 @@ param(
     # Local, Slurm, Kubernetes, Redis; Root for what needs root), e.g. -PesterTag Unit.
     [string[]] $PesterTag,
     # Leave out the Pester tests with one of these tags, e.g. -PesterExcludeTag Root.
-    [string[]] $PesterExcludeTag
+    [string[]] $PesterExcludeTag,
+    # Run only the Pester blocks and tests whose full name matches one of these wildcards, e.g.
+    # -PesterPath tests/pester/Slurm.Tests.ps1 -PesterFullName 'Slurm over SSH*' (one block alone).
+    [string[]] $PesterFullName
 )
 
 $ErrorActionPreference = 'Stop'
@@ -48,6 +51,7 @@ $Task = @($Task -split ',' | ForEach-Object Trim | Where-Object { $_ })
 $PesterPath = @($PesterPath -split ',' | ForEach-Object Trim | Where-Object { $_ })
 $PesterTag = @($PesterTag -split ',' | ForEach-Object Trim | Where-Object { $_ })
 $PesterExcludeTag = @($PesterExcludeTag -split ',' | ForEach-Object Trim | Where-Object { $_ })
+$PesterFullName = @($PesterFullName -split ',' | ForEach-Object Trim | Where-Object { $_ })
 $known = 'Build', 'Test', 'Unit', 'Pester', 'Package', 'Demo', 'Clean'
 foreach ($t in $Task) { if ($t -notin $known) { throw "Unknown task '$t'. Tasks: $($known -join ', ')." } }
 
@@ -208,7 +212,7 @@ function Invoke-PesterRun {
     $PSNativeCommandUseErrorActionPreference = $false
     dotnet (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -File $runner `
         -ModulesPath $modules -PesterVersion $pesterVersion -Path ($paths -join ',') -ResultPath $xml `
-        -Tag ($PesterTag -join ',') -ExcludeTag ($PesterExcludeTag -join ',')
+        -Tag ($PesterTag -join ',') -ExcludeTag ($PesterExcludeTag -join ',') -FullName ($PesterFullName -join ',')
     $PSNativeCommandUseErrorActionPreference = $true
     if (-not (Test-Path $xml)) { throw 'Pester wrote no results.' }
     $script:ranTests = $true
@@ -216,9 +220,9 @@ function Invoke-PesterRun {
     $failed = [int]$suites.GetAttribute('failures') + [int]('0' + $suites.GetAttribute('errors'))
     $skipped = [int]$suites.GetAttribute('disabled') + [int]('0' + $suites.GetAttribute('skipped'))
     $passed = [int]$suites.GetAttribute('tests') - $failed - $skipped
-    if ($PesterTag -or $PesterExcludeTag) {
+    if ($PesterTag -or $PesterExcludeTag -or $PesterFullName) {
         # Tests left out by a tag are not skipped tests: the selection did not ask for them.
-        Step "Pester: $skipped not selected by tag"
+        Step "Pester: $skipped not selected by tag or name"
         $skipped = 0
     }
     $script:counts.Passed += $passed

@@ -7,7 +7,9 @@ param(
     [Parameter(Mandatory)] [string] $ResultPath,
     # Comma-separated Pester tags to run / to leave out (build.ps1 -PesterTag/-PesterExcludeTag).
     [string] $Tag = '',
-    [string] $ExcludeTag = ''
+    [string] $ExcludeTag = '',
+    # Comma-separated wildcards of full names to run (build.ps1 -PesterFullName).
+    [string] $FullName = ''
 )
 $ErrorActionPreference = 'Stop'
 if ($env:CI -or $env:NO_COLOR) { $PSStyle.OutputRendering = 'PlainText' }
@@ -18,6 +20,7 @@ $config.Run.Path = @($Path -split ',')
 $config.Run.PassThru = $true
 if ($Tag) { $config.Filter.Tag = @($Tag -split ',') }
 if ($ExcludeTag) { $config.Filter.ExcludeTag = @($ExcludeTag -split ',') }
+if ($FullName) { $config.Filter.FullName = @($FullName -split ',') }
 $config.Output.Verbosity = 'Detailed'
 $config.TestResult.Enabled = $true
 $config.TestResult.OutputFormat = 'JUnitXml'

@@ -14,7 +14,9 @@
     rest asks the loopback slurmrestd of tests/infra/slurm (JWT, job folders on this machine).
       (a) status of 200 finished jobs, one Get-CcatJobStatus, cli vs ssh vs rest, in turn, medians;
           the remote commands of one ssh status call are counted in sshd's log, the requests of
-          one rest status call in slurmrestd's;
+          one rest status call in slurmrestd's; and one bare round trip on a reused SSH connection
+          (SSH.NET, the module's library: an exec of `true`), for the bound "ssh <= 2 x cli + one
+          round trip";
       (b) submission of 100 jobs, cli vs ssh vs rest, in turn in blocks of 10, medians per job;
       (c) SSH connection set-up once vs per call: a status call of one job over the session's
           connection vs the same call on a new connection each time (a new settings fingerprint);
@@ -90,6 +92,26 @@ $check = @(Get-CcatJobStatus -JobId $ids -Backend Slurm)
 $statusExecs = (Get-SshdCount 'Starting session: command') - $execs0
 $statusLogins = (Get-SshdCount 'Accepted publickey') - $logins0
 if ($check.Count -ne $StatusJobs -or @($check | Where-Object Status -NE 'Completed').Count) { throw 'status check failed: not every job reads completed' }
+# One bare round trip on a reused connection: SSH.NET (the module's copy) runs `true` in a new
+# exec channel, as the transport runs each request; the host key is checked against the pinned one.
+$deps = Join-Path $PSScriptRoot '../../out/CcatWorkflow/deps'
+foreach ($a in 'Microsoft.Extensions.Logging.Abstractions', 'BouncyCastle.Cryptography', 'Renci.SshNet') { Add-Type -Path (Join-Path $deps "$a.dll") }
+# The check runs on SSH.NET's thread, where no PowerShell script block can: a compiled handler.
+Add-Type -IgnoreWarnings -WarningAction SilentlyContinue -ReferencedAssemblies (Join-Path $deps 'Renci.SshNet.dll') -TypeDefinition @'
+namespace CcatBenchmark {
+    public static class PinnedHostKey {
+        public static void Pin(Renci.SshNet.BaseClient client, string[] keys) {
+            client.HostKeyReceived += (s, e) => e.CanTrust = System.Array.IndexOf(keys, System.Convert.ToBase64String(e.HostKey)) >= 0;
+        }
+    }
+}
+'@
+$pinned = @(Get-Content $ssh['CCAT_WORKFLOW_MANAGER_SLURM_SSH_KNOWN_HOSTS'] | ForEach-Object { ($_ -split ' ')[2] })
+$client = [Renci.SshNet.SshClient]::new('127.0.0.1', [int]$ssh['CCAT_WORKFLOW_MANAGER_SLURM_SSH_PORT'], $ssh['CCAT_WORKFLOW_MANAGER_SLURM_SSH_USER'],
+    [Renci.SshNet.PrivateKeyFile]::new($ssh['CCAT_WORKFLOW_MANAGER_SLURM_SSH_KEY_FILE']))
+[CcatBenchmark.PinnedHostKey]::Pin($client, [string[]]$pinned)
+$client.Connect()
+try { $execRtt = Get-Median @(1..21 | ForEach-Object { Measure-Ms { $null = $client.RunCommand('true') } }) } finally { $client.Dispose() }
 $rtt = Get-Median @(1..9 | ForEach-Object { Measure-Ms { & ssh -p $ssh['CCAT_WORKFLOW_MANAGER_SLURM_SSH_PORT'] -i $ssh['CCAT_WORKFLOW_MANAGER_SLURM_SSH_KEY_FILE'] -o "UserKnownHostsFile=$($ssh['CCAT_WORKFLOW_MANAGER_SLURM_SSH_KNOWN_HOSTS'])" -o BatchMode=yes "$($ssh['CCAT_WORKFLOW_MANAGER_SLURM_SSH_USER'])@127.0.0.1" true } })
 
 # ---------------------------------------------------------------- (b) submission
@@ -166,9 +188,12 @@ tests/infra/slurm (JWT, job folders on this machine); same cluster, same session
 |---|---:|---:|---:|---:|---:|
 | status of $StatusJobs finished jobs, one ``Get-CcatJobStatus`` (median of $StatusRepeat) | $('{0:n0}' -f $mc) ms | $('{0:n0}' -f $ms) ms | $('{0:n0}' -f $mrest) ms | $('{0:n2}' -f ($ms / $mc))x | $('{0:n2}' -f ($mrest / $mc))x |
 | requests for that call | 2 commands | $statusExecs exec / $statusLogins logins | $statusRequests HTTP | | |
+| one round trip on the reused SSH connection (exec of ``true``, median of 21) | | $('{0:n1}' -f $execRtt) ms | | | |
 | submit, ``Submit-CcatJob`` (median of $SubmitRepeat rounds of $SubmitJobs) | $('{0:n1}' -f $sc) ms/job | $('{0:n1}' -f $ss) ms/job | $('{0:n1}' -f $sr) ms/job | $('{0:n2}' -f ($ss / $sc))x | $('{0:n2}' -f ($sr / $sc))x |
 
-All rounds (ms): status rest $(($statusRest | ForEach-Object { '{0:n0}' -f $_ }) -join ', '); submit rest per job $(($submitRest | ForEach-Object { '{0:n1}' -f $_ }) -join ', ').
+Bound (issue 10): ssh status <= 2 x cli + one round trip: $('{0:n0}' -f $ms) ms vs $('{0:n0}' -f (2 * $mc + $execRtt)) ms: $(if ($ms -le 2 * $mc + $execRtt) { 'met' } else { 'NOT met' }).
+All rounds (ms): status cli $(($statusCli | ForEach-Object { '{0:n0}' -f $_ }) -join ', '); status ssh $(($statusSsh | ForEach-Object { '{0:n0}' -f $_ }) -join ', ');
+status rest $(($statusRest | ForEach-Object { '{0:n0}' -f $_ }) -join ', '); submit rest per job $(($submitRest | ForEach-Object { '{0:n1}' -f $_ }) -join ', ').
 "@
 if ($TransportsOnly) {
     Remove-Item -Recurse -Force $work, $jobDir -ErrorAction Ignore
@@ -189,6 +214,7 @@ ssh: SSH.NET to the loopback sshd of tests/infra/ssh as its test user; same clus
 | submit, ``Submit-CcatJob`` (median of $SubmitRepeat rounds of $SubmitJobs) | $('{0:n1}' -f $sc) ms/job | $('{0:n1}' -f $ss) ms/job | $('{0:n2}' -f ($ss / $sc))x |
 | status of 1 job over the session's connection vs a new connection per call (median of $ConnectRepeat) | | $('{0:n0}' -f $mr) ms vs $('{0:n0}' -f $mf) ms | $('{0:n1}' -f ($mf / $mr))x per call |
 | one OpenSSH ``ssh … true`` (a fresh login, for reference) | | $('{0:n0}' -f $rtt) ms | |
+| one round trip on the reused SSH connection (SSH.NET exec of ``true``) | | $('{0:n1}' -f $execRtt) ms | |
 
 Polling (cli, counted by wrappers in front of squeue and sacct): Wait-CcatJob on 100 running jobs
 for $WaitSeconds s made $firstMinute scheduler calls in the first minute and $('{0:n1}' -f $laterPerMinute) a minute after it.

@@ -29,6 +29,9 @@ public abstract partial class HPCBackend
     /// <summary>Primitive: the steps in which this backend's scheduler takes memory and time (grown requests are rounded up to them).</summary>
     protected virtual RetryRounding RetryRounding => RetryRounding.Default;
 
+    /// <summary>Primitive: why this backend, as configured, does not run retry policies (null: no reason to add).</summary>
+    protected virtual string? RetriesUnsupportedWhy => null;
+
     /// <summary>True when this backend runs retry policies.</summary>
     public bool SupportsRetries => RetryLedger is not null;
 

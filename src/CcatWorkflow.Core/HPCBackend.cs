@@ -207,7 +207,7 @@ public abstract partial class HPCBackend : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(submission);
         submission.Validate();
-        RetryRules.Check(submission, Kind, SupportsRetries);
+        RetryRules.Check(submission, Kind, SupportsRetries, RetriesUnsupportedWhy);
         var id = await SubmitAsync(FirstAttempt(submission), cancellationToken).ConfigureAwait(false);
         if (string.IsNullOrWhiteSpace(id))
         {
@@ -263,7 +263,7 @@ public abstract partial class HPCBackend : IAsyncDisposable
                 $"-{unusable} is an option of {where} jobs; the {Kind} backend has no use for it, and it is not ignored: nothing was submitted.");
         }
 
-        RetryRules.Check(submission, Kind, SupportsRetries);
+        RetryRules.Check(submission, Kind, SupportsRetries, RetriesUnsupportedWhy);
     }
 
     /// <summary>Validates <paramref name="submission"/> and returns what submitting it would hand to the scheduler.</summary>

@@ -169,8 +169,6 @@ internal sealed partial class JobSupervisor
             return 0;
         }
 
-        _cgroup = JobCgroup.TryEnter(_spec.Id, out var noCgroup);
-        Log(_cgroup is not null ? $"job cgroup {_cgroup}" : $"no job cgroup ({noCgroup}); the job's processes are marked by an inherited descriptor on {LocalJobDirectory.LockFile}");
         if (_spec.MemoryGb is { } gb)
         {
             _memory = JobMemoryCgroup.TryCreate(_spec.Id, (long)(gb * 1024 * 1024 * 1024), out var noMemory);
@@ -240,6 +238,9 @@ internal sealed partial class JobSupervisor
             CpuCgroup = _cpu?.Path,
         };
         if (RunnerClaim.Claim(_dir, state, "the job", Log) is { } notClaimed) return notClaimed;
+
+        EnterJobCgroup();
+        state = state with { Cgroup = _cgroup, CgroupUse = CgroupUse() };
 
         // The job's mark: a descriptor on runner.lock that the job and all its descendants
         // inherit (setsid and env -i keep it), without the lock (a separate open).
@@ -329,6 +330,18 @@ internal sealed partial class JobSupervisor
             Host = Environment.MachineName,
         });
         return 0;
+    }
+
+    /// <summary>
+    /// Moves the runner into the job's own cgroup, where one can be made (the job is born in
+    /// it). After runner.json, not before: the move waits for the kernel (an RCU grace period,
+    /// ~10 ms) and the submitter need not wait for it — the job's processes are members all the
+    /// same, since the job starts only after it.
+    /// </summary>
+    private void EnterJobCgroup()
+    {
+        _cgroup = JobCgroup.TryEnter(_spec.Id, out var noCgroup);
+        Log(_cgroup is not null ? $"job cgroup {_cgroup}" : $"no job cgroup ({noCgroup}); the job's processes are marked by an inherited descriptor on {LocalJobDirectory.LockFile}");
     }
 
     /// <summary>

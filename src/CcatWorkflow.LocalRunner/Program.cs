@@ -13,6 +13,7 @@ internal static class Program
     {
         if (args.Length == 2 && args[0] == "run")
         {
+            CcatWorkflow.Core.Backends.Local.RunnerStartReport.Adopt();
             return JobSupervisor.Run(args[1]);
         }
 

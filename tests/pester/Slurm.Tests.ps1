@@ -38,8 +38,10 @@ BeforeAll {
         $env:CCAT_WORKFLOW_MANAGER_POLL_INTERVAL_SECONDS = '1'
         if ($Transport -eq 'ssh') {
             foreach ($k in $script:sshSettings.Keys) { if ($k -like 'CCAT_WORKFLOW_MANAGER_*') { Set-Item "env:$k" $script:sshSettings[$k] } }
-            # The login node's user writes the job folders: a directory it may create.
-            $dir = "/tmp/ccat-pester-slurm-ssh-$PID"
+            # The login node's user writes the job folders: a directory it may create. One per
+            # block: another job directory is another settings fingerprint, so each block has a
+            # backend and a connection of its own and passes alone and in any order.
+            $dir = "/tmp/ccat-pester-slurm-ssh-$PID-$(Split-Path $Work -Leaf)"
         }
         elseif ($Transport -eq 'rest') {
             foreach ($k in $script:restSettings.Keys) { if ($k -like 'CCAT_WORKFLOW_MANAGER_*') { Set-Item "env:$k" $script:restSettings[$k] } }
@@ -54,23 +56,40 @@ BeforeAll {
         $dir
     }
 
-    # sshd's log lines (LogLevel VERBOSE): one 'Accepted publickey' per login, one 'Starting session: command' per exec.
-    function Get-SshdCount([string] $Pattern) { @(Select-String -Path $script:sshdLog -Pattern $Pattern -SimpleMatch).Count }
     # slurmrestd's log: one 'operations_router: … GET /slurm…' line per request it serves.
     function Get-RestRequests([string] $Pattern = 'operations_router:') { @(Select-String -Path $script:restLog -Pattern $Pattern -SimpleMatch).Count }
 
-    # The same, for this process's own open connections only (the sshd is shared by every test
-    # run on the machine): their client ports, as ss(8) shows them for this PID.
-    function Get-OwnSshdCount([string] $Pattern) {
+    # sshd's log lines (LogLevel VERBOSE): one 'Accepted publickey' per login, one 'Starting
+    # session: command' per exec — counted for this process's own open connections only: the sshd is shared by every test
+    # run on the machine (other helpers' logins and commands land in the same log, so a global
+    # count is only right when nothing else runs). Own connections are this PID's client ports
+    # as ss(8) shows them, and — through a bastion of ours (SLURM_SSH_PROXY_JUMP to this same
+    # sshd) — the ports of the connections that bastion session's sshd child opened for us. The
+    # module keeps its connections open, so a login it made is still counted at the end.
+    function Get-OwnSshdPorts {
         $port = $script:sshSettings['CCAT_WORKFLOW_MANAGER_SLURM_SSH_PORT']
-        $ports = @(& ss -tnpH "( dport = :$port )" | Where-Object { $_ -match "pid=$PID," } | ForEach-Object { if ($_ -match ':(\d+)\s+\S+:\d+\s+users:') { $Matches[1] } })
+        $rows = @(& ss -tnpH "( dport = :$port )")
+        function PortsOf([string] $Pid_) { $rows | Where-Object { $_ -match "pid=$Pid_," } | ForEach-Object { if ($_ -match ':(\d+)\s+\S+:\d+\s+users:') { $Matches[1] } } }
+        $own = @(PortsOf $PID)
+        if ($own.Count -eq 0) { return @() }
+        $children = @(Select-String -Path $script:sshdLog -Pattern 'Accepted publickey for' -SimpleMatch -Context 0, 6 | ForEach-Object {
+                if ($_.Line -match ' port (\d+) ' -and $own -contains $Matches[1]) {
+                    @($_.Context.PostContext | Where-Object { $_ -match '^User child is on pid (\d+)' } | Select-Object -First 1) | ForEach-Object { $null = $_ -match '(\d+)$'; $Matches[1] }
+                }
+            })
+        @($own) + @($children | ForEach-Object { PortsOf $_ })
+    }
+    function Get-OwnSshdCount([string] $Pattern) {
+        $ports = @(Get-OwnSshdPorts)
         if ($ports.Count -eq 0) { return 0 }
         $own = '(' + (($ports | ForEach-Object { "port $_ " }) -join '|') + ')'
         @(Select-String -Path $script:sshdLog -Pattern $Pattern -SimpleMatch | Where-Object { $_.Line -match $own }).Count
     }
 }
 
-# ssh last: the SSH-only block below reuses that pass's session connection, as a user's next cmdlet would.
+# Every block has its own job directory, hence its own backend and SSH connection (settings
+# fingerprint), and counts only its own process's logins and commands in the shared sshd's log:
+# each passes alone (e.g. Invoke-Pester -FullNameFilter 'Slurm over SSH*') and in any order.
 Describe 'Slurm backend over <Transport>' -ForEach @(@{ Transport = 'cli' }, @{ Transport = 'rest' }, @{ Transport = 'ssh' }) -Tag 'Service', 'Slurm' {
     BeforeAll {
         $script:work = Join-Path ([IO.Path]::GetTempPath()) "ccat-pester-slurm-$PID-$Transport"
@@ -236,7 +255,7 @@ Describe 'Slurm backend over <Transport>' -ForEach @(@{ Transport = 'cli' }, @{ 
 
                 $env:PATH = "$shim$([IO.Path]::PathSeparator)$script:savedPath"
             }
-            $logins = Get-SshdCount 'Accepted publickey'
+            $logins = Get-OwnSshdCount 'Accepted publickey'
             $execs = Get-OwnSshdCount 'Starting session: command'
             $requests = Get-RestRequests
             try {
@@ -257,7 +276,7 @@ Describe 'Slurm backend over <Transport>' -ForEach @(@{ Transport = 'cli' }, @{ 
             }
             else {
                 ((Get-OwnSshdCount 'Starting session: command') - $execs) | Should -Be 1 -Because 'squeue and sacct of one status call go as one remote command'
-                ((Get-SshdCount 'Accepted publickey') - $logins) | Should -Be 0 -Because 'the connection of the submissions is reused'
+                ((Get-OwnSshdCount 'Accepted publickey') - $logins) | Should -Be 0 -Because 'the connection of the submissions is reused'
             }
 
             $statuses.Count | Should -Be 100
@@ -419,12 +438,12 @@ Describe 'Slurm over SSH: one connection, a pinned host key, errors of their own
 
     It 'a second, third and fourth cmdlet in the same session open no new connection (counted in sshd''s log)' {
         $null = $script:job | Wait-Slurm -Timeout 60
-        $logins = Get-SshdCount 'Accepted publickey'
+        $logins = Get-OwnSshdCount 'Accepted publickey'
         ($script:job | Get-CcatJobStatus).Status | Should -Be ([CcatWorkflow.HPCJobStatus]::Completed)
         @(Get-CcatJob -Backend Slurm).Count | Should -BeGreaterThan 0
         $script:job | Stop-CcatJob -Confirm:$false -ErrorVariable stopErr -ErrorAction SilentlyContinue
         $stopErr.Count | Should -Be 0 -Because 'cancelling a finished job is not an error'
-        ((Get-SshdCount 'Accepted publickey') - $logins) | Should -Be 0
+        ((Get-OwnSshdCount 'Accepted publickey') - $logins) | Should -Be 0
     }
 
     It 'a submission is one remote command: folder, sbatch and link in one exec channel (counted in sshd''s log)' {
@@ -485,21 +504,26 @@ Describe 'Slurm over SSH: one connection, a pinned host key, errors of their own
     It 'reaches the login node through a bastion (SLURM_SSH_PROXY_JUMP, here the same sshd): two logins, both host keys pinned' {
         $env:CCAT_WORKFLOW_MANAGER_SLURM_SSH_PROXY_JUMP = "ccatssh@127.0.0.1:$($script:sshSettings['CCAT_WORKFLOW_MANAGER_SLURM_SSH_PORT'])"
         try {
-            $logins = Get-SshdCount 'Accepted publickey'
+            $logins = Get-OwnSshdCount 'Accepted publickey'
             (Get-CcatJobStatus -JobId $script:job.JobId -Backend Slurm).Status | Should -Be ([CcatWorkflow.HPCJobStatus]::Completed)
-            # The bastion once; the login node twice through the forwarded port: commands, and
-            # SFTP for the job's job.json (SSH.NET keeps the two on connections of their own).
-            ((Get-SshdCount 'Accepted publickey') - $logins) | Should -Be 3
-            $logins = Get-SshdCount 'Accepted publickey'
+            # The bastion once, the login node once through the forwarded port (the commands; the
+            # job's job.json came with its folder's link, in the same remote command).
+            ((Get-OwnSshdCount 'Accepted publickey') - $logins) | Should -Be 2
+            $logins = Get-OwnSshdCount 'Accepted publickey'
+            $null = $script:job | Get-CcatJobLog
+            # SFTP, for the log: the login node once more through the same port (SSH.NET keeps
+            # commands and SFTP on connections of their own).
+            ((Get-OwnSshdCount 'Accepted publickey') - $logins) | Should -Be 1
+            $logins = Get-OwnSshdCount 'Accepted publickey'
             $job = Submit-CcatJob -ExecutionCommand 'echo through-the-bastion' -JobName 'pester jump'
             ($job | Wait-Slurm -Timeout 60).Status | Should -Be ([CcatWorkflow.HPCJobStatus]::Completed)
             $job | Get-CcatJobLog | Should -Be 'through-the-bastion'
-            ((Get-SshdCount 'Accepted publickey') - $logins) | Should -Be 0 -Because 'every connection through the bastion is reused'
+            ((Get-OwnSshdCount 'Accepted publickey') - $logins) | Should -Be 0 -Because 'every connection through the bastion is reused'
 
-            $logins = Get-SshdCount 'Accepted publickey'
+            $logins = Get-OwnSshdCount 'Accepted publickey'
             $e = Get-StatusErrorWith 'SLURM_SSH_KNOWN_HOSTS' (Join-Path $script:sshDir 'known_hosts_wrong')
             $e.FullyQualifiedErrorId | Should -BeLike 'HostKeyMismatch,*'
-            ((Get-SshdCount 'Accepted publickey') - $logins) | Should -Be 0 -Because 'the bastion''s key is checked before any login'
+            ((Get-OwnSshdCount 'Accepted publickey') - $logins) | Should -Be 0 -Because 'the bastion''s key is checked before any login'
         }
         finally {
             Remove-Item env:CCAT_WORKFLOW_MANAGER_SLURM_SSH_PROXY_JUMP
@@ -546,12 +570,12 @@ Describe 'Slurm over SSH: one connection, a pinned host key, errors of their own
     }
 
     It 'a host key other than the pinned one is HostKeyMismatch, and no login is attempted' {
-        $logins = Get-SshdCount 'Accepted publickey'
+        $logins = Get-OwnSshdCount 'Accepted publickey'
         $e = Get-StatusErrorWith 'SLURM_SSH_KNOWN_HOSTS' (Join-Path $script:sshDir 'known_hosts_wrong')
         $e.FullyQualifiedErrorId | Should -BeLike 'HostKeyMismatch,*'
         $e.Exception.Message | Should -Match 'NOT the key'
         "$($e.CategoryInfo.Category)" | Should -Be 'AuthenticationError'
-        ((Get-SshdCount 'Accepted publickey') - $logins) | Should -Be 0
+        ((Get-OwnSshdCount 'Accepted publickey') - $logins) | Should -Be 0
     }
 
     It 'a host key the known_hosts file does not hold is HostKeyMismatch too (never accepted on first use)' {

@@ -109,7 +109,7 @@ public enum CcatErrorId
     SlurmRestAuthenticationFailed,
     /// <summary>The JWT has expired or is about to, by its own exp claim: it was not sent.</summary>
     SlurmRestTokenExpired,
-    /// <summary>slurmrestd refused the request as malformed (HTTP 4xx other than 401), or speaks no API version the module knows.</summary>
+    /// <summary>slurmrestd refused the request as malformed (HTTP 4xx other than 401).</summary>
     SlurmRestRequestRejected,
     /// <summary>slurmrestd answered with a server error (HTTP 5xx) that means nothing more specific: could not be asked.</summary>
     SlurmRestServerError,
@@ -121,4 +121,8 @@ public enum CcatErrorId
     // ---- retries
     /// <summary>A retry policy (-RetryOn, -MaxAttempts, -MemoryGrowth, -TimeGrowth, -RetryPolicy) is malformed or cannot apply to this job (nothing was submitted).</summary>
     InvalidRetryPolicy,
+
+    // ---- the Slurm REST transport, continued
+    /// <summary>slurmrestd serves none of the API versions the module speaks (v0.0.36–38, Slurm 21.08–22.05); the message names those it serves.</summary>
+    SlurmRestVersionUnsupported,
 }

@@ -56,6 +56,7 @@ public class CcatException : Exception
         CcatErrorId.SlurmRestAuthenticationFailed or CcatErrorId.SlurmRestTokenExpired => CcatErrorKind.AuthenticationError,
         CcatErrorId.SlurmRestRequestRejected => CcatErrorKind.InvalidData,
         CcatErrorId.SlurmRestServerError => CcatErrorKind.ResourceUnavailable,
+        CcatErrorId.SlurmRestVersionUnsupported => CcatErrorKind.InvalidOperation,
         _ => CcatErrorKind.NotSpecified,
     };
 }

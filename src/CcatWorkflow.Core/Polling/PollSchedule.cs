@@ -14,6 +14,14 @@ public sealed class PollSchedule
     /// <summary>The first pause, in seconds.</summary>
     public const double FirstPauseSeconds = 0.2;
 
+    /// <summary>
+    /// The first pause while only Local jobs are waited for, in seconds: a look is a few file
+    /// reads on this machine, and a trivial job ends within milliseconds of its submission. The
+    /// pauses grow 1.5 times each as before, so a long wait polls no more often than otherwise
+    /// after its first second.
+    /// </summary>
+    public const double LocalFirstPauseSeconds = 0.05;
+
     private readonly double _maxPause;
     private readonly double _slurmFloor;
     private double _pause;
@@ -21,11 +29,12 @@ public sealed class PollSchedule
     /// <summary>Creates a schedule.</summary>
     /// <param name="maxPauseSeconds">The longest pause while no Slurm job is asked about: POLL_INTERVAL_SECONDS or -PollInterval.</param>
     /// <param name="slurmFloorSeconds">SLURM_MIN_POLL_SECONDS: the shortest pause while a Slurm job is asked about.</param>
-    public PollSchedule(double maxPauseSeconds, double slurmFloorSeconds)
+    /// <param name="firstPauseSeconds">The first pause (<see cref="FirstPauseSeconds"/>, or <see cref="LocalFirstPauseSeconds"/> for Local jobs only).</param>
+    public PollSchedule(double maxPauseSeconds, double slurmFloorSeconds, double firstPauseSeconds = FirstPauseSeconds)
     {
         _maxPause = maxPauseSeconds;
         _slurmFloor = slurmFloorSeconds;
-        _pause = Math.Min(FirstPauseSeconds, maxPauseSeconds);
+        _pause = Math.Min(firstPauseSeconds, maxPauseSeconds);
     }
 
     /// <summary>The pause before the next poll, in seconds; the one after it is longer.</summary>

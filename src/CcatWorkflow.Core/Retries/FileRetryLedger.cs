@@ -27,6 +27,10 @@ internal sealed class FileRetryLedger(Func<string, string> folderOf, string what
     /// <summary>The file of attempt <paramref name="attempt"/>'s claim of <paramref name="jobId"/> (a job, or an array element: in its array's folder).</summary>
     public static string ClaimFile(string jobId, int attempt) => RetryLedgerKey.Of(jobId).ClaimName(ClaimPrefix, ElementPrefix, ElementAttemptPrefix, attempt) + ClaimSuffix;
 
+    /// <summary>The claims of <paramref name="jobId"/> among the files (name, text) of its ledger's folder, by attempt (the same names over SSH).</summary>
+    public static Dictionary<int, string> ClaimsOf(string jobId, IEnumerable<KeyValuePair<string, string>> files) =>
+        RetryLedgerKey.Of(jobId).Claims(files, ClaimPrefix, ElementPrefix, ElementAttemptPrefix, ClaimSuffix);
+
     public Task WritePlanAsync(string jobId, string plan, CancellationToken cancellationToken) =>
         Guard(jobId, "record the retry plan", () =>
         {

@@ -31,13 +31,18 @@ public static class RetryRules
     /// (never written anywhere, so no other process could submit the job again with them). An
     /// array under a policy is retried per element (docs/retries.md).
     /// </summary>
-    public static void Check(JobSubmission submission, HPCBackendKind kind, bool supported)
+    /// <param name="submission">The submission.</param>
+    /// <param name="kind">The backend.</param>
+    /// <param name="supported">Whether the backend runs retry policies as configured.</param>
+    /// <param name="unsupportedWhy">Why it does not, in words, when it can say (ends the refusal's message).</param>
+    public static void Check(JobSubmission submission, HPCBackendKind kind, bool supported, string? unsupportedWhy = null)
     {
         ArgumentNullException.ThrowIfNull(submission);
         if (submission.Retry is not { } policy) return;
         if (!supported)
         {
-            throw new CcatException(CcatErrorId.NotSupportedOnBackend, $"Retry policies (-RetryOn) are not supported on {kind} here; nothing was submitted.");
+            throw new CcatException(CcatErrorId.NotSupportedOnBackend,
+                $"Retry policies (-RetryOn) are not supported on {kind} here; nothing was submitted.{(unsupportedWhy is null ? "" : " " + unsupportedWhy)}");
         }
 
         if (submission.SecretEnvironment.Count > 0)

@@ -49,6 +49,20 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
 
     private int _submittedCount;
 
+    // Pipeline input is submitted in batches of at most this many jobs (SubmitManyJobsAsync).
+    private const int BatchSize = 64;
+
+    // Input that took longer than this to come is submitted at once with what was gathered:
+    // a slow producer's jobs start as they come, not when 64 have gathered.
+    private static readonly TimeSpan SlowInput = TimeSpan.FromMilliseconds(50);
+
+    // Nor does a steady trickle hold a gathered job longer than this (checked as input comes).
+    private static readonly TimeSpan MaxGathering = TimeSpan.FromMilliseconds(250);
+
+    private readonly List<(JobSubmission Submission, DateTimeOffset SubmittedAt)> _batch = [];
+    private HPCBackend? _batchBackend;
+    private long _returnedAt;
+
     /// <summary>The shell command line the job runs (the seed's execution_command).</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = CommandSet, ValueFromPipelineByPropertyName = true)]
     [Parameter(ParameterSetName = RetrySet)]
@@ -209,6 +223,20 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
+        // Measured before anything of ours: how long the input took to come (see SlowInput).
+        var slowInput = _returnedAt != 0 && System.Diagnostics.Stopwatch.GetElapsedTime(_returnedAt) > SlowInput;
+        try
+        {
+            ProcessOne(slowInput);
+        }
+        finally
+        {
+            _returnedAt = System.Diagnostics.Stopwatch.GetTimestamp();
+        }
+    }
+
+    private void ProcessOne(bool slowInput)
+    {
         JobSubmission submission;
         HPCBackend? retryBackend = null;
         FailedElements? retry = null;
@@ -246,20 +274,24 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
         }
 
         var submittedAt = DateTimeOffset.UtcNow;
+        if (MyInvocation.ExpectingInput && backend.SubmitsInBatches && retry is null
+            && submission is { ArrayIndex: null, Dependency: null, Retry: null })
+        {
+            // Many jobs through the pipeline: gathered, and submitted together (one store round
+            // trip, the runners started at once) when the batch is full, the input slows down
+            // or ends, or another backend's job comes.
+            if (_batchBackend is not null && !ReferenceEquals(_batchBackend, backend)) FlushBatch();
+            _batchBackend = backend;
+            _batch.Add((submission, submittedAt));
+            if (_batch.Count >= BatchSize || slowInput || DateTimeOffset.UtcNow - _batch[0].SubmittedAt > MaxGathering) FlushBatch();
+            return;
+        }
+
+        FlushBatch(); // what was gathered goes first: the output keeps the input's order
         try
         {
             var ids = RunSync(ct => backend.SubmitJobsAsync(submission, ct));
-            foreach (var id in ids)
-            {
-                var element = ArrayElementId.TryParse(id, out var arrayId, out var index) && submission.ArrayIndex is not null;
-                var info = new HPCJobInfo(id, backend.Kind, HPCJobStatus.Pending, submission.JobName, submittedAt: submittedAt,
-                    arrayJobId: element ? arrayId : null, arrayIndex: element ? index : null,
-                    message: retry is not null && element ? $"Re-run of {retry.ArrayId}_{index} (Submit-CcatJob -RetryFailed)." : null);
-                WriteObject(AsJob ? RunSync(ct => Jobs.CcatJobTable.FollowAsync(info, backend, Settings, submission.ExecutionCommand, null, ct)) : info);
-            }
-
-            Jobs.CcatJobTable.Invalidate();
-            ReportSubmitted(submission.JobName);
+            WriteSubmitted(backend, submission, ids, submittedAt, retry);
         }
         catch (CcatException ex)
         {
@@ -267,9 +299,59 @@ public sealed class SubmitCcatJobCommand : CcatCmdlet
         }
     }
 
+    /// <summary>Submits the gathered jobs in one call; writes each one's HPCJobInfo or its own error, in order.</summary>
+    private void FlushBatch()
+    {
+        if (_batch.Count == 0) return;
+        var items = _batch.ToList();
+        var backend = _batchBackend!;
+        _batch.Clear();
+        _batchBackend = null;
+        IReadOnlyList<SubmitOutcome> outcomes;
+        try
+        {
+            outcomes = RunSync(ct => backend.SubmitManyJobsAsync(items.Select(i => i.Submission).ToList(), ct));
+        }
+        catch (CcatException ex)
+        {
+            foreach (var (s, _) in items) WriteCcatError(ex, s.JobName);
+            return;
+        }
+
+        for (var i = 0; i < items.Count; i++)
+        {
+            var (s, at) = items[i];
+            try
+            {
+                if (outcomes[i].Error is { } error) WriteCcatError(error, s.JobName);
+                else WriteSubmitted(backend, s, outcomes[i].Ids!, at, null);
+            }
+            catch (CcatException ex)
+            {
+                WriteCcatError(ex, s.JobName); // -AsJob could not follow it
+            }
+        }
+    }
+
+    private void WriteSubmitted(HPCBackend backend, JobSubmission submission, IReadOnlyList<string> ids, DateTimeOffset submittedAt, FailedElements? retry)
+    {
+        foreach (var id in ids)
+        {
+            var element = ArrayElementId.TryParse(id, out var arrayId, out var index) && submission.ArrayIndex is not null;
+            var info = new HPCJobInfo(id, backend.Kind, HPCJobStatus.Pending, submission.JobName, submittedAt: submittedAt,
+                arrayJobId: element ? arrayId : null, arrayIndex: element ? index : null,
+                message: retry is not null && element ? $"Re-run of {retry.ArrayId}_{index} (Submit-CcatJob -RetryFailed)." : null);
+            WriteObject(AsJob ? RunSync(ct => Jobs.CcatJobTable.FollowAsync(info, backend, Settings, submission.ExecutionCommand, null, ct)) : info);
+        }
+
+        Jobs.CcatJobTable.Invalidate();
+        ReportSubmitted(submission.JobName);
+    }
+
     /// <inheritdoc />
     protected override void EndProcessing()
     {
+        FlushBatch();
         if (_submittedCount == 0) return;
         WriteProgress(new ProgressRecord(SubmitProgressId, SubmitActivity, $"{_submittedCount} submitted") { RecordType = ProgressRecordType.Completed });
     }

@@ -59,7 +59,8 @@ public sealed class WaitCcatJobCommand : JobCmdlet
         // Slurm sites ask for a few scheduler calls a minute: SLURM_MIN_POLL_SECONDS is a floor no
         // parameter undercuts, and the pause may grow with the wait (PollSchedule).
         var slurmFloor = Targets.Any(t => t.Backend == HPCBackendKind.Slurm) ? Settings.GetFloat("SLURM_MIN_POLL_SECONDS") : 0;
-        var schedule = new PollSchedule(maxPause, slurmFloor);
+        var schedule = new PollSchedule(maxPause, slurmFloor,
+            Targets.All(t => t.Backend == HPCBackendKind.Local) ? PollSchedule.LocalFirstPauseSeconds : PollSchedule.FirstPauseSeconds);
         var pending = Targets.ToList();
         var latest = new Dictionary<JobTarget, HPCJobInfo>();
         var clock = Stopwatch.StartNew();

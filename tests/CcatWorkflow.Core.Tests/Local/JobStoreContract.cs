@@ -1,5 +1,6 @@
 using CcatWorkflow.Core.Backends.Local;
 using CcatWorkflow.Core.Errors;
+using StackExchange.Redis;
 
 namespace CcatWorkflow.Core.Tests.Local;
 
@@ -76,6 +77,23 @@ public abstract class JobStoreContract : IAsyncLifetime
         await Assert.ThrowsAsync<CcatException>(() => Store.CreateAsync(id, Fields(id, "second"), DateTimeOffset.UtcNow, default));
 
         Assert.Equal("first", (await Store.GetManyAsync([id], default))[0]!["name"]);
+    }
+
+    [Fact]
+    public async Task Many_records_are_created_together_and_an_existing_id_is_that_record_s_error_alone()
+    {
+        var taken = NewId();
+        await Store.CreateAsync(taken, Fields(taken, "first"), DateTimeOffset.UtcNow, default);
+        var ids = new[] { NewId(), taken, NewId(), NewId() };
+        var t = DateTimeOffset.UtcNow;
+
+        var errors = await Store.CreateManyAsync(ids.Select((id, i) => new LocalRecordDraft(id, Fields(id, "batch" + i), t.AddSeconds(i))).ToList(), default);
+
+        Assert.Equal([false, true, false, false], errors.Select(e => e is not null));
+        Assert.Equal(CcatErrorId.StoreUnavailable, errors[1]!.ErrorId);
+        var records = await Store.GetManyAsync(ids, default);
+        Assert.Equal(["batch0", "first", "batch2", "batch3"], records.Select(r => r!["name"]));
+        Assert.Equal([ids[3], ids[2], ids[0]], (await Store.ListAsync(default)).Where(id => id != taken));
     }
 
     [Fact]
@@ -222,6 +240,87 @@ public sealed class RedisJobStoreTests : JobStoreContract, IClassFixture<RedisSe
 
         Assert.Equal("k", (await _redis.Database.HashGetAsync($"{_prefix}:local:job:{id}", "name")).ToString());
         Assert.Equal(at.ToUnixTimeMilliseconds(), await _redis.Database.SortedSetScoreAsync($"{_prefix}:local:jobs", id));
+    }
+
+    [Fact]
+    public async Task Many_records_are_created_in_one_call_to_the_server()
+    {
+        // A private server: the shared one counts every other test run's commands too.
+        var infra = TestInfra.NewTempDirectory("rbatch");
+        var env = new Dictionary<string, string> { ["CCAT_INFRA_DIR"] = infra, ["CCAT_REDIS_PORT"] = "0" };
+        var socket = TestInfra.RunScript("tests/infra/redis/start.sh", env)["REDIS_SOCKET"];
+        try
+        {
+            await using var admin = await RedisServerFixture.ConnectAsync(socket);
+            await using var store = new RedisJobStore(new LocalStoreOptions { Kind = "redis", JobRoot = Root, RedisHost = socket, RedisKeyPrefix = _prefix });
+            _ = await store.ListAsync(default); // connected before counting
+            var ids = Enumerable.Range(0, 20).Select(_ => Guid.NewGuid().ToString("D")).ToList();
+            var before = await CommandCallsAsync(admin.GetDatabase());
+
+            var errors = await store.CreateManyAsync(ids.Select(id => new LocalRecordDraft(id, new Dictionary<string, string> { ["name"] = id }, DateTimeOffset.UtcNow)).ToList(), default);
+
+            var after = await CommandCallsAsync(admin.GetDatabase());
+            Assert.All(errors, Assert.Null);
+            Assert.Equal(1, Delta("eval") + Delta("evalsha")); // one call for all twenty
+            Assert.Equal(0, Delta("multi")); // no transaction per record
+            Assert.Equal(20, Delta("zadd")); // every record indexed, inside that one call
+            Assert.Equal(ids, (await store.GetManyAsync(ids, default)).Select(r => r!["name"]));
+
+            long Delta(string command) => after.GetValueOrDefault(command) - before.GetValueOrDefault(command);
+        }
+        finally
+        {
+            TestInfra.RunScript("tests/infra/redis/stop.sh", env);
+            Directory.Delete(infra, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_server_that_refuses_scripts_still_takes_a_batch_one_transaction_per_record()
+    {
+        // Sites may take @scripting away from the store's user: the batch must not fail for that.
+        var infra = TestInfra.NewTempDirectory("rnoscript");
+        var env = new Dictionary<string, string> { ["CCAT_INFRA_DIR"] = infra, ["CCAT_REDIS_PORT"] = "0" };
+        var socket = TestInfra.RunScript("tests/infra/redis/start.sh", env)["REDIS_SOCKET"];
+        try
+        {
+            await using var admin = await RedisServerFixture.ConnectAsync(socket);
+            await admin.GetDatabase().ExecuteAsync("ACL", "SETUSER", "default", "-@scripting");
+            await using var store = new RedisJobStore(new LocalStoreOptions { Kind = "redis", JobRoot = Root, RedisHost = socket, RedisKeyPrefix = _prefix });
+            var taken = Guid.NewGuid().ToString("D");
+            await store.CreateAsync(taken, new Dictionary<string, string> { ["name"] = "first" }, DateTimeOffset.UtcNow, default);
+            var ids = Enumerable.Range(0, 5).Select(_ => Guid.NewGuid().ToString("D")).Append(taken).ToList();
+            var before = await CommandCallsAsync(admin.GetDatabase());
+
+            var errors = await store.CreateManyAsync(ids.Select(id => new LocalRecordDraft(id, new Dictionary<string, string> { ["name"] = id }, DateTimeOffset.UtcNow)).ToList(), default);
+
+            var after = await CommandCallsAsync(admin.GetDatabase());
+            Assert.All(errors.Take(5), Assert.Null);
+            Assert.Equal(CcatErrorId.StoreUnavailable, Assert.IsType<CcatException>(errors[5]).ErrorId); // the taken id alone
+            // One transaction per new record; the taken id's may stop at its WATCHed condition before MULTI.
+            Assert.InRange(after.GetValueOrDefault("multi") - before.GetValueOrDefault("multi"), 5, 6);
+            Assert.Equal(ids.Take(5), (await store.GetManyAsync(ids.Take(5).ToList(), default)).Select(r => r!["name"]));
+            Assert.Equal("first", (await store.GetManyAsync([taken], default))[0]!["name"]);
+        }
+        finally
+        {
+            TestInfra.RunScript("tests/infra/redis/stop.sh", env);
+            Directory.Delete(infra, recursive: true);
+        }
+    }
+
+    // INFO commandstats: calls per command.
+    private static async Task<Dictionary<string, long>> CommandCallsAsync(IDatabase db)
+    {
+        var text = (await db.ExecuteAsync("INFO", "commandstats")).ToString();
+        var calls = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var line in text.Split('\n'))
+        {
+            var m = System.Text.RegularExpressions.Regex.Match(line, @"^cmdstat_([a-z|]+):calls=(\d+)");
+            if (m.Success) calls[m.Groups[1].Value] = long.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return calls;
     }
 
     [Fact]

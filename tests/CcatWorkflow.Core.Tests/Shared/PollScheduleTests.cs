@@ -38,4 +38,15 @@ public sealed class PollScheduleTests
         Assert.Equal(SlurmPolling.LongestPause(2, TimeSpan.FromMinutes(10)), last, 3);
         Assert.True(last > 2);
     }
+
+    [Fact]
+    public void Local_waits_look_again_sooner_at_first_and_reach_the_same_interval()
+    {
+        var schedule = new PollSchedule(maxPauseSeconds: 1, slurmFloorSeconds: 0, PollSchedule.LocalFirstPauseSeconds);
+        var pauses = Enumerable.Range(0, 12).Select(_ => schedule.NextPause(slurm: false, TimeSpan.Zero)).ToList();
+        Assert.Equal(0.05, pauses[0]);
+        Assert.Equal(0.075, Math.Round(pauses[1], 4));
+        Assert.Equal(1, pauses[^1]); // a long wait polls no more often than any other
+        Assert.True(pauses.Take(8).Sum() < 2.5, "the first eight looks fall within the first 2.5 s");
+    }
 }

@@ -238,13 +238,16 @@ public class SlurmRestTests
     }
 
     [Fact]
-    public async Task A_server_that_speaks_none_of_our_versions_is_a_rejected_request_not_an_outage()
+    public async Task A_server_that_speaks_none_of_our_versions_is_an_error_of_its_own_not_an_outage()
     {
         var server = new RecordedServer(_ => (HttpStatusCode.NotFound, "Unable find requested URL."));
         using var client = Client(server);
         var ex = await Assert.ThrowsAsync<CcatException>(() => client.SendAsync(HttpMethod.Get, SlurmRestFamily.SlurmDb, "jobs", null, SlurmRestJson.Context.DbJobsResponse, CancellationToken.None));
-        Assert.Equal(CcatErrorId.SlurmRestRequestRejected, ex.ErrorId);
-        Assert.Equal(3, server.Paths.Count);
+        Assert.Equal(CcatErrorId.SlurmRestVersionUnsupported, ex.ErrorId);
+        Assert.False(ex.IsUnavailable);
+        // Our three versions, then the server's own description (which this one does not serve either).
+        Assert.Equal(["/slurmdb/v0.0.38/jobs", "/slurmdb/v0.0.37/jobs", "/slurmdb/v0.0.36/jobs", "/" + SlurmRestVersions.OpenApiPath], server.Paths);
+        Assert.Contains("does not say which it serves", ex.Message, StringComparison.Ordinal);
     }
 
     [Theory]

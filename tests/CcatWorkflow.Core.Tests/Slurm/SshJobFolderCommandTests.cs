@@ -150,4 +150,40 @@ public sealed class SshJobFolderCommandTests : IDisposable
         var result = await RunShAsync(SshSlurmJobFiles.RemoveText(_root, ["7"]));
         Assert.Equal("7\tnotfound\t\t\n", result.StandardOutput);
     }
+
+    [Fact]
+    public async Task Finding_folders_reads_every_links_job_json_in_the_same_command()
+    {
+        Directory.CreateDirectory(_root);
+        foreach (var (id, name, jobName) in new[] { ("201", "20260101T000000Z-00000000a1", "a: 'first' 🚀"), ("202", "20260101T000000Z-00000000a2", "second\nline") })
+        {
+            Directory.CreateDirectory(Path.Combine(_root, name));
+            File.WriteAllText(Path.Combine(_root, name, SlurmJobDirectory.MetadataFile), SlurmJobDirectory.SerializeMetadata(Metadata with { JobName = jobName }));
+            File.CreateSymbolicLink(Path.Combine(_root, id), name);
+        }
+
+        // Two ids for one folder: its job.json is read once. A folder without job.json: found, no text.
+        File.CreateSymbolicLink(Path.Combine(_root, "203"), "20260101T000000Z-00000000a2");
+        Directory.CreateDirectory(Path.Combine(_root, "20260101T000000Z-00000000a4"));
+        File.CreateSymbolicLink(Path.Combine(_root, "204"), "20260101T000000Z-00000000a4");
+
+        var result = await RunShAsync(SshSlurmJobFiles.FindText(_root, ["201", "202", "203", "204", "299"]));
+        var (links, metadata) = SshSlurmJobFiles.ParseFind(result.StandardOutput);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal(["201", "202", "203", "204"], links.Select(l => l.Id));
+        Assert.Equal("20260101T000000Z-00000000a2", links.Single(l => l.Id == "203").Target);
+        Assert.Equal(2, metadata.Count);
+        Assert.Equal("a: 'first' 🚀", SlurmJobDirectory.ParseMetadata(metadata["20260101T000000Z-00000000a1/" + SlurmJobDirectory.MetadataFile])!.JobName);
+        Assert.Equal("second\nline", SlurmJobDirectory.ParseMetadata(metadata["20260101T000000Z-00000000a2/" + SlurmJobDirectory.MetadataFile])!.JobName);
+    }
+
+    [Fact]
+    public async Task Finding_folders_in_a_job_directory_that_does_not_exist_finds_nothing()
+    {
+        var result = await RunShAsync(SshSlurmJobFiles.FindText(_root, ["7"]));
+        var (links, metadata) = SshSlurmJobFiles.ParseFind(result.StandardOutput);
+        Assert.Empty(links);
+        Assert.Empty(metadata);
+    }
 }

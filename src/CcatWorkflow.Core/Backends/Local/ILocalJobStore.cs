@@ -15,6 +15,30 @@ internal interface ILocalJobStore : IAsyncDisposable
     /// <summary>Creates a record; fails when one with this id exists.</summary>
     Task CreateAsync(string id, IReadOnlyDictionary<string, string> fields, DateTimeOffset submittedAt, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Creates many records (a batch of submissions), in one round trip where the store can:
+    /// one entry per record, in order — null when it was made, else that record's error (one
+    /// with its id exists). Throws when the store cannot be asked at all. The default makes
+    /// them one by one with <see cref="CreateAsync"/>, each failure that record's own.
+    /// </summary>
+    async Task<IReadOnlyList<Errors.CcatException?>> CreateManyAsync(IReadOnlyList<LocalRecordDraft> records, CancellationToken cancellationToken)
+    {
+        var errors = new Errors.CcatException?[records.Count];
+        for (var i = 0; i < records.Count; i++)
+        {
+            try
+            {
+                await CreateAsync(records[i].Id, records[i].Fields, records[i].SubmittedAt, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Errors.CcatException e)
+            {
+                errors[i] = e;
+            }
+        }
+
+        return errors;
+    }
+
     /// <summary>The records of many jobs in one round trip; null where there is none.</summary>
     Task<IReadOnlyList<IReadOnlyDictionary<string, string>?>> GetManyAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken);
 
@@ -27,3 +51,6 @@ internal interface ILocalJobStore : IAsyncDisposable
     /// <summary>Removes a record (a rolled-back submission).</summary>
     Task DeleteAsync(string id, CancellationToken cancellationToken);
 }
+
+/// <summary>A record to create, with what the store indexes it by.</summary>
+internal sealed record LocalRecordDraft(string Id, IReadOnlyDictionary<string, string> Fields, DateTimeOffset SubmittedAt);

@@ -44,7 +44,11 @@ internal static class LocalArrayFiles
     public static bool IsWaitingForParents(LocalJobDirectory dir) => File.Exists(dir.FilePath(WaitingFile));
 
     /// <summary>Marks the folder as waiting for its parents (create-only, 0600).</summary>
-    public static void MarkWaiting(LocalJobDirectory dir) => AtomicFile.CreateNew(dir.FilePath(WaitingFile), "");
+    public static void MarkWaiting(LocalJobDirectory dir)
+    {
+        AtomicFile.CreateNew(dir.FilePath(WaitingFile), "");
+        RunnerStartReport.Send(); // what the submitter waits for, in place of runner.json
+    }
 
     /// <summary>
     /// The job.json of one element: the array's submission with the element's own id, its index

@@ -95,6 +95,63 @@ public sealed partial class LocalBackend : HPCBackend
     /// <inheritdoc />
     public override async Task<string> SubmitAsync(JobSubmission submission, CancellationToken cancellationToken)
     {
+        var outcome = (await SubmitManyAsync([submission], cancellationToken).ConfigureAwait(false))[0];
+        if (outcome.Error is { } error) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
+        return outcome.Ids![0];
+    }
+
+    /// <inheritdoc />
+    public override bool SubmitsInBatches => true;
+
+    /// <summary>
+    /// Submits plain jobs together: each job's folder and job.json first, then every record in
+    /// one store call (one round trip on Redis), then every runner started at once and waited
+    /// for together. Each job keeps the single submission's guarantee on its own: it started
+    /// and says so, or it provably did not and is rolled back (folder and record) — a failure
+    /// of one never touches another.
+    /// </summary>
+    protected override async Task<IReadOnlyList<SubmitOutcome>> SubmitManyAsync(IReadOnlyList<JobSubmission> submissions, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(submissions);
+        var outcomes = new SubmitOutcome?[submissions.Count];
+        var made = new List<(int Slot, LocalJobSpec Spec, LocalJobDirectory Dir)>();
+        for (var i = 0; i < submissions.Count; i++)
+        {
+            try
+            {
+                var (spec, dir) = MakeFolder(submissions[i]);
+                made.Add((i, spec, dir));
+            }
+            catch (CcatException e)
+            {
+                outcomes[i] = SubmitOutcome.Failed(e);
+            }
+        }
+
+        var refused = await CreateRecordsAsync(made, cancellationToken).ConfigureAwait(false);
+        var starts = new List<Task<SubmitOutcome>>(made.Count);
+        var slots = new List<int>(made.Count);
+        for (var k = 0; k < made.Count; k++)
+        {
+            if (refused[k] is { } error)
+            {
+                outcomes[made[k].Slot] = SubmitOutcome.Failed(error);
+                continue;
+            }
+
+            slots.Add(made[k].Slot);
+            starts.Add(StartAsync(made[k].Spec.Id, made[k].Dir, submissions[made[k].Slot].SecretEnvironment, cancellationToken));
+        }
+
+        // Each start settles its own job (started, or rolled back) before this returns or throws.
+        var started = await Task.WhenAll(starts).ConfigureAwait(false);
+        for (var k = 0; k < slots.Count; k++) outcomes[slots[k]] = started[k];
+        return outcomes.Select(o => o!).ToList();
+    }
+
+    /// <summary>The job's id, spec and folder with job.json in it (0700/0600); nothing is left behind when it fails.</summary>
+    private (LocalJobSpec Spec, LocalJobDirectory Dir) MakeFolder(JobSubmission submission)
+    {
         ArgumentNullException.ThrowIfNull(submission);
         submission.Validate();
         if (submission.WorkingDirectory is { } cwd && !Directory.Exists(cwd))
@@ -120,24 +177,57 @@ public sealed partial class LocalBackend : HPCBackend
             throw new CcatException(CcatErrorId.StoreUnavailable, $"Cannot create the job directory {dir.Path}: {e.Message}", null, e);
         }
 
+        return (spec, dir);
+    }
+
+    /// <summary>
+    /// The records of the new jobs, in one store call; per job null (made) or its error, its
+    /// folder then removed. The whole call failing is every job's error. A cancelled call
+    /// removes every folder and throws.
+    /// </summary>
+    private async Task<CcatException?[]> CreateRecordsAsync(List<(int Slot, LocalJobSpec Spec, LocalJobDirectory Dir)> made, CancellationToken cancellationToken)
+    {
+        var errors = new CcatException?[made.Count];
+        if (made.Count == 0) return errors;
         try
         {
-            await _store.CreateAsync(id, LocalJobRecord.ForSubmission(spec, dir.Path), spec.SubmittedAt, cancellationToken).ConfigureAwait(false);
+            var drafts = made.Select(m => new LocalRecordDraft(m.Spec.Id, LocalJobRecord.ForSubmission(m.Spec, m.Dir.Path), m.Spec.SubmittedAt)).ToList();
+            var refused = await _store.CreateManyAsync(drafts, cancellationToken).ConfigureAwait(false);
+            for (var k = 0; k < made.Count; k++) errors[k] = refused[k];
         }
-        catch (Exception e)
+        catch (CcatException e)
+        {
+            Array.Fill(errors, e);
+        }
+        catch (Exception)
+        {
+            foreach (var m in made) RemoveDirectory(m.Dir);
+            throw;
+        }
+
+        for (var k = 0; k < made.Count; k++)
         {
             // A reader may have found this folder first (a slow submission, past the launch
             // grace) and rebuilt the record from it: that record is this submission's; go on.
-            if (e is not CcatException || !await IsHealedFromAsync(id, dir, cancellationToken).ConfigureAwait(false))
+            if (errors[k] is null || await IsHealedFromAsync(made[k].Spec.Id, made[k].Dir, cancellationToken).ConfigureAwait(false))
             {
-                RemoveDirectory(dir);
-                throw;
+                errors[k] = null;
+                continue;
             }
+
+            RemoveDirectory(made[k].Dir);
         }
 
+        return errors;
+    }
+
+    /// <summary>Starts the job's runner and waits for its report; a job that provably never started is rolled back.</summary>
+    private async Task<SubmitOutcome> StartAsync(string id, LocalJobDirectory dir, IReadOnlyList<KeyValuePair<string, string>> secrets, CancellationToken cancellationToken)
+    {
         try
         {
-            await _launcher.StartAsync(dir, submission.SecretEnvironment, cancellationToken).ConfigureAwait(false);
+            await _launcher.StartAsync(dir, secrets, cancellationToken).ConfigureAwait(false);
+            return SubmitOutcome.Submitted([id]);
         }
         catch (Exception e) when (!e.Data.Contains(RunnerLauncher.JobStartedKey))
         {
@@ -153,10 +243,13 @@ public sealed partial class LocalBackend : HPCBackend
             }
 
             RemoveDirectory(dir);
+            if (e is CcatException c) return SubmitOutcome.Failed(c);
             throw;
         }
-
-        return id;
+        catch (CcatException e)
+        {
+            return SubmitOutcome.Failed(e); // it had started and was ended: the message says so
+        }
     }
 
     /// <inheritdoc />

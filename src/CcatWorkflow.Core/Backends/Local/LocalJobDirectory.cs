@@ -91,16 +91,29 @@ internal sealed class LocalJobDirectory
 
     public void WriteRunner(LocalRunnerState state) => AtomicFile.Replace(FilePath(RunnerFile), Serialize(state));
 
-    /// <summary>Creates runner.json unless it exists (the runner, before it starts the job); false when it did.</summary>
-    public bool TryCreateRunner(LocalRunnerState state) => AtomicFile.CreateNew(FilePath(RunnerFile), Serialize(state));
+    /// <summary>
+    /// Creates runner.json unless it exists (the runner, before it starts the job); false when it
+    /// did. Once it is on disk, the runner's start report wakes the submitter (<see cref="RunnerStartReport"/>).
+    /// </summary>
+    public bool TryCreateRunner(LocalRunnerState state)
+    {
+        var created = AtomicFile.CreateNew(FilePath(RunnerFile), Serialize(state));
+        if (created) RunnerStartReport.Send();
+        return created;
+    }
 
     /// <summary>
     /// Reserves space for the result (the runner, before it starts the job): a job that fills
-    /// the disk cannot then keep its result from being recorded.
+    /// the disk cannot then keep its result from being recorded. fallocate(2) sets the blocks
+    /// aside at once, without writing or flushing anything; where the file system cannot
+    /// (EOPNOTSUPP: some network file systems), zeros are written and flushed to the same end.
     /// </summary>
     public void ReserveResultSpace()
     {
         using var fs = new FileStream(FilePath(ReserveFile), SafeFile.Options0600(FileMode.Create, FileAccess.Write));
+        var err = LocalNative.Fallocate(fs.SafeFileHandle, ReserveBytes);
+        if (err == 0) return;
+        if (err != LocalNative.EOPNOTSUPP) throw new IOException($"Cannot reserve {ReserveBytes} bytes in {FilePath(ReserveFile)}: {LocalNative.Strerror(err)}.");
         fs.Write(new byte[ReserveBytes]);
         fs.Flush(flushToDisk: true);
     }

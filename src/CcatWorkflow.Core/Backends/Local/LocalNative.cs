@@ -13,7 +13,7 @@ internal static partial class LocalNative
 
     public const int LOCK_SH = 1, LOCK_EX = 2, LOCK_NB = 4;
 
-    public const int EPERM = 1, ESRCH = 3, EINTR = 4, ECHILD = 10, EWOULDBLOCK = 11, EEXIST = 17;
+    public const int EPERM = 1, ESRCH = 3, EINTR = 4, ECHILD = 10, EWOULDBLOCK = 11, EEXIST = 17, EOPNOTSUPP = 95;
 
     private const int O_RDONLY = 0, O_CLOEXEC = 0x80000;
 
@@ -54,6 +54,9 @@ internal static partial class LocalNative
     /// <summary>close(2), errors ignored.</summary>
     public static void Close(int fd) => _ = CloseNative(fd);
 
+    [LibraryImport("libc", EntryPoint = "fallocate", SetLastError = true)]
+    private static partial int FallocateNative(nint fd, int mode, long offset, long length);
+
     [LibraryImport("libc", EntryPoint = "strerror")]
     private static partial nint StrerrorNative(int errnum);
 
@@ -81,6 +84,27 @@ internal static partial class LocalNative
 
     /// <summary>link(2); returns 0 or the errno (EEXIST when the new name exists).</summary>
     public static int Link(string oldPath, string newPath) => LinkNative(oldPath, newPath) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    /// <summary>fallocate(2) of the first <paramref name="length"/> bytes of an open file (mode 0: allocate, grow the size); returns 0 or the errno.</summary>
+    public static int Fallocate(Microsoft.Win32.SafeHandles.SafeFileHandle handle, long length)
+    {
+        var added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            int r;
+            do
+            {
+                r = FallocateNative(handle.DangerousGetHandle(), 0, 0, length) == 0 ? 0 : Marshal.GetLastPInvokeError();
+            }
+            while (r == EINTR);
+            return r;
+        }
+        finally
+        {
+            if (added) handle.DangerousRelease();
+        }
+    }
 
     /// <summary>flock(2) on an open file; returns 0 or the errno.</summary>
     public static int Flock(Microsoft.Win32.SafeHandles.SafeFileHandle handle, int operation)

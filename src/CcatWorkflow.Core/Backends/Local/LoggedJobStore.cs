@@ -21,6 +21,15 @@ internal sealed class LoggedJobStore(ILocalJobStore inner) : ILocalJobStore
     }
 
     /// <inheritdoc />
+    public async Task<IReadOnlyList<Errors.CcatException?>> CreateManyAsync(IReadOnlyList<LocalRecordDraft> records, CancellationToken cancellationToken)
+    {
+        var timer = CcatLog.Time($"{Description}: create {records.Count} record{(records.Count == 1 ? "" : "s")}");
+        var errors = await inner.CreateManyAsync(records, cancellationToken).ConfigureAwait(false);
+        timer.Done($"{errors.Count(e => e is null)} made");
+        return errors;
+    }
+
+    /// <inheritdoc />
     public async Task<IReadOnlyList<IReadOnlyDictionary<string, string>?>> GetManyAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken)
     {
         var timer = CcatLog.Time($"{Description}: read {ids.Count} record{(ids.Count == 1 ? "" : "s")}");

@@ -59,10 +59,12 @@ internal static unsafe partial class PosixSpawn
     /// Starts <paramref name="path"/> with <paramref name="argv"/> and <paramref name="envp"/>
     /// (<c>NAME=value</c> entries) as described above; <paramref name="stdinFd"/> null means
     /// /dev/null. Returns 0 and the pid, or the errno — also when the program could not be
-    /// executed (glibc reports a failed exec to the caller).
+    /// executed (glibc reports a failed exec to the caller). <paramref name="reportFd"/>, when
+    /// given, is handed on as descriptor <see cref="RunnerStartReport.ChildFd"/> (the runner's
+    /// start report); nothing else is inherited beyond 0-2.
     /// </summary>
     public static int Start(string path, IReadOnlyList<string> argv, IReadOnlyList<string> envp,
-        int? stdinFd, string stdoutPath, string stderrPath, out int pid)
+        int? stdinFd, string stdoutPath, string stderrPath, out int pid, int? reportFd = null)
     {
         var allocations = new List<nint>();
         byte* Utf8(string s)
@@ -100,6 +102,7 @@ internal static unsafe partial class PosixSpawn
                     : posix_spawn_file_actions_addopen(actions, 0, Utf8("/dev/null"), O_RDONLY, 0);
                 if (err == 0) err = posix_spawn_file_actions_addopen(actions, 1, Utf8(stdoutPath), O_WRONLY | O_CREAT | O_APPEND, 0x180); // 0600: logs are the owner's
                 if (err == 0) err = posix_spawn_file_actions_addopen(actions, 2, Utf8(stderrPath), O_WRONLY | O_CREAT | O_APPEND, 0x180); // 0600: logs are the owner's
+                if (err == 0 && reportFd is { } report) err = posix_spawn_file_actions_adddup2(actions, report, RunnerStartReport.ChildFd); // dup2 clears close-on-exec
                 _ = sigfillset(all);
                 _ = sigemptyset(none);
                 if (err == 0) err = posix_spawnattr_setsigdefault(attr, all);

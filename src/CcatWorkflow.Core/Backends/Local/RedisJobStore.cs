@@ -46,6 +46,100 @@ internal sealed partial class RedisJobStore : ILocalJobStore
             return true;
         }, cancellationToken);
 
+    /// <summary>
+    /// Creates many records in one round trip: one script that, for each record whose key does
+    /// not exist, sets its fields and adds it to the index (atomically, as a whole). One record
+    /// goes by the single create's transaction, as before.
+    /// </summary>
+    public async Task<IReadOnlyList<CcatException?>> CreateManyAsync(IReadOnlyList<LocalRecordDraft> records, CancellationToken cancellationToken)
+    {
+        if (records.Count == 0) return [];
+        if (records.Count == 1)
+        {
+            try
+            {
+                await CreateAsync(records[0].Id, records[0].Fields, records[0].SubmittedAt, cancellationToken).ConfigureAwait(false);
+                return [null];
+            }
+            catch (CcatException e)
+            {
+                return [e];
+            }
+        }
+
+        var made = await Guard<long[]?>(null, $"create the records of {records.Count} jobs", async db =>
+        {
+            var keys = new List<RedisKey>(records.Count + 1) { IndexKey };
+            var args = new List<RedisValue>();
+            foreach (var r in records)
+            {
+                keys.Add(JobKey(r.Id));
+                args.Add(r.Id);
+                args.Add(r.SubmittedAt.ToUnixTimeMilliseconds());
+                args.Add(r.Fields.Count);
+                foreach (var (name, value) in r.Fields)
+                {
+                    args.Add(name);
+                    args.Add(value);
+                }
+            }
+
+            try
+            {
+                return (long[])(await db.ScriptEvaluateAsync(CreateManyScript, keys.ToArray(), args.ToArray()).ConfigureAwait(false))!;
+            }
+            catch (RedisServerException e) when (ScriptingRefused(e))
+            {
+                return null; // a server whose ACL (or rename-command) takes scripting away: one transaction per record below
+            }
+        }, cancellationToken).ConfigureAwait(false);
+        if (made is null)
+        {
+            var errors = new List<CcatException?>(records.Count);
+            foreach (var r in records)
+            {
+                try
+                {
+                    await CreateAsync(r.Id, r.Fields, r.SubmittedAt, cancellationToken).ConfigureAwait(false);
+                    errors.Add(null);
+                }
+                catch (CcatException e)
+                {
+                    errors.Add(e);
+                }
+            }
+
+            return errors;
+        }
+
+        return records.Select((r, i) => made[i] == 1
+            ? null
+            : new CcatException(CcatErrorId.StoreUnavailable, $"A record for job {r.Id} exists already in the {Description}.", r.Id)).ToList();
+    }
+
+    /// <summary>True when the server refuses scripts themselves (ACL without @scripting, EVAL renamed away), not this batch.</summary>
+    internal static bool ScriptingRefused(RedisServerException e) =>
+        e.Message.StartsWith("NOPERM", StringComparison.Ordinal) || e.Message.Contains("unknown command", StringComparison.OrdinalIgnoreCase);
+
+    // KEYS[1]: the index; KEYS[2..]: the job keys. ARGV per record: id, score, field count, then name/value pairs.
+    private const string CreateManyScript = """
+        local made = {}
+        local a = 1
+        for i = 2, #KEYS do
+          local id, score, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
+          a = a + 3
+          if redis.call('EXISTS', KEYS[i]) == 1 then
+            made[#made + 1] = 0
+          else
+            for j = 0, n - 1 do redis.call('HSET', KEYS[i], ARGV[a + 2 * j], ARGV[a + 2 * j + 1]) end
+            redis.call('ZADD', KEYS[1], score, id)
+            made[#made + 1] = 1
+          end
+          a = a + 2 * n
+        end
+        return made
+        """;
+
     public Task<IReadOnlyList<IReadOnlyDictionary<string, string>?>> GetManyAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken) =>
         Guard<IReadOnlyList<IReadOnlyDictionary<string, string>?>>(null, ids.Count == 1 ? $"read the record of job {ids[0]}" : $"read the records of {ids.Count} jobs", async db =>
         {

@@ -59,6 +59,9 @@ internal sealed class RunnerLauncher
             (secretsRead, secretsWrite) = (r, w);
         }
 
+        // Without a socket pair (none to be had) the wait below polls the folder, as it always may.
+        using var report = RunnerStartReport.TryCreate();
+        if (report is not null) env.Add(RunnerStartReport.Variable + "=" + RunnerStartReport.ChildFd.ToString(System.Globalization.CultureInfo.InvariantCulture));
         var pid = 0;
         var failures = new List<string>();
         try
@@ -66,7 +69,7 @@ internal sealed class RunnerLauncher
             foreach (var runner in candidates)
             {
                 // A native binary that does not run here (exec format, missing loader) falls back to the next one.
-                var err = PosixSpawn.Start(runner.Program, runner.Argv(dir.Path), env, secretsRead, log, log, out pid);
+                var err = PosixSpawn.Start(runner.Program, runner.Argv(dir.Path), env, secretsRead, log, log, out pid, report?.ChildEnd);
                 if (err == 0)
                 {
                     lock (Unreaped) Unreaped.Add(pid);
@@ -79,6 +82,7 @@ internal sealed class RunnerLauncher
         finally
         {
             if (secretsRead is { } r) LocalNative.Close(r); // the runner holds its own copy
+            report?.CloseChildEnd(); // likewise: its end of file then means the runner's is closed too
         }
 
         if (pid == 0)
@@ -92,7 +96,7 @@ internal sealed class RunnerLauncher
         var feeding = secretsWrite is { } fd ? Task.Run(() => Feed(fd, LocalSecretChannel.Serialize(secrets)), CancellationToken.None) : Task.CompletedTask;
         try
         {
-            await WaitForStartAsync(dir, pid, cancellationToken).ConfigureAwait(false);
+            await WaitForStartAsync(dir, pid, report, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -161,7 +165,7 @@ internal sealed class RunnerLauncher
         foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
         {
             var name = (string)e.Key;
-            if (name == LocalStoreOptions.RunnerVariable || secretSettings.Contains(name)) continue;
+            if (name is LocalStoreOptions.RunnerVariable or RunnerStartReport.Variable || secretSettings.Contains(name)) continue;
             env.Add(name + "=" + (e.Value as string ?? ""));
         }
 
@@ -173,8 +177,10 @@ internal sealed class RunnerLauncher
     /// The runner writes runner.json (create-only) before it starts the job, and starts it only
     /// when that worked: so runner.json present means the job may have started (the submission
     /// stands), and a runner that is gone without one provably never started it (roll back).
+    /// The runner's start report (<paramref name="report"/>) wakes this wait the moment it has
+    /// written runner.json, or has ended; the folder and the process decide, as without one.
     /// </summary>
-    private async Task WaitForStartAsync(LocalJobDirectory dir, int pid, CancellationToken cancellationToken)
+    private async Task WaitForStartAsync(LocalJobDirectory dir, int pid, RunnerStartReport? report, CancellationToken cancellationToken)
     {
         var id = Path.GetFileName(dir.Path);
         var deadline = DateTime.UtcNow + _options.LaunchTimeout;
@@ -198,6 +204,13 @@ internal sealed class RunnerLauncher
                     await AbandonAsync(dir, pid, ticks, $"The Local runner did not start the job within {_options.LaunchTimeout.TotalSeconds:0} s").ConfigureAwait(false);
                     throw new CcatException(CcatErrorId.SubmissionRejected,
                         $"The Local runner did not start the job within {_options.LaunchTimeout.TotalSeconds:0} s (the job never ran). {RunnerLog(dir)}", id);
+                }
+
+                if (report is { Done: false })
+                {
+                    // Woken by the report; the slice only bounds how late a hung runner is seen.
+                    await report.WaitAsync(TimeSpan.FromMilliseconds(100), cancellationToken).ConfigureAwait(false);
+                    continue;
                 }
 
                 await Task.Delay(delay, cancellationToken).ConfigureAwait(false);

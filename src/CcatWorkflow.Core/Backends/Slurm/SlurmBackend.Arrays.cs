@@ -67,14 +67,14 @@ public sealed partial class SlurmBackend
     // Until Slurm splits it, a pending array is one record; sacct sometimes prints it under the
     // plain array id ("123", not "123_[1-3]"), for example just after the array is cancelled. For
     // an array the module submitted, that row stands for every element that has no row of its own.
-    private IReadOnlyList<SacctJob> ExpandArrayRecords(IReadOnlyList<SacctJob> accounted, IReadOnlyList<string> queryIds, Dictionary<string, SlurmJobMetadata?> metadata)
+    private IReadOnlyList<SacctJob> ExpandArrayRecords(IReadOnlyList<SacctJob> accounted, IReadOnlyList<string> queryIds)
     {
         List<SacctJob>? expanded = null;
         foreach (var id in queryIds)
         {
             if (ArrayElementId.ArrayOf(id) is not null) continue;
             var row = accounted.FirstOrDefault(j => j.JobId == id);
-            if (row is null || _folders.GetValueOrDefault(id) is not { } folder || MetadataOf(folder, metadata)?.ArrayIndex is not { } spec) continue;
+            if (row is null || _folders.GetValueOrDefault(id) is not { } folder || MetadataOf(folder)?.ArrayIndex is not { } spec) continue;
             expanded ??= [.. accounted];
             expanded.Remove(row);
             var listed = accounted.Select(j => j.JobId).ToHashSet(StringComparer.Ordinal);

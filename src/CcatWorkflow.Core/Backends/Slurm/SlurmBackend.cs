@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
-using System.Text.Json;
 using CcatWorkflow.Core.Arrays;
 using CcatWorkflow.Core.Configuration;
 using CcatWorkflow.Core.Errors;
@@ -40,6 +39,7 @@ public sealed partial class SlurmBackend : HPCBackend
     private readonly ConcurrentDictionary<string, byte> _cancelRequested = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string?> _names = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, SlurmJobFolder> _folders = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _stderrTails = new(StringComparer.Ordinal);
     // Ids squeue last reported pending or running: while every id asked about is one of them,
     // sacct is not asked (the controller's view is current; accounting adds nothing yet).
     private readonly ConcurrentDictionary<string, byte> _liveInSqueue = new(StringComparer.Ordinal);
@@ -210,14 +210,16 @@ public sealed partial class SlurmBackend : HPCBackend
         return folders;
     }
 
-    // A job folder's metadata, read once per folder in one status query.
-    private SlurmJobMetadata? MetadataOf(SlurmJobFolder folder, Dictionary<string, SlurmJobMetadata?> cache)
+    // A job folder's metadata (job.json never changes after submission): read once per folder
+    // for the backend's life, not once per status call — over SSH each read is an SFTP round
+    // trip, and 200 of them cost more than the status query itself. A failed read is not kept.
+    // Bounded, so a long session over many campaigns does not grow without limit.
+    private SlurmJobMetadata? MetadataOf(SlurmJobFolder folder)
     {
-        if (!cache.TryGetValue(folder.Path, out var metadata))
-        {
-            cache[folder.Path] = metadata = ReadMetadata(folder);
-        }
-
+        if (_metadata.TryGetValue(folder.Path, out var known)) return known;
+        if (ReadMetadata(folder) is not { } metadata) return null;
+        if (_metadata.Count > MetadataCacheLimit) _metadata.Clear();
+        _metadata[folder.Path] = metadata;
         return metadata;
     }
 
@@ -229,7 +231,6 @@ public sealed partial class SlurmBackend : HPCBackend
         var folders = await FoldersAsync(ids, cancellationToken).ConfigureAwait(false);
         var since = folders.Values.Min(f => f?.SubmittedAt ?? now - ForeignJobWindow) - SlurmStatusResolver.ClockSkew;
         var queryIds = SlurmArrayIds.QueryIds(ids).ToList();
-        var metadata = new Dictionary<string, SlurmJobMetadata?>(StringComparer.Ordinal);
         var names = ids.ToDictionary(id => id, id => JobNameOf(ArrayElementId.ArrayOf(id) ?? id, folders[id]), StringComparer.Ordinal);
 
         // While squeue last saw every id pending or running, ask it alone; sacct only for the
@@ -263,7 +264,7 @@ public sealed partial class SlurmBackend : HPCBackend
             if (SlurmStateMap.PhaseOf(row.State) is SlurmStatePhase.Pending or SlurmStatePhase.Running) _liveInSqueue[row.JobId] = 0;
         }
 
-        accounted = ExpandArrayRecords(accounted, queryIds, metadata);
+        accounted = ExpandArrayRecords(accounted, queryIds);
         var squeueById = new Dictionary<string, SqueueJob>(StringComparer.Ordinal);
         foreach (var row in live) squeueById.TryAdd(row.JobId, row);
         var sacctById = new Dictionary<string, SacctJob>(StringComparer.Ordinal);
@@ -290,7 +291,7 @@ public sealed partial class SlurmBackend : HPCBackend
                 AccountingError = accountingError,
                 CancelRequested = _cancelRequested.ContainsKey(id) || _cancelRequested.ContainsKey(array),
                 LastKnown = _lastKnown.GetValueOrDefault(id),
-                HasDependency = folder is not null && MetadataOf(folder, metadata)?.Dependency is not null,
+                HasDependency = folder is not null && MetadataOf(folder)?.Dependency is not null,
                 ArrayHasOtherRecords = array != id && accountedArrays.Contains(array),
             }, StderrTail);
         }
@@ -301,7 +302,7 @@ public sealed partial class SlurmBackend : HPCBackend
             var folder = folders[id];
             var sq = squeueById.GetValueOrDefault(id);
             var sa = sacctById.GetValueOrDefault(id);
-            var tasks = sq is null && sa is null && !id.Contains('_') ? ArrayTasks(id, live, accounted, folder is null ? null : MetadataOf(folder, metadata)) : [];
+            var tasks = sq is null && sa is null && !id.Contains('_') ? ArrayTasks(id, live, accounted, folder is null ? null : MetadataOf(folder)) : [];
             sa ??= tasks.Count == 0 ? sacctByRaw.GetValueOrDefault(id) : null; // 312 is task 306_1, but 306 is the whole array
             JobQueryResult result;
             if (tasks.Count > 0)
@@ -347,27 +348,20 @@ public sealed partial class SlurmBackend : HPCBackend
         return listed.Distinct(StringComparer.Ordinal).ToList();
     }
 
-    // The name the caller gave; read once per job from its metadata (small JSON, no reflection).
-    private string? JobNameOf(string id, SlurmJobFolder? folder)
-    {
-        if (folder is null) return null;
-        return _names.GetOrAdd(id, _ =>
-        {
-            if (Transport.Files.ReadSmallText(folder.MetadataPath) is not { } text) return null;
-            try
-            {
-                using var doc = JsonDocument.Parse(text);
-                return doc.RootElement.TryGetProperty("jobName", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
-            }
-            catch (JsonException)
-            {
-                return null;
-            }
-        });
-    }
+    // The name the caller gave, from the job's metadata.
+    private string? JobNameOf(string id, SlurmJobFolder? folder) =>
+        folder is null ? null : _names.TryGetValue(id, out var known) ? known : MetadataOf(folder) is { } m ? _names[id] = m.JobName : null;
 
-    // The last 8 KiB of the job's stderr, where slurmstepd writes why it killed the job.
-    private string? StderrTail(SlurmJobFolder folder) => Transport.Files.ReadEnd(folder.StderrPath, 8192);
+    // The last 8 KiB of the job's stderr, where slurmstepd writes why it killed the job. Asked
+    // for finished jobs only, whose stderr no longer changes: kept, so that repeated status
+    // calls of many failed jobs read each file once (over SSH each read is an SFTP round trip).
+    private string? StderrTail(SlurmJobFolder folder)
+    {
+        if (_stderrTails.TryGetValue(folder.StderrPath, out var known)) return known;
+        if (Transport.Files.ReadEnd(folder.StderrPath, 8192) is not { } tail) return null;
+        if (_stderrTails.Count > MetadataCacheLimit / 10) _stderrTails.Clear();
+        return _stderrTails[folder.StderrPath] = tail;
+    }
 
     // ------------------------------------------------------------------ cancel
 

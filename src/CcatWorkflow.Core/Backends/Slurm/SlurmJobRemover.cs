@@ -14,10 +14,10 @@ namespace CcatWorkflow.Core.Backends.Slurm;
 /// </summary>
 public sealed partial class SlurmBackend
 {
-    // job.json never changes after submission: read once per folder. Bounded, so a long
-    // session over many campaigns does not grow without limit.
+    // job.json by folder path (MetadataOf). Bounded, so a long session over many campaigns
+    // does not grow without limit.
     private const int MetadataCacheLimit = 20_000;
-    private readonly ConcurrentDictionary<string, SlurmJobMetadata?> _metadata = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, SlurmJobMetadata> _metadata = new(StringComparer.Ordinal);
 
     private JobQueryResult WithSubmission(JobQueryResult result, SlurmJobFolder? folder) =>
         result.Info is { } info ? result with { Info = WithSubmission(info, folder) } : result;
@@ -25,8 +25,7 @@ public sealed partial class SlurmBackend
     private HPCJobInfo WithSubmission(HPCJobInfo info, SlurmJobFolder? folder)
     {
         if (folder is null) return info;
-        if (_metadata.Count > MetadataCacheLimit) _metadata.Clear();
-        var m = _metadata.GetOrAdd(folder.Path, _ => ReadMetadata(folder));
+        var m = MetadataOf(folder);
         return info.WithSubmission(m?.Cpu, m?.MemoryGb, m?.TimeHours, m?.Gpu, m?.Command, folder.StdoutPath)
             .WithScheduling(m?.Partition, m?.Account, m?.Qos, null);
     }

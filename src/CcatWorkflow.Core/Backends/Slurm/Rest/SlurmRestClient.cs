@@ -121,8 +121,24 @@ public sealed class SlurmRestClient : IDisposable
             return answer;
         }
 
-        throw new CcatException(CcatErrorId.SlurmRestRequestRejected,
-            $"slurmrestd at {_settings.Describe()} serves none of the API versions the module speaks ({string.Join(", ", candidates.Select(v => prefix + "/" + v))}: each answered 404). The module speaks Slurm 21.08–22.05's REST API; use SLURM_TRANSPORT=ssh or cli with newer clusters.");
+        // Every version answered 404: ask the server what it serves, to say so.
+        throw new CcatException(CcatErrorId.SlurmRestVersionUnsupported,
+            SlurmRestVersions.Unsupported(_settings.Describe(), family, candidates, await OfferedAsync(credentials, cancellationToken).ConfigureAwait(false)));
+    }
+
+    // The versions slurmrestd's own description lists; null when it could not be read (the
+    // message then says so: the versions we speak were refused all the same).
+    private async Task<IReadOnlyDictionary<SlurmRestFamily, IReadOnlyList<string>>?> OfferedAsync(SlurmRestCredentials credentials, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var (status, text) = await SendOnceAsync(HttpMethod.Get, SlurmRestVersions.OpenApiPath, null, credentials, cancellationToken).ConfigureAwait(false);
+            return (int)status is >= 200 and < 300 ? SlurmRestVersions.Offered(text) : null;
+        }
+        catch (CcatException)
+        {
+            return null;
+        }
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using CcatWorkflow.Core.Errors;
@@ -11,7 +12,7 @@ namespace CcatWorkflow.Core.Backends.Slurm.Ssh;
 /// <summary>
 /// The job folders on the login node: written by remote commands (the script streamed through
 /// standard input, folders 0700 and files 0600 by umask), written, submitted and linked in one
-/// remote command per submission, found by one remote readlink per batch of ids, removed by one
+/// remote command per submission, found (with their job.json) by one remote command per batch of ids, removed by one
 /// remote command per batch (every mark checked on the login node), and logs read over SFTP by
 /// byte offsets — a tail reads only the file's end, a follow only what was appended.
 /// </summary>
@@ -26,6 +27,9 @@ public sealed class SshSlurmJobFiles(SshConnection connection, string root) : IS
 
     /// <inheritdoc />
     public string Root => _layout.Root;
+
+    /// <summary>The connection the folders are reached over.</summary>
+    public SshConnection Connection => connection;
 
     /// <summary>
     /// The one remote command of a submission: writes the folder (umask 077: 0700 and 0600),
@@ -187,23 +191,81 @@ public sealed class SshSlurmJobFiles(SshConnection connection, string root) : IS
         return outcomes;
     }
 
+    /// <summary>What <see cref="FindText"/> prints between the links and the metadata.</summary>
+    public const string MetadataMarker = "@@ccat-metadata";
+
+    /// <summary>
+    /// The one remote command that finds the folders of <paramref name="jobIds"/> and reads their
+    /// <c>job.json</c> with them: one <c>id target</c> line per link, then <see cref="MetadataMarker"/>,
+    /// then every metadata file's lines as <c>grep -H</c> prints them (<c>target/job.json:line</c>;
+    /// one process for all files). Only targets of plain characters are read (no ':' to split on,
+    /// nothing the unquoted list could expand).
+    /// </summary>
+    public static string FindText(string root, IReadOnlyList<string> jobIds) =>
+        "cd -- " + ShellQuoting.Quote(root) + " 2>/dev/null || exit 0; m=; for i in " + ShellQuoting.Join(jobIds)
+        + "; do t=$(readlink -- \"$i\") || continue; printf '%s %s\\n' \"$i\" \"$t\"; "
+        + "case $t in *[!A-Za-z0-9_./-]*) ;; *) case \"$m \" in *\" $t/" + SlurmJobDirectory.MetadataFile + " \"*) ;; *) m=\"$m $t/" + SlurmJobDirectory.MetadataFile + "\" ;; esac ;; esac; done; "
+        + "echo " + MetadataMarker + "; [ -z \"$m\" ] || grep -aH '' -- $m 2>/dev/null; exit 0";
+
+    // job.json texts read along with the links (FindText), by path: each is handed out once by
+    // ReadSmallText, so nothing here goes stale, and the status call that needed the folders
+    // needs no SFTP read per job. Bounded like the backend's own cache.
+    private readonly ConcurrentDictionary<string, string> _prefetched = new(StringComparer.Ordinal);
+
     /// <inheritdoc />
     public async Task<IReadOnlyDictionary<string, SlurmJobFolder>> FindAsync(IReadOnlyList<string> jobIds, CancellationToken cancellationToken)
     {
         var found = new Dictionary<string, SlurmJobFolder>(StringComparer.Ordinal);
         if (jobIds.Count == 0) return found;
-        var text = "cd -- " + ShellQuoting.Quote(Root) + " 2>/dev/null || exit 0; for i in " + ShellQuoting.Join(jobIds)
-            + "; do t=$(readlink -- \"$i\") && printf '%s %s\\n' \"$i\" \"$t\"; done; exit 0";
-        var (_, output, _, _) = await connection.ExecAsync(text, null, FileTimeout, true, cancellationToken, $"find {jobIds.Count} job folder{(jobIds.Count == 1 ? "" : "s")}").ConfigureAwait(false);
-        foreach (var line in Encoding.UTF8.GetString(output).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        var (_, output, _, _) = await connection.ExecAsync(FindText(Root, jobIds), null, FileTimeout, true, cancellationToken, $"find {jobIds.Count} job folder{(jobIds.Count == 1 ? "" : "s")}").ConfigureAwait(false);
+        var (links, metadata) = ParseFind(Encoding.UTF8.GetString(output));
+        var metadataPaths = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (id, target) in links)
         {
-            var space = line.IndexOf(' ');
-            if (space <= 0) continue;
-            var id = line[..space];
-            if (_layout.FolderOf(id, line[(space + 1)..]) is { } folder) found[id] = folder;
+            if (_layout.FolderOf(id, target) is not { } folder) continue;
+            found[id] = folder;
+            metadataPaths[target + "/" + SlurmJobDirectory.MetadataFile] = folder.MetadataPath;
+        }
+
+        if (_prefetched.Count > 20_000) _prefetched.Clear();
+        foreach (var (file, text) in metadata)
+        {
+            if (metadataPaths.TryGetValue(file, out var path)) _prefetched[path] = text;
         }
 
         return found;
+    }
+
+    /// <summary>Splits <see cref="FindText"/>'s output into the links (id, target) and the metadata texts by the path grep printed.</summary>
+    public static (IReadOnlyList<(string Id, string Target)> Links, IReadOnlyDictionary<string, string> Metadata) ParseFind(string output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        var links = new List<(string, string)>();
+        var texts = new Dictionary<string, StringBuilder>(StringComparer.Ordinal);
+        var inMetadata = false;
+        foreach (var line in output.Split('\n'))
+        {
+            if (!inMetadata)
+            {
+                if (line == MetadataMarker)
+                {
+                    inMetadata = true;
+                    continue;
+                }
+
+                var space = line.IndexOf(' ');
+                if (space > 0) links.Add((line[..space], line[(space + 1)..]));
+                continue;
+            }
+
+            var colon = line.IndexOf(':');
+            if (colon <= 0) continue;
+            var file = line[..colon];
+            if (!texts.TryGetValue(file, out var text)) texts[file] = text = new StringBuilder();
+            text.Append(line, colon + 1, line.Length - colon - 1).Append('\n');
+        }
+
+        return (links, texts.ToDictionary(kv => kv.Key, kv => kv.Value.ToString(), StringComparer.Ordinal));
     }
 
     /// <inheritdoc />
@@ -226,7 +288,8 @@ public sealed class SshSlurmJobFiles(SshConnection connection, string root) : IS
     }
 
     /// <inheritdoc />
-    public string? ReadSmallText(string path) => ReadEnd(path, 1024 * 1024);
+    public string? ReadSmallText(string path) =>
+        _prefetched.TryRemove(path, out var text) ? text : ReadEnd(path, 1024 * 1024);
 
     /// <inheritdoc />
     public async Task<string> ReadLogAsync(string path, int? tail, CancellationToken cancellationToken)

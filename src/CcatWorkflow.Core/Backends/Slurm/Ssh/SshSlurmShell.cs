@@ -10,6 +10,9 @@ namespace CcatWorkflow.Core.Backends.Slurm.Ssh;
 /// <see cref="ShellQuoting"/>. Independent commands (squeue and sacct of one status call) go
 /// as one remote command that runs them side by side and returns each one's exit code, output
 /// and errors framed by byte counts: one exec channel per status call, whatever the id count.
+/// The login shell runs every command line (sshd starts it with <c>-c</c>): what the user's
+/// start-up files do for a non-interactive shell (bash reads ~/.bashrc under sshd) is added to
+/// every request.
 /// </summary>
 public sealed class SshSlurmShell(SshConnection connection) : ISlurmShell
 {
@@ -33,7 +36,10 @@ public sealed class SshSlurmShell(SshConnection connection) : ISlurmShell
     /// The remote command line for one Slurm command whose secrets (export lines) are in the
     /// remote shell variable <paramref name="secretsVariable"/> instead of on standard input.
     /// </summary>
-    public static string CommandText(SlurmCommandLine command, string? secretsVariable)
+    public static string CommandText(SlurmCommandLine command, string? secretsVariable) => "(" + ClearOutputVariables + BareCommandText(command, secretsVariable) + ")";
+
+    // The command without the clearing of SQUEUE_*/SACCT_* (a batch clears them once for all).
+    private static string BareCommandText(SlurmCommandLine command, string? secretsVariable)
     {
         ArgumentNullException.ThrowIfNull(command);
         // env(1) takes its options (-u NAME) before any NAME=value: after one, a word is the command.
@@ -54,7 +60,7 @@ public sealed class SshSlurmShell(SshConnection connection) : ISlurmShell
         var secrets = command.Secrets.Count == 0 ? ""
             : secretsVariable is null ? "eval \"$(cat)\" && "
             : "eval \"$" + secretsVariable + "\" && ";
-        return "(" + ClearOutputVariables + secrets + "exec " + ShellQuoting.Join(words) + ")";
+        return secrets + "exec " + ShellQuoting.Join(words);
     }
 
     /// <summary>The standard input carrying a command's secrets (<c>export NAME='value'</c> lines), or null when it has none.</summary>
@@ -130,28 +136,40 @@ public sealed class SshSlurmShell(SshConnection connection) : ISlurmShell
         return outcomes;
     }
 
-    /// <summary>The remote script that runs <paramref name="commands"/> side by side and frames their results.</summary>
+    /// <summary>
+    /// The remote script that runs <paramref name="commands"/> side by side and frames their
+    /// results: one <c>@@ccat index exit stdout-bytes stderr-bytes</c> line per command, then
+    /// every command's output and errors, in order. Few processes besides the commands (a status
+    /// call's remote overhead is what the SSH transport adds to the CLI's time): the variables
+    /// are cleared once, exit codes come from <c>wait</c>, sizes from one <c>wc</c>, bodies from one <c>cat</c>.
+    /// </summary>
     public static string BatchText(IReadOnlyList<SlurmCommandLine> commands)
     {
         ArgumentNullException.ThrowIfNull(commands);
-        var s = new StringBuilder("t=$(mktemp -d) || exit 125; trap 'rm -rf \"$t\"' EXIT; ");
+        var s = new StringBuilder("t=$(mktemp -d) || exit 125; trap 'rm -rf \"$t\"' EXIT; cd \"$t\" || exit 125; ").Append(ClearOutputVariables);
+        var files = new StringBuilder();
         for (var i = 0; i < commands.Count; i++)
         {
-            s.Append(CultureInfo.InvariantCulture, $"{{ {CommandText(commands[i])} >\"$t/{i}.o\" 2>\"$t/{i}.e\" </dev/null; echo $? >\"$t/{i}.r\"; }} & ");
+            s.Append(CultureInfo.InvariantCulture, $"({BareCommandText(commands[i], null)}) >{i}.o 2>{i}.e </dev/null & p{i}=$!; ");
+            files.Append(CultureInfo.InvariantCulture, $" {i}.o {i}.e");
         }
 
-        s.Append("wait; ");
-        s.Append(CultureInfo.InvariantCulture, $"i=0; while [ $i -lt {commands.Count} ]; do ");
-        s.Append("printf '@@ccat %s %s %s %s\\n' \"$i\" \"$(cat \"$t/$i.r\")\" \"$(wc -c <\"$t/$i.o\")\" \"$(wc -c <\"$t/$i.e\")\"; ");
-        s.Append("cat \"$t/$i.o\" \"$t/$i.e\"; i=$((i+1)); done");
-        return s.ToString();
+        for (var i = 0; i < commands.Count; i++) s.Append(CultureInfo.InvariantCulture, $"wait $p{i}; r{i}=$?; ");
+        // wc prints "bytes name" per file (and a total): the sizes are fields 1, 3, 5, ...
+        s.Append("set -- $(wc -c").Append(files).Append("); ");
+        for (var i = 0; i < commands.Count; i++)
+        {
+            s.Append(CultureInfo.InvariantCulture, $"printf '@@ccat {i} %s %s %s\\n' \"$r{i}\" \"${{{4 * i + 1}}}\" \"${{{4 * i + 3}}}\"; ");
+        }
+
+        return s.Append("cat").Append(files).ToString();
     }
 
     /// <summary>Splits a batch's framed output; null when it is not what <see cref="BatchText"/> prints.</summary>
     public static IReadOnlyList<CommandResult>? ParseBatch(byte[] output, int count, TimeSpan duration)
     {
         ArgumentNullException.ThrowIfNull(output);
-        var results = new List<CommandResult>(count);
+        var frames = new List<(int Code, int OutLength, int ErrLength)>(count);
         var pos = 0;
         for (var i = 0; i < count; i++)
         {
@@ -167,8 +185,14 @@ public sealed class SshSlurmShell(SshConnection connection) : ISlurmShell
                 return null;
             }
 
+            frames.Add((code, outLength, errLength));
             pos = newline + 1;
-            if (pos + outLength + errLength > output.Length) return null;
+        }
+
+        var results = new List<CommandResult>(count);
+        foreach (var (code, outLength, errLength) in frames)
+        {
+            if (pos + (long)outLength + errLength > output.Length) return null;
             var stdout = Encoding.UTF8.GetString(output, pos, outLength);
             var stderr = Encoding.UTF8.GetString(output, pos + outLength, errLength);
             pos += outLength + errLength;
