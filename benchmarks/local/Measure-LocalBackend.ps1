@@ -94,15 +94,27 @@ $times = [ordered]@{
 }
 $threadJobs = [Collections.Generic.List[object]]::new()
 $psJobs = [Collections.Generic.List[object]]::new()
+# What each block started is let finish, untimed, before the next block is timed: otherwise the
+# ten pwsh processes of a Start-Job block (or ten managed runners) still burn the CPUs while the
+# next method's calls are timed, and whichever method follows them pays for them.
+$submitted = [Collections.Generic.List[object]]::new()
+function Wait-Settled {
+    if ($submitted.Count) { $null = $submitted | Wait-CcatJob -Timeout 300; $submitted.Clear() }
+    $null = @($threadJobs) + @($psJobs) | Where-Object { $_ } | Wait-Job -Timeout 600
+}
 for ($block = 0; $block -lt $SubmitJobs / 10; $block++) {
     Use-Runner native
-    1..10 | ForEach-Object { $times['Submit-CcatJob, native runner'].Add((Measure-Ms { Submit-CcatJob -ExecutionCommand 'true' -JobName bench })) }
+    1..10 | ForEach-Object { $times['Submit-CcatJob, native runner'].Add((Measure-Ms { $submitted.Add((Submit-CcatJob -ExecutionCommand 'true' -JobName bench)) })) }
+    Wait-Settled
     Use-Runner managed
-    1..10 | ForEach-Object { $times['Submit-CcatJob, managed runner'].Add((Measure-Ms { Submit-CcatJob -ExecutionCommand 'true' -JobName bench })) }
+    1..10 | ForEach-Object { $times['Submit-CcatJob, managed runner'].Add((Measure-Ms { $submitted.Add((Submit-CcatJob -ExecutionCommand 'true' -JobName bench)) })) }
+    Wait-Settled
     1..10 | ForEach-Object { $times['Start-Process /bin/sh -c true'].Add((Measure-Ms { Start-Process /bin/sh -ArgumentList '-c', 'true' })) }
     1..10 | ForEach-Object { $times['Start-ThreadJob'].Add((Measure-Ms { $threadJobs.Add((Start-ThreadJob { /bin/sh -c true })) })) }
+    Wait-Settled
     if ($block * 10 -lt $StartJobJobs) {
         1..10 | ForEach-Object { $times['Start-Job'].Add((Measure-Ms { $psJobs.Add((Start-Job { /bin/sh -c true })) })) }
+        Wait-Settled
     }
 }
 $null = $threadJobs + $psJobs | Wait-Job -Timeout 600 | Remove-Job -Force
