@@ -49,14 +49,18 @@ BeforeAll {
     $script:throttled = @(Submit-CcatJob -ArrayIndex '0-5' -ThrottleLimit 2 -JobName 'pester throttle' `
         -ExecutionCommand "date +%s%N > `"$script:marks/start_`$CCAT_ARRAY_INDEX`"; sleep 2; date +%s%N > `"$script:marks/end_`$CCAT_ARRAY_INDEX`"")
 
-    # Parents of the dependency tests: they end within seconds, after their dependents are submitted.
-    $script:okParent = @(Submit-CcatJob -ArrayIndex '1-3' -JobName 'pester ok parent' -ExecutionCommand 'sleep 3')
-    $script:badParent = Submit-CcatJob -JobName 'pester failing parent' -ExecutionCommand 'sleep 3; exit 4'
+    # Parents of the dependency tests: they wait for the file parents-go, made once every dependent
+    # is submitted, so no parent can end before its dependents exist however loaded the machine.
+    $script:parentsGo = Join-Path $script:work 'parents-go'
+    $waitForGo = "while [ ! -e '$script:parentsGo' ]; do sleep 0.1; done"
+    $script:okParent = @(Submit-CcatJob -ArrayIndex '1-3' -JobName 'pester ok parent' -ExecutionCommand $waitForGo)
+    $script:badParent = Submit-CcatJob -JobName 'pester failing parent' -ExecutionCommand "$waitForGo; exit 4"
     $script:afterOkChain = Submit-CcatJob -DependsOn $script:okParent -JobName 'pester combine' -ExecutionCommand 'echo combined'
     $script:afterOkBroken = Submit-CcatJob -DependsOn $script:badParent -JobName 'pester never' -ExecutionCommand 'echo must not run'
     $script:afterNotOkRuns = Submit-CcatJob -DependsOn $script:badParent -DependencyCondition AfterNotOk -JobName 'pester report' -ExecutionCommand 'echo reporting'
     $script:afterNotOkNever = Submit-CcatJob -DependsOn $script:okParent -DependencyCondition AfterNotOk -JobName 'pester no report' -ExecutionCommand 'echo must not run'
     $script:afterAnyRuns = Submit-CcatJob -DependsOn $script:badParent -DependencyCondition AfterAny -JobName 'pester cleanup' -ExecutionCommand 'echo cleaning'
+    New-Item -ItemType File -Path $script:parentsGo | Out-Null
 }
 
 AfterAll {
